@@ -1,0 +1,146 @@
+import { draft, EventDraft } from '../events/catalog';
+import { Meeting, Server } from '../projections/pool';
+
+/*
+ * What a poll of one BBB server means for the pool. Scalelite's rules: load
+ * from getMeetings (§2.3), online after SERVER_HEALTHY_THRESHOLD successes,
+ * offline after SERVER_UNHEALTHY_THRESHOLD failures (its meetings ended), a
+ * cordoned server with nothing left on it becomes disabled. Plus ours: a routed
+ * meeting its server no longer reports has ended. Events only for what changed.
+ */
+
+export interface ObservedMeeting {
+  meetingId: string;
+  isBreakout: boolean;
+  participantCount: number;
+  moderatorCount: number;
+  videoCount: number;
+  /** epoch milliseconds */
+  createTime: number;
+}
+
+export type PollOutcome = { ok: true; meetings: ObservedMeeting[]; bbbVersion: string | null } | { ok: false; error: string };
+
+/** The poller's memory of one server between polls (not an event: a standby poller starts afresh). */
+export interface ServerHealth {
+  healthy: number;
+  unhealthy: number;
+  /** meetingIDs this server has reported at least once */
+  seen: Set<string>;
+}
+
+export const freshHealth = (): ServerHealth => ({ healthy: 0, unhealthy: 0, seen: new Set() });
+
+export interface PollSettings {
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  loadMinUserCount: number;
+  loadJoinBufferMinutes: number;
+  /** a route its server has never reported ends only after this long (the create may still be on its way) */
+  newMeetingGraceMs: number;
+}
+
+export interface LoadReading {
+  load: number;
+  meetings: number;
+  users: number;
+  largestMeeting: number;
+  videos: number;
+}
+
+/** Scalelite's load formula, quirks included: moderators count twice, breakouts add no load but count in the stats. */
+export function readLoad(meetings: ObservedMeeting[], multiplier: number, now: Date, settings: PollSettings): LoadReading {
+  const bufferStart = Math.floor(now.getTime() / 1000) - settings.loadJoinBufferMinutes * 60;
+  let load = 0;
+  for (const m of meetings) {
+    if (m.isBreakout) continue;
+    const attendees = m.participantCount + m.moderatorCount;
+    const created = Math.floor(m.createTime / 1000);
+    load += created > bufferStart ? Math.max(attendees, settings.loadMinUserCount) : attendees;
+  }
+  return {
+    load: load * multiplier,
+    meetings: meetings.length,
+    users: meetings.reduce((sum, m) => sum + m.participantCount, 0),
+    largestMeeting: meetings.reduce((max, m) => Math.max(max, m.participantCount), 0),
+    videos: meetings.reduce((sum, m) => sum + m.videoCount, 0),
+  };
+}
+
+export interface PollDecision {
+  events: EventDraft[];
+  health: ServerHealth;
+  /** meetings ended because the server went offline: BBB end is still worth a try */
+  endCalls: Meeting[];
+}
+
+export function decidePoll(
+  server: Server,
+  routes: Meeting[],
+  outcome: PollOutcome,
+  previous: ServerHealth,
+  startedAt: Date,
+  settings: PollSettings,
+): PollDecision {
+  const serverId = server.id;
+  if (!outcome.ok) {
+    const health = { ...previous, healthy: 0 };
+    if (!server.online) return { events: [], health, endCalls: [] };
+    health.unhealthy += 1;
+    if (health.unhealthy < settings.unhealthyThreshold) return { events: [], health, endCalls: [] };
+    return {
+      events: [
+        ...routes.map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId, reason: 'serverOffline' })),
+        draft('ServerWentOffline', { serverId, error: outcome.error.slice(0, 1000) }),
+      ],
+      health: freshHealth(),
+      endCalls: routes,
+    };
+  }
+
+  const events: EventDraft[] = [];
+  let health: ServerHealth = { ...previous, unhealthy: 0 };
+  if (!server.online) {
+    health.healthy += 1;
+    if (health.healthy < settings.healthyThreshold) return { events: [], health, endCalls: [] };
+    health = { ...freshHealth(), seen: health.seen };
+    events.push(draft('ServerWentOnline', { serverId }));
+  }
+
+  const reading = readLoad(outcome.meetings, server.loadMultiplier, startedAt, settings);
+  const bbbVersion = outcome.bbbVersion ?? server.bbbVersion;
+  const changed =
+    events.length > 0 ||
+    server.load !== reading.load ||
+    server.meetings !== reading.meetings ||
+    server.users !== reading.users ||
+    server.largestMeeting !== reading.largestMeeting ||
+    server.videos !== reading.videos ||
+    server.bbbVersion !== bbbVersion;
+  if (changed) events.push(draft('ServerPolled', { serverId, ...reading, bbbVersion }));
+
+  const reported = new Set(outcome.meetings.map((m) => m.meetingId));
+  const seen = new Set([...health.seen].filter((id) => routes.some((r) => r.meetingId === id)));
+  for (const route of routes) {
+    if (reported.has(route.meetingId)) {
+      seen.add(route.meetingId);
+    } else if (seen.has(route.meetingId) || Date.parse(route.placedAt) < startedAt.getTime() - settings.newMeetingGraceMs) {
+      events.push(draft('MeetingEnded', { meetingId: route.meetingId, serverId, reason: 'notRunning' }));
+      seen.delete(route.meetingId);
+    }
+  }
+  health = { ...health, seen };
+
+  // Drained: nothing left to join, so late joiners are not cut off (Scalelite disabled at load 0 alone).
+  if (server.state === 'cordoned' && reading.load === 0 && reading.meetings === 0) {
+    events.push(draft('ServerDisabled', { serverId, reason: 'drained' }));
+  }
+  return { events, health, endCalls: [] };
+}
+
+/** Routes whose server is no longer in the pool: nobody can reach them through us. */
+export function decideOrphans(routes: Meeting[], serverIds: Set<string>): EventDraft[] {
+  return routes
+    .filter((m) => !serverIds.has(m.serverId))
+    .map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'serverRemoved' }));
+}

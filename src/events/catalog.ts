@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import { Actor, EnvelopeSchema } from './envelope';
+
+/*
+ * The event catalogue: one zod schema per event, each with its current version.
+ * Events are facts in the past tense. An event written by an older version is
+ * upcast on read (see `upcasters`), never rewritten in the log.
+ */
+
+const serverId = z.string().min(1).max(255);
+const meetingId = z.string().min(1).max(256);
+const tenantId = z.string().min(1).max(255).nullable();
+const loadMultiplier = z.number().finite().positive();
+const tag = z.string().min(1).max(255).nullable();
+const count = z.number().int().nonnegative();
+
+export const MEETING_END_REASONS = [
+  'end', // the BBB API end call
+  'notRunning', // a poll found the meeting gone from its server
+  'panic', // an admin panicked its server
+  'serverOffline', // its server went offline
+  'serverRemoved', // its server was removed from the pool
+  'admin', // an admin ended it (meetings:end)
+] as const;
+
+export const SERVER_DISABLE_REASONS = ['admin', 'drained', 'panic'] as const;
+
+export const eventSchemas = {
+  ServerAdded: z.object({ serverId, url: z.string().min(1).max(2048), secret: z.string().min(1).max(512), loadMultiplier, tag }),
+  ServerUpdated: z.object({
+    serverId,
+    url: z.string().min(1).max(2048).optional(),
+    secret: z.string().min(1).max(512).optional(),
+    loadMultiplier: loadMultiplier.optional(),
+    tag: tag.optional(),
+  }),
+  ServerEnabled: z.object({ serverId }),
+  ServerCordoned: z.object({ serverId }),
+  ServerDisabled: z.object({ serverId, reason: z.enum(SERVER_DISABLE_REASONS) }),
+  ServerRemoved: z.object({ serverId }),
+  ServerPanicked: z.object({ serverId, keepState: z.boolean(), endCalls: z.boolean(), meetingsCleared: count }),
+  ServerPolled: z.object({
+    serverId,
+    load: z.number().finite().nonnegative(),
+    meetings: count,
+    users: count,
+    largestMeeting: count,
+    videos: count,
+    bbbVersion: z.string().max(100),
+  }),
+  ServerWentOnline: z.object({ serverId }),
+  ServerWentOffline: z.object({ serverId, error: z.string().max(1000) }),
+  MeetingPlaced: z.object({
+    meetingId,
+    serverId,
+    tenantId,
+    voiceBridge: z.string().regex(/^\d{1,20}$/),
+    // BBB before 2.6 needs the moderator password to end a meeting on panic.
+    moderatorPassword: z.string().max(256).nullable(),
+    loadEstimate: z.number().finite().nonnegative(),
+    tag: z.string().max(512).nullable(),
+    previousServerId: serverId.optional(),
+    // why this server: the selectable servers and their loads when it was chosen
+    considered: z.array(z.object({ serverId, load: z.number().finite() })).max(10),
+  }),
+  MeetingEnded: z.object({ meetingId, serverId, reason: z.enum(MEETING_END_REASONS) }),
+} as const;
+
+export type EventType = keyof typeof eventSchemas;
+export const EVENT_TYPES = Object.keys(eventSchemas) as EventType[];
+export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]>;
+
+/** The current version of each event type: what is written today. */
+export const currentVersion: Record<EventType, number> = Object.fromEntries(EVENT_TYPES.map((t) => [t, 1])) as Record<
+  EventType,
+  number
+>;
+
+/** upcasters[type][v] turns the data of version v into version v+1. */
+export const upcasters: Partial<Record<EventType, Record<number, (data: unknown) => unknown>>> = {};
+
+type EnvelopeFields = { id: string; version: number; at: string; actor: Actor; correlationId?: string };
+export type DomainEvent = { [T in EventType]: EnvelopeFields & { type: T; data: EventData<T> } }[EventType];
+export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
+/** An event before it has an id, a time and an actor: what a decision returns. */
+export type EventDraft = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
+
+export function draft<T extends EventType>(type: T, data: EventData<T>): EventDraft {
+  return { type, data } as EventDraft;
+}
+
+/** A stored event: its offset is its position in the one total order of the log. */
+export interface StoredEvent {
+  offset: number;
+  event: DomainEvent;
+}
+
+export class InvalidEventError extends Error {}
+
+function isEventType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(eventSchemas, type);
+}
+
+/** Validate an event read from (or about to be written to) the log, upcasting old versions. */
+export function parseEvent(raw: unknown): DomainEvent {
+  const envelope = EnvelopeSchema.safeParse(raw);
+  if (!envelope.success) throw new InvalidEventError(`invalid event envelope: ${envelope.error.message}`);
+  const { type } = envelope.data;
+  if (!isEventType(type)) throw new InvalidEventError(`unknown event type ${type}`);
+  let { version } = envelope.data;
+  let data = envelope.data.data;
+  const latest = currentVersion[type];
+  if (version > latest) throw new InvalidEventError(`${type} v${version} is newer than this build knows (v${latest})`);
+  while (version < latest) {
+    const up = upcasters[type]?.[version];
+    if (!up) throw new InvalidEventError(`no upcaster for ${type} v${version}`);
+    data = up(data);
+    version += 1;
+  }
+  const parsed = eventSchemas[type].safeParse(data);
+  if (!parsed.success) throw new InvalidEventError(`invalid ${type}: ${parsed.error.message}`);
+  return { ...envelope.data, version, data: parsed.data } as DomainEvent;
+}
+
+/** The subjects an event is about: used as the Kafka key and for the history indexes. */
+export interface Subjects {
+  serverId?: string;
+  meetingId?: string;
+  tenantId?: string;
+}
+
+export function subjectsOf(event: EventDraft | DomainEvent): Subjects {
+  const data = event.data as Record<string, unknown>;
+  const subjects: Subjects = {};
+  if (typeof data.serverId === 'string') subjects.serverId = data.serverId;
+  if (typeof data.meetingId === 'string') subjects.meetingId = data.meetingId;
+  if (typeof data.tenantId === 'string') subjects.tenantId = data.tenantId;
+  return subjects;
+}
+
+/** The key that orders an event with the others about the same thing. */
+export function subjectKey(event: EventDraft | DomainEvent): string {
+  const s = subjectsOf(event);
+  if (s.meetingId) return `meeting:${s.meetingId}`;
+  if (s.serverId) return `server:${s.serverId}`;
+  if (s.tenantId) return `tenant:${s.tenantId}`;
+  return 'pool';
+}
+
+export function stamp(drafts: EventDraft[], actor: Actor, now: Date, newId: () => string, correlationId?: string): DomainEvent[] {
+  const at = now.toISOString();
+  return drafts.map(
+    (d) =>
+      ({
+        id: newId(),
+        type: d.type,
+        version: currentVersion[d.type],
+        at,
+        actor,
+        ...(correlationId ? { correlationId } : {}),
+        data: d.data,
+      }) as DomainEvent,
+  );
+}

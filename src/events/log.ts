@@ -1,0 +1,33 @@
+import { DomainEvent, StoredEvent } from './catalog';
+
+/**
+ * The event log: the only source of truth. One total order; offsets start at 0.
+ * Production: one Kafka partition. Embedded: a table in PGlite.
+ */
+export interface EventLog {
+  /** Appends atomically and durably; resolves with the offset of each event, in order. */
+  append(events: DomainEvent[]): Promise<number[]>;
+  /** Events with offset >= fromOffset, at most `limit`, in order. */
+  read(fromOffset: number, limit: number): Promise<StoredEvent[]>;
+  /** Offset of the last event, -1 when the log is empty. */
+  lastOffset(): Promise<number>;
+  /** Delivers every event from `fromOffset` on, in order, in batches, then follows the tail. */
+  subscribe(fromOffset: number, onBatch: (batch: StoredEvent[]) => Promise<void>, options?: SubscribeOptions): LogSubscription;
+  close(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Told of a failed delivery. The same batch is delivered again after a backoff:
+   * skipping an event would corrupt every projection after it.
+   */
+  onError?: (err: unknown, attempt: number) => void;
+  maxBatch?: number;
+}
+
+export interface LogSubscription {
+  close(): Promise<void>;
+}
+
+/** Retry delay after the n-th consecutive failure: 100 ms doubling up to 5 s. */
+export const backoffMs = (attempt: number): number => Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6));

@@ -1,0 +1,70 @@
+import { StoredEvent, subjectsOf } from '../events/catalog';
+
+/*
+ * The history projection: every event, indexed by time, type, server, meeting
+ * and actor, for `scalelite events` and time travel. Secrets never reach it.
+ */
+
+const SECRET_FIELDS = new Set(['secret', 'secrets', 'moderatorPassword', 'password', 'lrsPassword', 'kcClientSecret', 'kcPassword']);
+export const REDACTED = '[redacted]';
+
+/** A copy of event data with every secret field replaced. */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_FIELDS.has(k) && v !== null && v !== undefined ? REDACTED : redact(v)]),
+    );
+  }
+  return value;
+}
+
+export interface HistoryEntry {
+  offset: number;
+  id: string;
+  type: string;
+  at: string;
+  actor: { kind: string; name: string };
+  serverId: string | null;
+  meetingId: string | null;
+  tenantId: string | null;
+  correlationId: string | null;
+  data: unknown;
+}
+
+export function historyEntry({ offset, event }: StoredEvent): HistoryEntry {
+  const s = subjectsOf(event);
+  return {
+    offset,
+    id: event.id,
+    type: event.type,
+    at: event.at,
+    actor: event.actor,
+    serverId: s.serverId ?? null,
+    meetingId: s.meetingId ?? null,
+    tenantId: s.tenantId ?? null,
+    correlationId: event.correlationId ?? null,
+    data: redact(event.data),
+  };
+}
+
+export interface HistoryQuery {
+  serverId?: string;
+  meetingId?: string;
+  tenantId?: string;
+  types?: string[];
+  actor?: string;
+  since?: string;
+  until?: string;
+  /** only entries after this offset (paging forward) */
+  afterOffset?: number;
+  limit: number;
+  /** newest first (default) or oldest first */
+  order?: 'asc' | 'desc';
+}
+
+export interface HistoryStore {
+  checkpoint(): Promise<number>;
+  apply(batch: StoredEvent[]): Promise<void>;
+  query(q: HistoryQuery): Promise<HistoryEntry[]>;
+}

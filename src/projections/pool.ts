@@ -1,0 +1,214 @@
+import { DomainEvent } from '../events/catalog';
+
+/*
+ * The pool read model: BBB servers, meeting routes and voice bridges.
+ *
+ * `evolve` is pure and works on any slice of the model that holds the entities
+ * an event touches (`touchedBy`). The memory store and the Redis store both load
+ * that slice, evolve it and write back the difference with their checkpoint, so
+ * the two stores cannot drift apart in how they read an event.
+ */
+
+export type ServerState = 'enabled' | 'cordoned' | 'disabled';
+
+export interface Server {
+  id: string;
+  url: string;
+  secret: string;
+  tag: string | null;
+  loadMultiplier: number;
+  state: ServerState;
+  online: boolean;
+  /** null while offline or before the first successful poll */
+  load: number | null;
+  meetings: number;
+  users: number;
+  largestMeeting: number;
+  videos: number;
+  bbbVersion: string;
+  addedAt: string;
+  /** time of the last event that changed this server */
+  changedAt: string;
+}
+
+export interface Meeting {
+  meetingId: string;
+  serverId: string;
+  tenantId: string | null;
+  voiceBridge: string;
+  moderatorPassword: string | null;
+  loadEstimate: number;
+  placedAt: string;
+}
+
+export interface PoolState {
+  servers: Record<string, Server>;
+  meetings: Record<string, Meeting>;
+  /** voice bridge number -> meetingID */
+  voiceBridges: Record<string, string>;
+}
+
+export const emptyPool = (): PoolState => ({ servers: {}, meetings: {}, voiceBridges: {} });
+
+export interface PoolKeys {
+  servers: string[];
+  meetings: string[];
+  voiceBridges: string[];
+}
+
+/** The entities an event reads or writes (voice bridges of the touched meetings are loaded too). */
+export function touchedBy(event: DomainEvent): PoolKeys {
+  const d = event.data as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? [v] : []);
+  return {
+    servers: [...str(d.serverId), ...str(d.previousServerId)],
+    meetings: str(d.meetingId),
+    voiceBridges: str(d.voiceBridge),
+  };
+}
+
+function withServer(state: PoolState, id: string, change: (s: Server) => Server): PoolState {
+  const server = state.servers[id];
+  // Events about a server that is gone are facts of the past; they change nothing now.
+  if (!server) return state;
+  return { ...state, servers: { ...state.servers, [id]: change(server) } };
+}
+
+function without<T>(record: Record<string, T>, key: string): Record<string, T> {
+  if (!(key in record)) return record;
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+}
+
+const zeroStats = { meetings: 0, users: 0, largestMeeting: 0, videos: 0 };
+
+export function evolve(state: PoolState, event: DomainEvent): PoolState {
+  const at = event.at;
+  switch (event.type) {
+    case 'ServerAdded': {
+      const d = event.data;
+      const server: Server = {
+        id: d.serverId,
+        url: d.url,
+        secret: d.secret,
+        tag: d.tag,
+        loadMultiplier: d.loadMultiplier,
+        state: 'disabled',
+        online: false,
+        load: null,
+        ...zeroStats,
+        bbbVersion: '',
+        addedAt: at,
+        changedAt: at,
+      };
+      return { ...state, servers: { ...state.servers, [d.serverId]: server } };
+    }
+    case 'ServerUpdated': {
+      const d = event.data;
+      return withServer(state, d.serverId, (s) => ({
+        ...s,
+        url: d.url ?? s.url,
+        secret: d.secret ?? s.secret,
+        loadMultiplier: d.loadMultiplier ?? s.loadMultiplier,
+        tag: d.tag === undefined ? s.tag : d.tag,
+        changedAt: at,
+      }));
+    }
+    case 'ServerEnabled':
+      return withServer(state, event.data.serverId, (s) => ({ ...s, state: 'enabled', changedAt: at }));
+    case 'ServerCordoned':
+      return withServer(state, event.data.serverId, (s) => ({ ...s, state: 'cordoned', changedAt: at }));
+    case 'ServerDisabled':
+      return withServer(state, event.data.serverId, (s) => ({ ...s, state: 'disabled', changedAt: at }));
+    case 'ServerRemoved':
+      return { ...state, servers: without(state.servers, event.data.serverId) };
+    case 'ServerPanicked':
+      return state;
+    case 'ServerPolled': {
+      const d = event.data;
+      return withServer(state, d.serverId, (s) => ({
+        ...s,
+        load: d.load,
+        meetings: d.meetings,
+        users: d.users,
+        largestMeeting: d.largestMeeting,
+        videos: d.videos,
+        bbbVersion: d.bbbVersion,
+        changedAt: at,
+      }));
+    }
+    case 'ServerWentOnline':
+      return withServer(state, event.data.serverId, (s) => ({ ...s, online: true, changedAt: at }));
+    case 'ServerWentOffline':
+      return withServer(state, event.data.serverId, (s) => ({ ...s, online: false, load: null, ...zeroStats, changedAt: at }));
+    case 'MeetingPlaced': {
+      const d = event.data;
+      const previous = state.meetings[d.meetingId];
+      const meeting: Meeting = {
+        meetingId: d.meetingId,
+        serverId: d.serverId,
+        tenantId: d.tenantId,
+        voiceBridge: d.voiceBridge,
+        moderatorPassword: d.moderatorPassword,
+        loadEstimate: d.loadEstimate,
+        placedAt: at,
+      };
+      let voiceBridges = state.voiceBridges;
+      if (previous && previous.voiceBridge !== d.voiceBridge && voiceBridges[previous.voiceBridge] === d.meetingId) {
+        voiceBridges = without(voiceBridges, previous.voiceBridge);
+      }
+      voiceBridges = { ...voiceBridges, [d.voiceBridge]: d.meetingId };
+      const placed: PoolState = { ...state, meetings: { ...state.meetings, [d.meetingId]: meeting }, voiceBridges };
+      // Until the next poll measures it, a new meeting counts as its estimate (Scalelite counted 1).
+      return withServer(placed, d.serverId, (s) => (s.load === null ? s : { ...s, load: s.load + d.loadEstimate }));
+    }
+    case 'MeetingEnded': {
+      const d = event.data;
+      const meeting = state.meetings[d.meetingId];
+      // An end for an earlier placement must not remove a newer route of the same meetingID.
+      if (!meeting || meeting.serverId !== d.serverId) return state;
+      const voiceBridges =
+        state.voiceBridges[meeting.voiceBridge] === d.meetingId ? without(state.voiceBridges, meeting.voiceBridge) : state.voiceBridges;
+      return { ...state, meetings: without(state.meetings, d.meetingId), voiceBridges };
+    }
+  }
+}
+
+export interface EntityChanges<T> {
+  put: Array<{ key: string; value: T; previous?: T }>;
+  remove: Array<{ key: string; previous: T }>;
+}
+
+export interface PoolChanges {
+  servers: EntityChanges<Server>;
+  meetings: EntityChanges<Meeting>;
+  voiceBridges: EntityChanges<string>;
+}
+
+function diffRecord<T>(before: Record<string, T>, after: Record<string, T>): EntityChanges<T> {
+  const changes: EntityChanges<T> = { put: [], remove: [] };
+  for (const [key, value] of Object.entries(after)) {
+    if (before[key] !== value) changes.put.push(key in before ? { key, value, previous: before[key] } : { key, value });
+  }
+  for (const [key, previous] of Object.entries(before)) if (!(key in after)) changes.remove.push({ key, previous });
+  return changes;
+}
+
+/** What a store must write to go from `before` to `after` (entities compared by identity: evolve copies what it changes). */
+export function diffPool(before: PoolState, after: PoolState): PoolChanges {
+  return {
+    servers: diffRecord(before.servers, after.servers),
+    meetings: diffRecord(before.meetings, after.meetings),
+    voiceBridges: diffRecord(before.voiceBridges, after.voiceBridges),
+  };
+}
+
+export function isEmptyChange(c: PoolChanges): boolean {
+  return [c.servers, c.meetings, c.voiceBridges].every((e) => e.put.length === 0 && e.remove.length === 0);
+}
+
+/** Selectable for a new meeting: enabled, online and with a known load. */
+export const isSelectable = (s: Server): boolean => s.state === 'enabled' && s.online && s.load !== null;
+/** Joinable: online and not disabled (cordoned servers still take joins to their meetings). */
+export const isJoinable = (s: Server): boolean => s.online && s.state !== 'disabled';

@@ -1,0 +1,36 @@
+import { StoredEvent } from '../events/catalog';
+import { Meeting, PoolChanges, PoolKeys, PoolState, Server } from './pool';
+
+/** What the API, the poller and the decisions read: a projection of the log. */
+export interface PoolReader {
+  /** Offset of the last event applied, -1 before any. */
+  checkpoint(): Promise<number>;
+  /** Resolves once the event at `offset` is applied (read-your-writes); rejects after `timeoutMs`. */
+  waitFor(offset: number, timeoutMs?: number): Promise<void>;
+  server(id: string): Promise<Server | null>;
+  servers(): Promise<Server[]>;
+  meeting(meetingId: string): Promise<Meeting | null>;
+  meetings(): Promise<Meeting[]>;
+  meetingsOnServer(serverId: string): Promise<Meeting[]>;
+  /** Which of these voice bridge numbers are held by a meeting. */
+  voiceBridgesTaken(numbers: string[]): Promise<Set<string>>;
+  /** The meetingID holding a voice bridge, if any. */
+  voiceBridge(number: string): Promise<string | null>;
+}
+
+/** A store the pool projector writes: a slice in, the changes and the checkpoint out, atomically. */
+export interface PoolSliceStore {
+  loadSlice(keys: PoolKeys): Promise<PoolState>;
+  commit(changes: PoolChanges, checkpoint: number): Promise<void>;
+  checkpoint(): Promise<number>;
+  /** The whole model, for rebuild comparisons and diagnostics. */
+  snapshot(): Promise<PoolState>;
+  /** Forget everything, checkpoint included (before a rebuild). */
+  clear(): Promise<void>;
+}
+
+export type PoolStore = PoolReader & PoolSliceStore;
+
+export interface ProjectedBatch {
+  events: StoredEvent[];
+}
