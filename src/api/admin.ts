@@ -1,0 +1,346 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { decideServer, ServerCommand, ServerStateChange } from '../commands/servers';
+import { DomainError, isDomainError } from '../commands/errors';
+import { WriteSide } from '../commands/write-side';
+import { draft } from '../events/catalog';
+import { Actor } from '../events/envelope';
+import { HistoryEntry, HistoryStore } from '../projections/history';
+import { PoolReader } from '../projections/ports';
+import { Meeting, Server } from '../projections/pool';
+import { PollSummary } from '../poller/poller';
+import { BbbGateway } from '../infra/bbb/client';
+import { parseXml, XmlNode } from '../infra/bbb/xml';
+
+/*
+ * The admin API behind /scalelite/api: Scalelite's server endpoints with their
+ * JSON shapes and statuses, plus what the CLI needs (poll now, status, events,
+ * meetings). Every change is read-your-writes: the answer comes after the
+ * projection includes it.
+ */
+
+export type AdminOutcome = { status: number; json: unknown } | { xmlError: { messageKey: string; message: string } };
+
+const ok = (json: unknown, status = 200): AdminOutcome => ({ status, json });
+const err = (status: number, message: string): AdminOutcome => ({ status, json: { error: message } });
+const missingParam = (name: string): AdminOutcome => ({ xmlError: { messageKey: 'internalError', message: `param is missing or the value is empty: ${name}` } });
+
+export const SECRET_MASK = '********';
+
+/** A decimal as Ruby's BigDecimal prints it: 1 -> "1.0", 2.5 -> "2.5". */
+export const decimalString = (n: number): string => (Number.isInteger(n) ? n.toFixed(1) : String(n));
+
+/** Scalelite's server JSON (plus the poll stats); the secret only when asked for. */
+export function serverJson(server: Server, showSecret: boolean) {
+  return {
+    id: server.id,
+    url: server.url,
+    secret: showSecret ? server.secret : SECRET_MASK,
+    tag: server.tag ?? '',
+    bbb_version: server.bbbVersion,
+    state: server.state,
+    load: server.load ?? 'unavailable',
+    load_multiplier: decimalString(server.loadMultiplier),
+    online: server.online ? 'online' : 'offline',
+    meetings: server.meetings,
+    users: server.users,
+    largest_meeting: server.largestMeeting,
+    videos: server.videos,
+  };
+}
+
+export function meetingJson(meeting: Meeting) {
+  return {
+    meeting_id: meeting.meetingId,
+    server_id: meeting.serverId,
+    tenant_id: meeting.tenantId,
+    voice_bridge: meeting.voiceBridge,
+    load_estimate: meeting.loadEstimate,
+    placed_at: meeting.placedAt,
+  };
+}
+
+export function historyJson(entry: HistoryEntry) {
+  return {
+    offset: entry.offset,
+    id: entry.id,
+    at: entry.at,
+    type: entry.type,
+    actor: entry.actor,
+    server_id: entry.serverId,
+    meeting_id: entry.meetingId,
+    tenant_id: entry.tenantId,
+    correlation_id: entry.correlationId,
+    data: entry.data,
+  };
+}
+
+export interface AdminDeps {
+  pool: PoolReader;
+  writeSide: WriteSide;
+  history: HistoryStore;
+  bbb: BbbGateway;
+  pollAll: () => Promise<PollSummary>;
+  endOnServer: (server: Server, meeting: Meeting) => Promise<boolean>;
+  serverIdIsHostname: boolean;
+  logger: Logger;
+}
+
+export interface AdminRequest {
+  /** query and JSON body merged (body wins, as Rails params) */
+  params: Record<string, unknown>;
+  actor: Actor;
+  correlationId: string;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && ['true', '1', 'yes'].includes(v.toLowerCase()));
+
+function statusOf(e: DomainError): number {
+  switch (e.error) {
+    case 'serverNotFound':
+    case 'meetingNotFound':
+      return 404;
+    default:
+      return 400;
+  }
+}
+
+function parseMultiplier(v: unknown): number | 'invalid' | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(String(v));
+  return Number.isFinite(n) ? n : 'invalid';
+}
+
+const STATE_CHANGES: Record<string, ServerStateChange> = { enable: 'enable', cordon: 'cordon', disable: 'disable' };
+
+export class AdminApi {
+  constructor(private readonly deps: AdminDeps) {}
+
+  private async command(req: AdminRequest, command: ServerCommand) {
+    return this.deps.writeSide.decide(
+      req.actor,
+      async (view) => {
+        const server = await view.server(command.serverId);
+        const meetingsOnServer = server ? await view.meetingsOnServer(server.id) : [];
+        const decided = decideServer(command, { server, meetingsOnServer });
+        return isDomainError(decided) ? decided : { events: decided.events, result: meetingsOnServer };
+      },
+      req.correlationId,
+    );
+  }
+
+  async getServers(req: AdminRequest): Promise<AdminOutcome> {
+    const servers = (await this.deps.pool.servers()).sort(byAddition);
+    if (servers.length === 0) return err(404, 'No servers are configured');
+    const show = truthy(req.params.show_secrets);
+    return ok(servers.map((s) => serverJson(s, show)));
+  }
+
+  async getServerInfo(req: AdminRequest): Promise<AdminOutcome> {
+    const id = str(req.params.id);
+    if (!id) return missingParam('id');
+    const server = await this.deps.pool.server(id);
+    if (!server) return err(404, `Couldn't find server with id=${id}`);
+    return ok(serverJson(server, truthy(req.params.show_secrets)));
+  }
+
+  async addServer(req: AdminRequest): Promise<AdminOutcome> {
+    const body = req.params.server;
+    if (!body || typeof body !== 'object') return missingParam('server');
+    const s = body as Record<string, unknown>;
+    const url = str(s.url)?.trim();
+    const secret = str(s.secret)?.trim();
+    if (!url || !secret) return err(400, 'Server needs a URL and a secret');
+    const multiplier = parseMultiplier(s.load_multiplier);
+    let serverId: string = randomUUID();
+    if (this.deps.serverIdIsHostname) {
+      try {
+        serverId = new URL(url).hostname.toLowerCase();
+      } catch {
+        return err(400, 'Server URL must start with http:// or https://');
+      }
+    }
+    const outcome = await this.command(req, {
+      type: 'AddServer',
+      serverId,
+      url,
+      secret,
+      // Scalelite: a multiplier of 0 or one it cannot read becomes 1.0
+      loadMultiplier: multiplier === undefined || multiplier === 'invalid' || multiplier === 0 ? 1 : multiplier,
+      tag: str(s.tag) ?? null,
+    });
+    if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
+    const server = await this.deps.pool.server(serverId);
+    return ok(serverJson(server!, false), 201);
+  }
+
+  async updateServer(req: AdminRequest): Promise<AdminOutcome> {
+    const id = str(req.params.id);
+    if (!id) return missingParam('id');
+    const body = req.params.server;
+    if (!body || typeof body !== 'object') return missingParam('server');
+    const s = body as Record<string, unknown>;
+    const state = str(s.state);
+    if (state !== undefined && !STATE_CHANGES[state]) {
+      if (!(await this.deps.pool.server(id))) return err(404, `Couldn't find server with id=${id}`);
+      return err(400, `Invalid state parameter: ${state}`);
+    }
+    const multiplier = parseMultiplier(s.load_multiplier);
+    if (multiplier === 'invalid' || multiplier === 0) {
+      if (!(await this.deps.pool.server(id))) return err(404, `Couldn't find server with id=${id}`);
+      return err(400, 'Load-multiplier must be a non-zero number');
+    }
+    const outcome = await this.command(req, {
+      type: 'UpdateServer',
+      serverId: id,
+      ...(str(s.url) !== undefined ? { url: str(s.url)!.trim() } : {}),
+      ...(str(s.secret) !== undefined ? { secret: str(s.secret)!.trim() } : {}),
+      ...(multiplier !== undefined ? { loadMultiplier: multiplier } : {}),
+      ...('tag' in s ? { tag: s.tag === null ? null : (str(s.tag) ?? null) } : {}),
+      ...(state ? { state: STATE_CHANGES[state] } : {}),
+    });
+    if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
+    return ok(serverJson((await this.deps.pool.server(id))!, false));
+  }
+
+  async deleteServer(req: AdminRequest): Promise<AdminOutcome> {
+    const id = str(req.params.id);
+    if (!id) return missingParam('id');
+    const outcome = await this.command(req, { type: 'RemoveServer', serverId: id });
+    if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
+    return ok({ success: `Server id=${id} was destroyed` });
+  }
+
+  async panicServer(req: AdminRequest): Promise<AdminOutcome> {
+    const id = str(req.params.id);
+    if (!id) return missingParam('id');
+    const nested = (req.params.server ?? {}) as Record<string, unknown>;
+    // Scalelite reads keep_state at the top level while its docs put it under "server": accept both.
+    const keepState = truthy(req.params.keep_state) || truthy(nested.keep_state);
+    const endCalls = !(truthy(req.params.skip_end_calls) || truthy(nested.skip_end_calls));
+    const server = await this.deps.pool.server(id);
+    const outcome = await this.command(req, { type: 'PanicServer', serverId: id, keepState, endCalls });
+    if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
+    const cleared = outcome.result;
+    const failedEnds = endCalls && server ? await this.endOnBbb(server, cleared) : [];
+    return ok({
+      success: `Server id=${id} has been disabled and the meetings have been destroyed`,
+      meetings_cleared: cleared.map((m) => m.meetingId),
+      ...(failedEnds.length > 0 ? { end_failed: failedEnds } : {}),
+    });
+  }
+
+  /** Disable a server; with end_meetings, its meetings are cleared and ended first (rake servers:disable, answered yes). */
+  async disableServer(req: AdminRequest): Promise<AdminOutcome> {
+    const id = str(req.params.id);
+    if (!id) return missingParam('id');
+    const endMeetings = truthy(req.params.end_meetings);
+    const server = await this.deps.pool.server(id);
+    const outcome = await this.command(req, { type: 'DisableServer', serverId: id, endMeetings });
+    if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
+    const cleared = endMeetings ? outcome.result : [];
+    const failedEnds = server ? await this.endOnBbb(server, cleared) : [];
+    return ok({ server: serverJson((await this.deps.pool.server(id))!, false), meetings_cleared: cleared.map((m) => m.meetingId), end_failed: failedEnds });
+  }
+
+  private async endOnBbb(server: Server, meetings: Meeting[]): Promise<string[]> {
+    const failedEnds: string[] = [];
+    for (const m of meetings) {
+      const ended = await this.deps.endOnServer(server, m).catch(() => false);
+      if (!ended) failedEnds.push(m.meetingId);
+    }
+    return failedEnds;
+  }
+
+  async pollAll(): Promise<AdminOutcome> {
+    const summary = await this.deps.pollAll();
+    return ok({ summary, servers: (await this.deps.pool.servers()).sort(byAddition).map((s) => serverJson(s, false)) });
+  }
+
+  async getStatus(): Promise<AdminOutcome> {
+    const servers = (await this.deps.pool.servers()).sort(byAddition);
+    return ok({ servers: servers.map((s) => serverJson(s, false)), checkpoint: await this.deps.pool.checkpoint() });
+  }
+
+  async getEvents(req: AdminRequest): Promise<AdminOutcome> {
+    const p = req.params;
+    const limit = Number(str(p.limit) ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return err(400, 'limit must be a whole number from 1 to 10000');
+    const time = (name: string): string | undefined | 'invalid' => {
+      const v = str(p[name]);
+      if (v === undefined || v === '') return undefined;
+      const t = Date.parse(v);
+      return Number.isNaN(t) ? 'invalid' : new Date(t).toISOString();
+    };
+    const since = time('since');
+    const until = time('until');
+    if (since === 'invalid') return err(400, 'since must be a time, e.g. 2026-11-25T10:00:00Z');
+    if (until === 'invalid') return err(400, 'until must be a time, e.g. 2026-11-25T10:00:00Z');
+    const after = str(p.after);
+    const entries = await this.deps.history.query({
+      serverId: str(p.server) || undefined,
+      meetingId: str(p.meeting) || undefined,
+      tenantId: str(p.tenant) || undefined,
+      types: str(p.type)?.split(',').map((t) => t.trim()).filter(Boolean),
+      actor: str(p.actor) || undefined,
+      since,
+      until,
+      afterOffset: after !== undefined && after !== '' ? Number(after) : undefined,
+      limit,
+      order: str(p.order) === 'asc' ? 'asc' : 'desc',
+    });
+    return ok({ events: entries.map(historyJson) });
+  }
+
+  async getMeetingRoutes(req: AdminRequest): Promise<AdminOutcome> {
+    const serverId = str(req.params.server);
+    const meetings = serverId ? await this.deps.pool.meetingsOnServer(serverId) : await this.deps.pool.meetings();
+    meetings.sort((a, b) => (a.placedAt < b.placedAt ? -1 : a.placedAt > b.placedAt ? 1 : a.meetingId < b.meetingId ? -1 : 1));
+    return ok({ meetings: meetings.map(meetingJson) });
+  }
+
+  /** A meeting's route, its server and what BBB says of it (getMeetingInfo). */
+  async getMeetingRoute(req: AdminRequest): Promise<AdminOutcome> {
+    const meetingId = str(req.params.meetingID);
+    if (!meetingId) return missingParam('meetingID');
+    const meeting = await this.deps.pool.meeting(meetingId);
+    if (!meeting) return err(404, `Couldn't find meeting with id=${meetingId}`);
+    const server = await this.deps.pool.server(meeting.serverId);
+    let info: XmlNode | null = null;
+    let infoError: string | null = null;
+    if (server) {
+      const reply = await this.deps.bbb.call(server, 'getMeetingInfo', [['meetingID', meetingId]], { short: !server.online });
+      if (reply.kind === 'success') info = (parseXml(reply.body)?.response as XmlNode) ?? null;
+      else infoError = reply.kind === 'failed' ? `${reply.messageKey}: ${reply.message}` : reply.error;
+    }
+    return ok({ meeting: meetingJson(meeting), server: server ? serverJson(server, false) : null, info, info_error: infoError });
+  }
+
+  /** End meetings (all when none are named): the route goes and BBB is told to end them. */
+  async endMeetings(req: AdminRequest): Promise<AdminOutcome> {
+    const ids = req.params.meetingIDs;
+    if (ids !== undefined && (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string'))) return err(400, 'meetingIDs must be a list of meeting IDs');
+    const outcome = await this.deps.writeSide.decide(
+      req.actor,
+      async (view) => {
+        const all = ids === undefined ? await view.meetings() : (await Promise.all((ids as string[]).map((id) => view.meeting(id)))).filter((m): m is Meeting => m !== null);
+        return {
+          events: all.map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'admin' })),
+          result: { ended: all, unknown: ids === undefined ? [] : (ids as string[]).filter((id) => !all.some((m) => m.meetingId === id)) },
+        };
+      },
+      req.correlationId,
+    );
+    if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
+    const failedEnds: string[] = [];
+    for (const m of outcome.result.ended) {
+      const server = await this.deps.pool.server(m.serverId);
+      if (!server || !(await this.deps.endOnServer(server, m).catch(() => false))) failedEnds.push(m.meetingId);
+    }
+    return ok({ ended: outcome.result.ended.map((m) => m.meetingId), unknown: outcome.result.unknown, end_failed: failedEnds });
+  }
+}
+
+export const byAddition = (a: Server, b: Server): number =>
+  a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

@@ -1,0 +1,243 @@
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { decidePlacement, joinTarget, Placement, staleRouteReason, voiceBridgeCandidates } from '../commands/placement';
+import { draft } from '../events/catalog';
+import { Actor } from '../events/envelope';
+import { WriteSide } from '../commands/write-side';
+import { isDomainError } from '../commands/errors';
+import { PoolReader } from '../projections/ports';
+import { Meeting, Server } from '../projections/pool';
+import { BbbGateway } from '../infra/bbb/client';
+import { childrenOf, nameOf, OrderedNode, parseOrdered, buildOrdered, childText } from '../infra/bbb/xml';
+import { ApiOutcome, errors, failed, fromReply, noMeetingsXml, notRunningXml, xml, XML_DECLARATION } from './responses';
+import { getParam, Params, presentParam, RESERVED_PARAMS, setParam, withoutParams } from './params';
+
+export interface MeetingApiSettings {
+  loadMinUserCount: number;
+  voiceBridgeLength: number;
+  useExternalVoiceBridge: boolean;
+  maxMeetingDuration: number;
+  createExcludeParams: string[];
+  joinExcludeParams: string[];
+}
+
+export interface MeetingApiDeps {
+  pool: PoolReader;
+  writeSide: WriteSide;
+  bbb: BbbGateway;
+  settings: MeetingApiSettings;
+  logger: Logger;
+}
+
+export interface CallContext {
+  params: Params;
+  /** null without multitenancy */
+  tenantId: string | null;
+  actor: Actor;
+  correlationId: string;
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+export const randomPassword = (): string => Array.from({ length: 8 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+
+/** A route is visible to a caller only within its tenant. */
+const visible = (meeting: Meeting | null, tenantId: string | null): meeting is Meeting => meeting !== null && meeting.tenantId === tenantId;
+
+/**
+ * The BBB API calls about meetings. Reads answer from the pool projection;
+ * a create that needs a placement goes through the write side.
+ */
+export class MeetingApi {
+  constructor(private readonly deps: MeetingApiDeps) {}
+
+  async create(ctx: CallContext & { meetingId: string; tag: string | null; xmlBody?: string }): Promise<ApiOutcome> {
+    const { bbb, settings, logger } = this.deps;
+    const placement = await this.place(ctx);
+    if (isDomainError(placement)) {
+      switch (placement.error) {
+        case 'serverTagUnavailable':
+          return failed('serverTagUnavailable', placement.message);
+        default:
+          return errors.internal(placement.message);
+      }
+    }
+    const { server, meeting } = placement;
+    let params = withoutParams(ctx.params, [...RESERVED_PARAMS, ...settings.createExcludeParams]);
+    if (placement.kind === 'placed') params = setParam(params, 'moderatorPW', meeting.moderatorPassword ?? '');
+    params = setParam(params, 'voiceBridge', meeting.voiceBridge);
+    params = server.tag ? setParam(params, 'meta_server-tag', server.tag) : withoutParams(params, ['meta_server-tag']);
+    if (settings.maxMeetingDuration > 0) {
+      const duration = Number.parseInt(getParam(params, 'duration') ?? '0', 10) || 0;
+      if (duration === 0 || duration > settings.maxMeetingDuration) params = setParam(params, 'duration', String(settings.maxMeetingDuration));
+    }
+    const reply = await bbb.call(server, 'create', params, { body: ctx.xmlBody, short: !server.online });
+    if (reply.kind === 'unreachable') logger.warn({ serverId: server.id, meetingId: ctx.meetingId, error: reply.error }, 'create failed on server');
+    return fromReply(reply, 'Unable to create meeting on server.');
+  }
+
+  /** Reuse a live route without taking the decision lock; otherwise decide a placement under it. */
+  private async place(ctx: CallContext & { meetingId: string; tag: string | null }) {
+    const { pool, writeSide, bbb, settings } = this.deps;
+    const existing = await pool.meeting(ctx.meetingId);
+    const existingServer = existing ? await pool.server(existing.serverId) : null;
+    let existingRunning: boolean | undefined;
+    if (existing && existingServer?.state === 'cordoned' && existingServer.online) {
+      const reply = await bbb.call(existingServer, 'isMeetingRunning', [['meetingID', ctx.meetingId]]);
+      existingRunning = reply.kind === 'success' && String((reply.doc.response as Record<string, unknown>).running) === 'true';
+    }
+    if (existing && existingServer && existing.tenantId === ctx.tenantId && staleRouteReason({ existing, existingServer, existingRunning }) === null) {
+      return { kind: 'existing', meeting: existing, server: existingServer, events: [] } as Placement;
+    }
+    const requestedVoiceBridge = presentParam(ctx.params, 'voiceBridge') ?? null;
+    const candidates = voiceBridgeCandidates(ctx.meetingId, requestedVoiceBridge, {
+      length: settings.voiceBridgeLength,
+      useExternal: settings.useExternalVoiceBridge,
+    });
+    const outcome = await writeSide.decide(
+      ctx.actor,
+      async (view) => {
+        const current = await view.meeting(ctx.meetingId);
+        const currentServer = current ? await view.server(current.serverId) : null;
+        const decided = decidePlacement(
+          {
+            meetingId: ctx.meetingId,
+            tenantId: ctx.tenantId,
+            tag: ctx.tag,
+            moderatorPassword: presentParam(ctx.params, 'moderatorPW') ?? null,
+            generatedPassword: randomPassword(),
+            requestedVoiceBridge,
+          },
+          {
+            existing: current,
+            existingServer: currentServer,
+            // the answer we got about the route we saw; a different route since then is judged afresh
+            existingRunning: current && existing && current.serverId === existing.serverId ? existingRunning : undefined,
+            servers: await view.servers(),
+            voiceBridgeCandidates: candidates,
+            voiceBridgesTaken: await view.voiceBridgesTaken(candidates),
+          },
+          { loadMinUserCount: settings.loadMinUserCount },
+        );
+        return isDomainError(decided) ? decided : { events: decided.events, result: decided };
+      },
+      ctx.correlationId,
+    );
+    return isDomainError(outcome) ? outcome : outcome.result;
+  }
+
+  async join(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
+    const { pool, bbb, settings } = this.deps;
+    const meeting = await pool.meeting(ctx.meetingId);
+    if (!visible(meeting, ctx.tenantId)) return errors.notFound();
+    const target = joinTarget(await pool.server(meeting.serverId));
+    if (!target.ok) return errors.serverUnavailable();
+    const params = withoutParams(ctx.params, [...RESERVED_PARAMS, ...settings.joinExcludeParams]);
+    return { kind: 'redirect', location: bbb.signedUrl(target.server, 'join', params) };
+  }
+
+  async end(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
+    const { pool, bbb, writeSide, logger } = this.deps;
+    const meeting = await pool.meeting(ctx.meetingId);
+    if (!visible(meeting, ctx.tenantId)) return errors.notFound();
+    const server = await pool.server(meeting.serverId);
+    const password = getParam(ctx.params, 'password');
+    const reply: Awaited<ReturnType<BbbGateway['call']>> = server
+      ? await bbb.call(server, 'end', [['meetingID', ctx.meetingId], ...(password !== undefined ? ([['password', password]] as Params) : [])], {
+          short: !server.online,
+        })
+      : { kind: 'failed', messageKey: 'notFound', message: 'We could not find a meeting with that meeting ID' };
+    // The route goes once BBB confirms the meeting is over (or never knew it). A refused end
+    // (wrong password) or an unreachable server keeps it: the meeting may still be running.
+    const over = reply.kind === 'success' || (reply.kind === 'failed' && reply.messageKey === 'notFound');
+    if (over) {
+      const ended = await writeSide.decide(
+        ctx.actor,
+        async (view) => {
+          const current = await view.meeting(ctx.meetingId);
+          if (!current || current.serverId !== meeting.serverId) return { events: [], result: null };
+          return { events: [draft('MeetingEnded', { meetingId: ctx.meetingId, serverId: meeting.serverId, reason: 'end' })], result: null };
+        },
+        ctx.correlationId,
+      );
+      if (isDomainError(ended)) logger.error({ meetingId: ctx.meetingId, error: ended }, 'could not record the end of a meeting');
+    }
+    return fromReply(reply, 'Unable to access meeting on server.');
+  }
+
+  async isMeetingRunning(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
+    const { pool, bbb } = this.deps;
+    const meeting = await pool.meeting(ctx.meetingId);
+    if (!visible(meeting, ctx.tenantId)) return xml(notRunningXml());
+    const server = await pool.server(meeting.serverId);
+    if (!server) return xml(notRunningXml());
+    return fromReply(await bbb.call(server, 'isMeetingRunning', [['meetingID', ctx.meetingId]], { short: !server.online }), 'Unable to access meeting on server.');
+  }
+
+  async getMeetingInfo(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
+    const { pool, bbb } = this.deps;
+    const meeting = await pool.meeting(ctx.meetingId);
+    if (!visible(meeting, ctx.tenantId)) return errors.notFound();
+    const server = await pool.server(meeting.serverId);
+    if (!server) return errors.notFound();
+    return fromReply(await bbb.call(server, 'getMeetingInfo', [['meetingID', ctx.meetingId]], { short: !server.online }), 'Unable to access meeting on server.');
+  }
+
+  async insertDocument(ctx: CallContext & { meetingId: string; xmlBody: string }): Promise<ApiOutcome> {
+    const { pool, bbb } = this.deps;
+    const meeting = await pool.meeting(ctx.meetingId);
+    if (!visible(meeting, ctx.tenantId)) return errors.notFound();
+    const server = await pool.server(meeting.serverId);
+    if (!server) return errors.notFound();
+    const reply = await bbb.call(server, 'insertDocument', [['meetingID', ctx.meetingId]], { body: ctx.xmlBody, short: !server.online });
+    return fromReply(reply, 'Unable to insert document on server.');
+  }
+
+  /**
+   * All meetings of every online, not disabled server. One unreachable server
+   * does not fail the whole call (Scalelite #498): it is logged and left out.
+   */
+  async getMeetings(ctx: Pick<CallContext, 'tenantId'>): Promise<ApiOutcome> {
+    const { pool, bbb, logger } = this.deps;
+    const servers = (await pool.servers()).filter((s) => s.online && s.state !== 'disabled').sort(byAddition);
+    const replies = await Promise.all(servers.map(async (server) => ({ server, reply: await bbb.call(server, 'getMeetings', []) })));
+    const collected: OrderedNode[] = [];
+    let answered = 0;
+    let lastFailure: ApiOutcome | null = null;
+    for (const { server, reply } of replies) {
+      if (reply.kind !== 'success') {
+        logger.warn({ serverId: server.id, reply: reply.kind === 'failed' ? `${reply.messageKey}: ${reply.message}` : reply.error }, 'getMeetings: server left out');
+        lastFailure = fromReply(reply, 'Unable to access server.');
+        continue;
+      }
+      answered += 1;
+      collected.push(...meetingNodes(reply.body).filter((m) => tenantOf(m) === (ctx.tenantId ?? '')));
+    }
+    if (answered === 0 && lastFailure) return lastFailure;
+    if (collected.length === 0) return xml(noMeetingsXml());
+    const body = buildOrdered([{ response: [{ returncode: [{ '#text': 'SUCCESS' }] }, { meetings: collected }] }]);
+    return xml(XML_DECLARATION + body);
+  }
+
+  /** Best-effort BBB end for a meeting the pool already let go (panic, offline, admin). */
+  async endOnServer(server: Server, meeting: Meeting): Promise<boolean> {
+    const params: Params = [['meetingID', meeting.meetingId]];
+    if (meeting.moderatorPassword) params.push(['password', meeting.moderatorPassword]);
+    const reply = await this.deps.bbb.call(server, 'end', params, { short: !server.online });
+    return reply.kind === 'success' || (reply.kind === 'failed' && reply.messageKey === 'notFound');
+  }
+}
+
+const byAddition = (a: Server, b: Server) => (a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The <meeting> elements of a getMeetings reply. */
+export function meetingNodes(body: string): OrderedNode[] {
+  const doc = parseOrdered(body);
+  const response = doc?.find((n) => nameOf(n) === 'response');
+  const meetings = response && childrenOf(response).find((n) => nameOf(n) === 'meetings');
+  return meetings ? childrenOf(meetings).filter((n) => nameOf(n) === 'meeting') : [];
+}
+
+function tenantOf(meeting: OrderedNode): string {
+  const metadata = childrenOf(meeting).find((n) => nameOf(n) === 'metadata');
+  return (metadata && childText(metadata, 'tenant-id')?.trim()) || '';
+}

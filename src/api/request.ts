@@ -1,0 +1,87 @@
+import Busboy from 'busboy';
+import type { Request } from 'express';
+
+/*
+ * Reading BBB API requests the way Scalelite (Rails) does: the raw query string
+ * for the checksum, form bodies merged into the params (the query wins), an
+ * XML body kept as text for create and insertDocument.
+ */
+
+export const rawQuery = (req: Request): string => {
+  const url = req.originalUrl;
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at + 1);
+};
+
+export const mediaType = (req: Request): string => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+
+export const hasBody = (req: Request): boolean => {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  return req.headers['transfer-encoding'] !== undefined;
+};
+
+export const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data']);
+// Moodle sends text/xml; Scalelite accepts it as a synonym.
+export const XML_TYPES = new Set(['application/xml', 'text/xml']);
+
+export type ContentRule = 'form' | 'formOrXml' | 'xml' | 'none';
+
+/** Scalelite's Content-Type rule for POSTs with a body. */
+export function contentTypeAllowed(rule: ContentRule, req: Request): boolean {
+  if (req.method !== 'POST' || !hasBody(req) || rule === 'none') return true;
+  const type = mediaType(req);
+  switch (rule) {
+    case 'form':
+      return FORM_TYPES.has(type);
+    case 'formOrXml':
+      return FORM_TYPES.has(type) || XML_TYPES.has(type);
+    case 'xml':
+      return XML_TYPES.has(type);
+  }
+}
+
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export class BodyTooLargeError extends Error {}
+
+/** The raw body of a request (bounded). */
+export function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLargeError(`request body over ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Form fields of a urlencoded or multipart body (files are ignored: BBB params are fields). */
+export async function readFormFields(req: Request, body: Buffer): Promise<Array<[string, string]>> {
+  const type = mediaType(req);
+  if (type === 'application/x-www-form-urlencoded') return [...new URLSearchParams(body.toString('utf8'))];
+  if (type !== 'multipart/form-data') return [];
+  return new Promise((resolve, reject) => {
+    const fields: Array<[string, string]> = [];
+    let parser: Busboy.Busboy;
+    try {
+      parser = Busboy({ headers: req.headers, limits: { fieldSize: 1024 * 1024 } });
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    parser.on('field', (name, value) => fields.push([name, value]));
+    parser.on('file', (_name, stream) => stream.resume());
+    parser.on('close', () => resolve(fields));
+    parser.on('error', reject);
+    parser.end(body);
+  });
+}

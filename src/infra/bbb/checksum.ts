@@ -1,0 +1,92 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+export type ChecksumAlgorithm = 'sha1' | 'sha256' | 'sha512';
+export const CHECKSUM_ALGORITHMS: ChecksumAlgorithm[] = ['sha1', 'sha256', 'sha512'];
+
+/** Scalelite guesses the algorithm from the checksum's length (lowercase hex only). */
+export function algorithmOf(checksum: string): ChecksumAlgorithm | null {
+  if (!/^[0-9a-f]+$/.test(checksum)) return null;
+  switch (checksum.length) {
+    case 40:
+      return 'sha1';
+    case 64:
+      return 'sha256';
+    case 128:
+      return 'sha512';
+    default:
+      return null;
+  }
+}
+
+export function checksumOf(algorithm: ChecksumAlgorithm, action: string, query: string, secret: string): string {
+  return createHash(algorithm).update(action + query + secret).digest('hex');
+}
+
+/**
+ * The query string as received with its `checksum=<value>` pair cut out, by
+ * string surgery and without re-encoding, exactly as Scalelite does.
+ */
+export function queryWithoutChecksum(rawQuery: string, checksum: string): string {
+  for (const form of [`&checksum=${checksum}`, `checksum=${checksum}&`, `checksum=${checksum}`]) {
+    const at = rawQuery.indexOf(form);
+    if (at >= 0) return rawQuery.slice(0, at) + rawQuery.slice(at + form.length);
+  }
+  return rawQuery;
+}
+
+/** The checksum parameter as the client sent it (query wins, then a form body). */
+export function checksumParam(rawQuery: string, body: Record<string, string>): string | null {
+  const fromQuery = new URLSearchParams(rawQuery).getAll('checksum');
+  const value = fromQuery.length > 0 ? fromQuery[fromQuery.length - 1] : body.checksum;
+  return value === undefined || value === '' ? null : value;
+}
+
+export interface ChecksumPolicy {
+  secrets: string[];
+  allowed: ReadonlySet<ChecksumAlgorithm>;
+}
+
+/** Verify a BBB API checksum in constant time against every accepted secret. */
+export function verifyChecksum(policy: ChecksumPolicy, action: string, rawQuery: string, checksum: string | null): boolean {
+  if (!checksum || policy.secrets.length === 0) return false;
+  const algorithm = algorithmOf(checksum);
+  if (!algorithm || !policy.allowed.has(algorithm)) return false;
+  const query = queryWithoutChecksum(rawQuery, checksum);
+  const given = Buffer.from(checksum, 'utf8');
+  let ok = false;
+  for (const secret of policy.secrets) {
+    const expected = Buffer.from(checksumOf(algorithm, action, query, secret), 'utf8');
+    // No early exit: every secret is tried, so timing says nothing about which one matched.
+    if (expected.length === given.length && timingSafeEqual(expected, given)) ok = true;
+  }
+  return ok;
+}
+
+/** Scalelite signs outgoing calls with SHA256 when the setting is blank, else with the strongest allowed. */
+export function outgoingAlgorithm(setting: string | undefined): ChecksumAlgorithm {
+  if (!setting || setting.trim() === '') return 'sha256';
+  const allowed = parseAlgorithms(setting);
+  for (const a of ['sha512', 'sha256', 'sha1'] as const) if (allowed.has(a)) return a;
+  return 'sha256';
+}
+
+export function parseAlgorithms(setting: string | undefined): Set<ChecksumAlgorithm> {
+  if (!setting || setting.trim() === '') return new Set(CHECKSUM_ALGORITHMS);
+  return new Set(
+    setting
+      .split(':')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s): s is ChecksumAlgorithm => (CHECKSUM_ALGORITHMS as string[]).includes(s)),
+  );
+}
+
+/** BBB's query encoding: form-urlencoded, space as '+', all but A-Za-z0-9*-._ percent-encoded. */
+export function encodeQuery(params: Iterable<[string, string]>): string {
+  return new URLSearchParams([...params]).toString();
+}
+
+export function signedQuery(algorithm: ChecksumAlgorithm, action: string, params: Iterable<[string, string]>, secret: string): string {
+  const query = encodeQuery(params);
+  const checksum = checksumOf(algorithm, action, query, secret);
+  return query === '' ? `checksum=${checksum}` : `${query}&checksum=${checksum}`;
+}

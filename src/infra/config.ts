@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ChecksumAlgorithm, outgoingAlgorithm, parseAlgorithms } from './bbb/checksum';
+
+/*
+ * Configuration from the environment, with Scalelite's variable names. A bad
+ * value stops the process with a message naming the variable.
+ */
+
+export class ConfigError extends Error {}
+
+const bool = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').trim().toLowerCase() === 'true');
+const num = (def: number, opts: { min?: number; int?: boolean; positive?: boolean } = {}) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      const n = Number(v.trim());
+      const problem =
+        !Number.isFinite(n)
+          ? 'a number'
+          : opts.int && !Number.isInteger(n)
+            ? 'a whole number'
+            : opts.positive && n <= 0
+              ? 'a number greater than 0'
+              : opts.min !== undefined && n < opts.min
+                ? `a number >= ${opts.min}`
+                : null;
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: `expected ${problem}, got '${v}'` });
+        return z.NEVER;
+      }
+      return n;
+    });
+const str = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const EnvSchema = z.object({
+  PORT: num(3000, { int: true, min: 0 }),
+  BIND: str,
+  URL_HOST: str,
+  LOADBALANCER_SECRET: str,
+  LOADBALANCER_SECRETS: str,
+  LOADBALANCER_CHECKSUM_ALGORITHM: str,
+  POLL_INTERVAL: num(60, { positive: true }),
+  SERVER_HEALTHY_THRESHOLD: num(1, { int: true, min: 1 }),
+  SERVER_UNHEALTHY_THRESHOLD: num(2, { int: true, min: 1 }),
+  CONNECT_TIMEOUT: num(5, { positive: true }),
+  RESPONSE_TIMEOUT: num(10, { positive: true }),
+  POLLER_THREADS: num(5, { int: true, min: 2 }),
+  POLLER_WAIT_TIMEOUT: num(10, { positive: true }),
+  LOAD_MIN_USER_COUNT: num(15, { min: 0 }),
+  LOAD_JOIN_BUFFER_TIME: num(15, { min: 0 }),
+  NEW_MEETING_GRACE_PERIOD: num(60, { min: 0 }),
+  SERVER_ID_IS_HOSTNAME: bool,
+  BUILD_NUMBER: str,
+  GET_MEETINGS_API_DISABLED: bool,
+  MAX_MEETING_DURATION: num(0, { int: true, min: 0 }),
+  VOICE_BRIDGE_LEN: num(9, { int: true, min: 5 }),
+  USE_EXTERNAL_VOICE_BRIDGE: bool,
+  DATA_DIR: str,
+  KAFKA_BROKERS: str,
+  REDIS_URL: str,
+  DATABASE_URL: str,
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .optional()
+    .catch(undefined),
+  PROJECTION_TIMEOUT: num(10, { positive: true }),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  urlHost: string | undefined;
+  secrets: string[];
+  /** where the generated secret came from, if it was generated */
+  generatedSecretFile: string | null;
+  checksumAlgorithms: Set<ChecksumAlgorithm>;
+  outgoingAlgorithm: ChecksumAlgorithm;
+  pollIntervalMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+  pollerConcurrency: number;
+  pollerWaitTimeoutMs: number;
+  loadMinUserCount: number;
+  loadJoinBufferMinutes: number;
+  newMeetingGraceMs: number;
+  serverIdIsHostname: boolean;
+  buildNumber: string | undefined;
+  getMeetingsApiDisabled: boolean;
+  maxMeetingDuration: number;
+  voiceBridgeLength: number;
+  useExternalVoiceBridge: boolean;
+  dataDir: string;
+  kafkaBrokers: string[] | undefined;
+  redisUrl: string | undefined;
+  databaseUrl: string | undefined;
+  logLevel: string;
+  projectionTimeoutMs: number;
+}
+
+export const SECRET_FILE = 'loadbalancer-secret';
+
+/** Where the CLI and the server agree to find a generated secret. */
+export const secretFile = (dataDir: string): string => join(dataDir, SECRET_FILE);
+
+export function readSecretFile(dataDir: string): string | undefined {
+  const file = secretFile(dataDir);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
+}
+
+function parseBind(bind: string | undefined, port: number): { host: string; port: number } {
+  if (!bind) return { host: '0.0.0.0', port };
+  // Scalelite's Puma form is tcp://host:port; a bare host is accepted too.
+  const m = /^(?:tcp:\/\/)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(bind);
+  if (!m) throw new ConfigError(`BIND: expected tcp://host:port or a host, got '${bind}'`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : port };
+}
+
+export interface LoadConfigOptions {
+  /** generate and keep a secret under DATA_DIR when none is configured (embedded default only) */
+  generateSecret?: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const algorithms = parseAlgorithms(e.LOADBALANCER_CHECKSUM_ALGORITHM);
+  if (algorithms.size === 0) {
+    throw new ConfigError(`LOADBALANCER_CHECKSUM_ALGORITHM: expected a ':'-separated list of SHA1, SHA256, SHA512, got '${e.LOADBALANCER_CHECKSUM_ALGORITHM}'`);
+  }
+  const dataDir = resolve(e.DATA_DIR ?? './data');
+  const production = Boolean(e.KAFKA_BROKERS || e.REDIS_URL || e.DATABASE_URL);
+  let secrets = [e.LOADBALANCER_SECRET, ...(e.LOADBALANCER_SECRETS ?? '').split(':')].filter((s): s is string => Boolean(s && s.trim())).map((s) => s.trim());
+  let generatedSecretFile: string | null = null;
+  if (secrets.length === 0 && options.generateSecret && !production) {
+    const existing = readSecretFile(dataDir);
+    const file = secretFile(dataDir);
+    if (existing) secrets = [existing];
+    else {
+      mkdirSync(dataDir, { recursive: true });
+      const secret = randomBytes(24).toString('hex');
+      writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      secrets = [secret];
+    }
+    generatedSecretFile = file;
+  }
+  if (secrets.length === 0) throw new ConfigError('LOADBALANCER_SECRET: required (the secret LMSs use to sign BBB API calls)');
+  const bind = parseBind(e.BIND, e.PORT);
+  return {
+    port: bind.port,
+    host: bind.host,
+    urlHost: e.URL_HOST,
+    secrets,
+    generatedSecretFile,
+    checksumAlgorithms: algorithms,
+    outgoingAlgorithm: outgoingAlgorithm(e.LOADBALANCER_CHECKSUM_ALGORITHM),
+    pollIntervalMs: e.POLL_INTERVAL * 1000,
+    healthyThreshold: e.SERVER_HEALTHY_THRESHOLD,
+    unhealthyThreshold: e.SERVER_UNHEALTHY_THRESHOLD,
+    connectTimeoutMs: e.CONNECT_TIMEOUT * 1000,
+    responseTimeoutMs: e.RESPONSE_TIMEOUT * 1000,
+    pollerConcurrency: Math.max(1, e.POLLER_THREADS - 1),
+    pollerWaitTimeoutMs: e.POLLER_WAIT_TIMEOUT * 1000,
+    loadMinUserCount: e.LOAD_MIN_USER_COUNT,
+    loadJoinBufferMinutes: e.LOAD_JOIN_BUFFER_TIME,
+    newMeetingGraceMs: e.NEW_MEETING_GRACE_PERIOD * 1000,
+    serverIdIsHostname: e.SERVER_ID_IS_HOSTNAME,
+    buildNumber: e.BUILD_NUMBER,
+    getMeetingsApiDisabled: e.GET_MEETINGS_API_DISABLED,
+    maxMeetingDuration: e.MAX_MEETING_DURATION,
+    voiceBridgeLength: e.VOICE_BRIDGE_LEN,
+    useExternalVoiceBridge: e.USE_EXTERNAL_VOICE_BRIDGE,
+    dataDir,
+    kafkaBrokers: e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean),
+    redisUrl: e.REDIS_URL,
+    databaseUrl: e.DATABASE_URL,
+    logLevel: e.LOG_LEVEL ?? 'info',
+    projectionTimeoutMs: e.PROJECTION_TIMEOUT * 1000,
+  };
+}

@@ -1,0 +1,108 @@
+import { DomainEvent, parseEvent, StoredEvent } from '../../events/catalog';
+import { backoffMs, EventLog, LogSubscription, SubscribeOptions } from '../../events/log';
+import { LocalDecisionLock } from '../../commands/write-side';
+import { Sql } from '../sql/sql';
+
+/**
+ * The event log in a SQL table: the embedded default (PGlite). One process owns
+ * the data directory, so appends are ordered by an in-process mutex and
+ * subscribers are woken in process; a timer catches anything else.
+ */
+export class SqlEventLog implements EventLog {
+  private readonly appendLock = new LocalDecisionLock();
+  private readonly wakers = new Set<() => void>();
+  private closed = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly idlePollMs = 1000,
+  ) {}
+
+  async append(events: DomainEvent[]): Promise<number[]> {
+    if (this.closed) throw new Error('event log is closed');
+    if (events.length === 0) return [];
+    const valid = events.map((e) => parseEvent(e));
+    const offsets = await this.appendLock.withLock(() =>
+      this.sql.transaction(async (tx) => {
+        const head = await tx.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from event_log');
+        const first = Number(head.rows[0].last) + 1;
+        for (let i = 0; i < valid.length; i++) {
+          const e = valid[i];
+          await tx.query('insert into event_log (position, id, type, at, envelope) values ($1, $2, $3, $4, $5)', [first + i, e.id, e.type, e.at, JSON.stringify(e)]);
+        }
+        return valid.map((_, i) => first + i);
+      }),
+    );
+    for (const wake of this.wakers) wake();
+    return offsets;
+  }
+
+  async read(fromOffset: number, limit: number): Promise<StoredEvent[]> {
+    const result = await this.sql.query<{ position: number; envelope: unknown }>(
+      'select position, envelope from event_log where position >= $1 order by position limit $2',
+      [Math.max(0, fromOffset), limit],
+    );
+    return result.rows.map((r) => ({ offset: Number(r.position), event: parseEvent(typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope) }));
+  }
+
+  async lastOffset(): Promise<number> {
+    const result = await this.sql.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from event_log');
+    return Number(result.rows[0].last);
+  }
+
+  subscribe(fromOffset: number, onBatch: (batch: StoredEvent[]) => Promise<void>, options: SubscribeOptions = {}): LogSubscription {
+    let cursor = Math.max(0, fromOffset);
+    let stopped = false;
+    // Set by an append; checked before sleeping so an append during a read is not missed.
+    let appended = false;
+    let wake: () => void = () => undefined;
+    const waker = () => {
+      appended = true;
+      wake();
+    };
+    this.wakers.add(waker);
+    const idle = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    const loop = (async () => {
+      let failures = 0;
+      while (!stopped) {
+        appended = false;
+        try {
+          const batch = await this.read(cursor, options.maxBatch ?? 1000);
+          if (batch.length > 0 && !stopped) {
+            await onBatch(batch);
+            cursor = batch[batch.length - 1].offset + 1;
+            failures = 0;
+            continue;
+          }
+          failures = 0;
+        } catch (err) {
+          failures += 1;
+          options.onError?.(err, failures);
+          await idle(backoffMs(failures));
+          continue;
+        }
+        if (!appended && !stopped) await idle(this.idlePollMs);
+      }
+    })();
+    return {
+      close: async () => {
+        stopped = true;
+        this.wakers.delete(waker);
+        wake();
+        await loop;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const wake of this.wakers) wake();
+  }
+}

@@ -1,0 +1,65 @@
+import { StoredEvent } from '../../events/catalog';
+import { HistoryEntry, historyEntry, HistoryQuery, HistoryStore } from '../../projections/history';
+import { Sql } from '../sql/sql';
+
+/** The history table in PostgreSQL or PGlite: applying an event twice is a no-op (keyed by offset). */
+export class SqlHistoryStore implements HistoryStore {
+  constructor(private readonly sql: Sql) {}
+
+  async checkpoint(): Promise<number> {
+    const r = await this.sql.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from history');
+    return Number(r.rows[0].last);
+  }
+
+  async apply(batch: StoredEvent[]): Promise<void> {
+    if (batch.length === 0) return;
+    const entries = batch.map(historyEntry);
+    const cols = 11;
+    const values: unknown[] = [];
+    const rows = entries.map((e, i) => {
+      values.push(e.offset, e.id, e.type, e.at, e.actor.kind, e.actor.name, e.serverId, e.meetingId, e.tenantId, e.correlationId, JSON.stringify(e.data));
+      return `(${Array.from({ length: cols }, (_, c) => `$${i * cols + c + 1}`).join(', ')})`;
+    });
+    await this.sql.query(
+      `insert into history (position, id, type, at, actor_kind, actor_name, server_id, meeting_id, tenant_id, correlation_id, data)
+       values ${rows.join(', ')} on conflict (position) do nothing`,
+      values,
+    );
+  }
+
+  async query(q: HistoryQuery): Promise<HistoryEntry[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (q.serverId) add('server_id = ?', q.serverId);
+    if (q.meetingId) add('meeting_id = ?', q.meetingId);
+    if (q.tenantId) add('tenant_id = ?', q.tenantId);
+    if (q.types && q.types.length > 0) add('type = any(?)', q.types);
+    if (q.actor) add('actor_name = ?', q.actor);
+    if (q.since) add('at >= ?', q.since);
+    if (q.until) add('at <= ?', q.until);
+    if (q.afterOffset !== undefined) add('position > ?', q.afterOffset);
+    params.push(Math.min(Math.max(1, q.limit), 10_000));
+    const order = q.order === 'asc' ? 'asc' : 'desc';
+    const r = await this.sql.query<Record<string, unknown>>(
+      `select position, id, type, at, actor_kind, actor_name, server_id, meeting_id, tenant_id, correlation_id, data from history
+       ${where.length ? `where ${where.join(' and ')}` : ''} order by position ${order} limit $${params.length}`,
+      params,
+    );
+    return r.rows.map((row) => ({
+      offset: Number(row.position),
+      id: String(row.id),
+      type: String(row.type),
+      at: new Date(row.at as string).toISOString(),
+      actor: { kind: String(row.actor_kind), name: String(row.actor_name) },
+      serverId: (row.server_id as string | null) ?? null,
+      meetingId: (row.meeting_id as string | null) ?? null,
+      tenantId: (row.tenant_id as string | null) ?? null,
+      correlationId: (row.correlation_id as string | null) ?? null,
+      data: typeof row.data === 'string' ? JSON.parse(row.data) : row.data,
+    }));
+  }
+}
