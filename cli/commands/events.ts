@@ -1,0 +1,90 @@
+import { Flags } from '@oclif/core';
+import { AdminCommand } from '../base';
+import { table } from '../format';
+
+interface EventRow {
+  offset: number;
+  at: string;
+  type: string;
+  actor: { kind: string; name: string };
+  server_id: string | null;
+  meeting_id: string | null;
+  tenant_id: string | null;
+  data: Record<string, unknown>;
+}
+
+/** A short account of what an event says, beyond its type and subject. */
+export function detail(e: EventRow): string {
+  const d = e.data ?? {};
+  switch (e.type) {
+    case 'MeetingPlaced':
+      return `on ${d.serverId} (load estimate ${d.loadEstimate}${d.previousServerId ? `, moved from ${d.previousServerId}` : ''}${d.tag ? `, tag ${d.tag}` : ''})`;
+    case 'MeetingEnded':
+      return `reason ${d.reason}`;
+    case 'ServerPolled':
+      return `load ${d.load}, ${d.meetings} meetings, ${d.users} users${d.bbbVersion ? `, bbb ${d.bbbVersion}` : ''}`;
+    case 'ServerWentOffline':
+      return String(d.error ?? '');
+    case 'ServerDisabled':
+      return `reason ${d.reason}`;
+    case 'ServerAdded':
+      return `${d.url} (multiplier ${d.loadMultiplier}${d.tag ? `, tag ${d.tag}` : ''})`;
+    case 'ServerUpdated':
+      return Object.keys(d).filter((k) => k !== 'serverId').map((k) => `${k}=${k === 'secret' ? '[redacted]' : String(d[k])}`).join(' ');
+    case 'ServerPanicked':
+      return `${d.meetingsCleared} meetings cleared${d.keepState ? ', state kept' : ''}`;
+    default:
+      return '';
+  }
+}
+
+export default class Events extends AdminCommand {
+  static override summary = 'The audit history: who did what, when, to which server or meeting.';
+  static override examples = [
+    '<%= config.bin %> events --server bbb1 --since 2026-11-25T08:00:00Z',
+    '<%= config.bin %> events --meeting math-101 --json',
+    '<%= config.bin %> events --type ServerWentOffline,ServerWentOnline --limit 20',
+  ];
+  static override flags = {
+    server: Flags.string({ description: 'only events about this server id' }),
+    meeting: Flags.string({ description: 'only events about this meetingID' }),
+    type: Flags.string({ description: 'only these event types (comma-separated)' }),
+    actor: Flags.string({ description: 'only events by this actor name' }),
+    since: Flags.string({ description: 'from this time (ISO 8601)' }),
+    until: Flags.string({ description: 'up to this time (ISO 8601)' }),
+    limit: Flags.integer({ description: 'how many (newest first)', default: 50, min: 1, max: 10000 }),
+    oldest: Flags.boolean({ description: 'oldest first' }),
+  };
+
+  async run(): Promise<unknown> {
+    const { flags } = await this.parse(Events);
+    for (const name of ['since', 'until'] as const) {
+      if (flags[name] !== undefined && Number.isNaN(Date.parse(flags[name]!))) this.error(`--${name} must be a time, e.g. 2026-11-25T10:00:00Z`, { exit: 1 });
+    }
+    const result = await this.client(flags.balancer).call<{ events: EventRow[] }>('getEvents', 'GET', {
+      server: flags.server,
+      meeting: flags.meeting,
+      type: flags.type,
+      actor: flags.actor,
+      since: flags.since,
+      until: flags.until,
+      limit: String(flags.limit),
+      order: flags.oldest ? 'asc' : 'desc',
+    });
+    if (result.events.length === 0) this.logToStderr('No events match.');
+    else
+      this.log(
+        table(
+          ['TIME', 'ACTOR', 'TYPE', 'SUBJECT', 'DETAIL'],
+          result.events.map((e) => [
+            e.at,
+            `${e.actor.kind}:${e.actor.name}`,
+            e.type,
+            e.meeting_id ? `meeting ${e.meeting_id}` : e.server_id ? `server ${e.server_id}` : e.tenant_id ? `tenant ${e.tenant_id}` : '',
+            detail(e),
+          ]),
+        ),
+      );
+    return result;
+  }
+}
