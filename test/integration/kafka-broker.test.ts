@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { Admin, Consumer, KafkaMessage, LogEntry, Producer } from 'kafkajs';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+const brokers = (process.env.TEST_KAFKA_BROKERS ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
   .split(',')
   .map((b) => b.trim())
   .filter(Boolean);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): builds, makes sure the services the integration tests need are
+# running (Kafka from the cached jars, Redis and PostgreSQL from Debian's packages), then runs
+# every jest project. Each run isolates its data: its own Kafka topics, Redis key prefix and
+# PostgreSQL databases, named after TEST_RUN_ID.
+#
+# Environment: TEST_KAFKA_PORT (default 9092), TEST_REDIS_URL (default redis://127.0.0.1:6379),
+# TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test), KEEP_KAFKA=1 leaves a broker this
+# script started running. Arguments are passed to jest (e.g. `npm test -- test/unit`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { echo "test: $*" >&2; }
+
+export TEST_RUN_ID="${TEST_RUN_ID:-$(date +%s)-$$}"
+export TEST_KAFKA_PORT="${TEST_KAFKA_PORT:-9092}"
+export TEST_KAFKA_BROKERS="127.0.0.1:${TEST_KAFKA_PORT}"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+export TEST_PG_URL="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+ensure_redis() {
+  local hostport="${TEST_REDIS_URL#redis://}"; hostport="${hostport%%/*}"; hostport="${hostport##*@}"
+  local host="${hostport%%:*}" port="${hostport##*:}"
+  if redis-cli -h "$host" -p "$port" ping >/dev/null 2>&1; then return; fi
+  command -v redis-server >/dev/null || { say "installing redis-server (Debian package)"; as_root apt-get install -y -q redis-server >/dev/null; }
+  say "starting redis on $host:$port"
+  mkdir -p .cache/redis
+  redis-server --daemonize yes --bind "$host" --port "$port" --save "" --appendonly no --dir "$PWD/.cache/redis" --logfile "$PWD/.cache/redis/redis.log"
+  for _ in $(seq 1 50); do redis-cli -h "$host" -p "$port" ping >/dev/null 2>&1 && return; sleep 0.1; done
+  say "redis did not start"; exit 1
+}
+
+ensure_postgres() {
+  if pg_isready -q -d "$TEST_PG_URL" 2>/dev/null; then return; fi
+  if ! command -v pg_ctlcluster >/dev/null; then say "installing postgresql (Debian package)"; as_root apt-get install -y -q postgresql >/dev/null; fi
+  local version; version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)"
+  [ -n "$version" ] || { say "no PostgreSQL cluster found under /etc/postgresql"; exit 1; }
+  say "starting postgresql $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 50); do pg_isready -q -d "$TEST_PG_URL" && return; sleep 0.2; done
+  say "postgresql did not start"; exit 1
+}
+
+started_kafka=0
+ensure_kafka() {
+  if KAFKA_PORT="$TEST_KAFKA_PORT" scripts/kafka-broker.sh status >/dev/null 2>&1; then return; fi
+  KAFKA_PORT="$TEST_KAFKA_PORT" scripts/kafka-broker.sh start >&2
+  started_kafka=1
+}
+stop_kafka() {
+  if [ "$started_kafka" = 1 ] && [ "${KEEP_KAFKA:-0}" != 1 ]; then KAFKA_PORT="$TEST_KAFKA_PORT" scripts/kafka-broker.sh stop >&2 || true; fi
+}
+trap stop_kafka EXIT
+
+say "building"
+npx tsc -p tsconfig.json
+npx tsc -p tsconfig.test.json
+
+ensure_redis
+ensure_postgres
+ensure_kafka
+
+# PGlite loads Node built-ins with import(): jest's VM needs the flag for that.
+export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --disable-warning=ExperimentalWarning"
+say "run $TEST_RUN_ID: kafka $TEST_KAFKA_BROKERS, redis $TEST_REDIS_URL, postgres $TEST_PG_URL"
+npx jest --ci --maxWorkers=2 "$@"

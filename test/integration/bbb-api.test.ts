@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto';
+import { Harness, serverHolding, startHarness, TEST_SECRET } from '../support/harness';
+import { tag, tags } from '../support/bbb-client';
+
+/*
+ * The BBB API as an LMS sees it: the balancer on its embedded backends in
+ * front of simulated BBB servers, over real HTTP.
+ */
+
+const sha = (alg: string, s: string) => createHash(alg).update(s).digest('hex');
+
+describe('BBB API', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ servers: 2 });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  describe('version, health and unknown requests', () => {
+    test('the API root answers the version document without a checksum', async () => {
+      for (const path of ['/bigbluebutton/api', '/bigbluebutton/api/']) {
+        const res = await h.lms.raw(h.balancer.url + path);
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toContain('application/xml');
+        expect(res.body).toBe('<?xml version="1.0"?>\n<response><returncode>SUCCESS</returncode><version>2.0</version></response>');
+      }
+    });
+
+    test('health_check and / answer success in plain text', async () => {
+      for (const path of ['/health_check', '/']) {
+        const res = await h.lms.raw(h.balancer.url + path);
+        expect(res.status).toBe(200);
+        expect(res.body).toBe('success');
+      }
+    });
+
+    test.each([
+      ['an unknown action', '/bigbluebutton/api/getDefaultConfigXML', 'GET'],
+      ['a suffix', '/bigbluebutton/api/create.xml', 'GET'],
+      ['join by POST', '/bigbluebutton/api/join', 'POST'],
+      ['insertDocument by GET', '/bigbluebutton/api/insertDocument', 'GET'],
+      ['another path', '/some/where', 'GET'],
+      ['another method', '/bigbluebutton/api/create', 'DELETE'],
+    ])('%s is unsupportedRequest with HTTP 200', async (_what, path, method) => {
+      const res = await h.lms.raw(h.balancer.url + path, { method });
+      expect(res.status).toBe(200);
+      expect(tag(res.body, 'returncode')).toBe('FAILED');
+      expect(tag(res.body, 'messageKey')).toBe('unsupportedRequest');
+      expect(tag(res.body, 'message')).toBe('This request is not supported.');
+    });
+  });
+
+  describe('checksums', () => {
+    test.each(['sha1', 'sha256', 'sha512'])('a %s checksum is accepted', async (alg) => {
+      const qs = 'meetingID=nothing-here';
+      const res = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/isMeetingRunning?${qs}&checksum=${sha(alg, `isMeetingRunning${qs}${TEST_SECRET}`)}`);
+      expect(res.body).toContain('<running>false</running>');
+    });
+
+    test.each([
+      ['a wrong secret', (qs: string) => sha('sha256', `isMeetingRunning${qs}wrong`)],
+      ['uppercase hex', (qs: string) => sha('sha256', `isMeetingRunning${qs}${TEST_SECRET}`).toUpperCase()],
+      ['an unknown length', (qs: string) => sha('sha256', `isMeetingRunning${qs}${TEST_SECRET}`).slice(0, 50)],
+      ['no checksum', () => ''],
+      ['the checksum of another action', (qs: string) => sha('sha256', `getMeetingInfo${qs}${TEST_SECRET}`)],
+    ])('%s is a checksumError', async (_what, checksum) => {
+      const qs = 'meetingID=m';
+      const c = checksum(qs);
+      const res = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/isMeetingRunning?${qs}${c ? `&checksum=${c}` : ''}`);
+      expect(tag(res.body, 'messageKey')).toBe('checksumError');
+      expect(tag(res.body, 'message')).toBe('You did not pass the checksum security check');
+    });
+
+    test('the checksum pair is cut from the raw query wherever it stands, without re-encoding', async () => {
+      const qs = 'name=A%20b+c&meetingID=x%2Fy';
+      const c = sha('sha1', `isMeetingRunning${qs}${TEST_SECRET}`);
+      const first = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/isMeetingRunning?checksum=${c}&${qs}`);
+      expect(tag(first.body, 'returncode')).toBe('SUCCESS');
+      const middle = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/isMeetingRunning?name=A%20b+c&checksum=${c}&meetingID=x%2Fy`);
+      expect(tag(middle.body, 'returncode')).toBe('SUCCESS');
+    });
+
+    test('a POST form is not covered by the checksum: only action + query + secret', async () => {
+      const res = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/getMeetingInfo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `meetingID=nope&checksum=${sha('sha1', `getMeetingInfo${TEST_SECRET}`)}`,
+      });
+      expect(tag(res.body, 'messageKey')).toBe('notFound');
+    });
+
+    test('the order of checks: Content-Type, then checksum, then meetingID', async () => {
+      const badType = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/getMeetingInfo?checksum=bad`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'x',
+      });
+      expect(tag(badType.body, 'messageKey')).toBe('unsupportedContentType');
+      expect(tag(badType.body, 'message')).toBe('POST request Content-Type is missing or unsupported');
+      const badChecksum = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/getMeetingInfo?checksum=bad`);
+      expect(tag(badChecksum.body, 'messageKey')).toBe('checksumError');
+      const noMeeting = await h.lms.get('getMeetingInfo');
+      expect(tag(noMeeting.body, 'messageKey')).toBe('missingParamMeetingID');
+      expect(tag(noMeeting.body, 'message')).toBe('You must specify a meeting ID for the meeting.');
+    });
+
+    test('create accepts an XML body (text/xml too, as Moodle sends); insertDocument only XML', async () => {
+      const created = await h.lms.raw(h.lms.url('create', { meetingID: 'with-slides', name: 'Slides' }), {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: '<modules><module name="presentation"><document url="https://example.com/a.pdf"/></module></modules>',
+      });
+      expect(tag(created.body, 'returncode')).toBe('SUCCESS');
+      const formInsert = await h.lms.raw(h.lms.url('insertDocument', { meetingID: 'with-slides' }), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'a=b',
+      });
+      expect(tag(formInsert.body, 'messageKey')).toBe('unsupportedContentType');
+      const inserted = await h.lms.raw(h.lms.url('insertDocument', { meetingID: 'with-slides' }), {
+        method: 'POST',
+        headers: { 'content-type': 'application/xml' },
+        body: '<modules><module name="presentation"><document url="https://example.com/b.pdf"/></module></modules>',
+      });
+      expect(tag(inserted.body, 'returncode')).toBe('SUCCESS');
+      const holder = h.sim.servers[serverHolding(h, 'with-slides')[0]];
+      expect(holder.requestCounts().insertDocument).toBe(1);
+    });
+  });
+
+  describe('a meeting from create to end', () => {
+    test('create places, join redirects to the same server, getMeetingInfo and isMeetingRunning forward, end frees the route', async () => {
+      const create = await h.lms.get('create', { meetingID: 'lifecycle', name: 'Math & Physics <1>', attendeePW: 'ap', moderatorPW: 'mp' });
+      expect(create.status).toBe(200);
+      expect(create.body.startsWith('<?xml')).toBe(true);
+      expect(tag(create.body, 'returncode')).toBe('SUCCESS');
+      const [index] = serverHolding(h, 'lifecycle');
+      const server = h.sim.servers[index];
+      expect(tag(create.body, 'voiceBridge')).toMatch(/^[1-9]\d{8}$/);
+
+      const join = await h.lms.get('join', { meetingID: 'lifecycle', fullName: 'Ada', password: 'mp' });
+      expect(join.status).toBe(302);
+      const location = String(join.headers.location);
+      expect(location.startsWith(`${server.url}join?`)).toBe(true);
+      // the redirect is signed with the server's own secret and BBB accepts it
+      const followed = await h.lms.raw(location);
+      expect(followed.status).toBe(302);
+      expect(server.meetings().find((m) => m.meetingID === 'lifecycle')?.participants).toBe(1);
+
+      const info = await h.lms.get('getMeetingInfo', { meetingID: 'lifecycle' });
+      expect(tag(info.body, 'meetingName')).toBe('Math &amp; Physics &lt;1&gt;');
+      expect(tag(info.body, 'participantCount')).toBe('1');
+      const running = await h.lms.get('isMeetingRunning', { meetingID: 'lifecycle' });
+      expect(tag(running.body, 'running')).toBe('true');
+
+      const end = await h.lms.get('end', { meetingID: 'lifecycle', password: 'mp' });
+      expect(tag(end.body, 'returncode')).toBe('SUCCESS');
+      expect(tag(end.body, 'messageKey')).toBe('sentEndMeetingRequest');
+      const after = await h.lms.get('getMeetingInfo', { meetingID: 'lifecycle' });
+      expect(tag(after.body, 'messageKey')).toBe('notFound');
+      expect(tag(after.body, 'message')).toBe('We could not find a meeting with that meeting ID - perhaps the meeting is not yet running?');
+      const notRunning = await h.lms.get('isMeetingRunning', { meetingID: 'lifecycle' });
+      expect(notRunning.body).toContain('<returncode>SUCCESS</returncode><running>false</running>');
+      const joinAfter = await h.lms.get('join', { meetingID: 'lifecycle', fullName: 'Ada', password: 'mp' });
+      expect(tag(joinAfter.body, 'messageKey')).toBe('notFound');
+    });
+
+    test('a re-create reuses the route: same server, no new placement', async () => {
+      await h.lms.get('create', { meetingID: 'again', name: 'Again', moderatorPW: 'mp', attendeePW: 'ap' });
+      const first = serverHolding(h, 'again');
+      const again = await h.lms.get('create', { meetingID: 'again', name: 'Again', moderatorPW: 'mp', attendeePW: 'ap' });
+      expect(tag(again.body, 'returncode')).toBe('SUCCESS');
+      expect(serverHolding(h, 'again')).toEqual(first);
+      const placed = await h.admin.call<{ events: unknown[] }>('getEvents', 'GET', { meeting: 'again', type: 'MeetingPlaced' });
+      expect(placed.events).toHaveLength(1);
+    });
+
+    test('without a moderatorPW, one is generated and forwarded for a new meeting', async () => {
+      const res = await h.lms.get('create', { meetingID: 'no-pw', name: 'No password' });
+      expect(tag(res.body, 'moderatorPW')).toMatch(/^[A-Za-z0-9]{8}$/);
+    });
+
+    test('end with a wrong password is passed through and keeps the route', async () => {
+      await h.lms.get('create', { meetingID: 'guarded', name: 'Guarded', moderatorPW: 'right', attendeePW: 'ap' });
+      const res = await h.lms.get('end', { meetingID: 'guarded', password: 'wrong' });
+      expect(tag(res.body, 'returncode')).toBe('FAILED');
+      const info = await h.lms.get('getMeetingInfo', { meetingID: 'guarded' });
+      expect(tag(info.body, 'returncode')).toBe('SUCCESS');
+    });
+
+    test('an upstream FAILED is passed through with its key and message; other elements are dropped', async () => {
+      await h.lms.get('create', { meetingID: 'gone-upstream', name: 'Guarded' });
+      const server = h.sim.servers[serverHolding(h, 'gone-upstream')[0]];
+      server.endMeeting('gone-upstream');
+      const info = await h.lms.get('getMeetingInfo', { meetingID: 'gone-upstream' });
+      expect(info.body).toMatch(/^<\?xml version="1.0"\?>\n<response><returncode>FAILED<\/returncode><messageKey>notFound<\/messageKey><message>[^<]+<\/message><\/response>$/);
+    });
+
+    test('unknown meetings: join and getMeetingInfo notFound, isMeetingRunning false, end notFound', async () => {
+      expect(tag((await h.lms.get('join', { meetingID: 'nope', fullName: 'x', password: 'y' })).body, 'messageKey')).toBe('notFound');
+      expect(tag((await h.lms.get('getMeetingInfo', { meetingID: 'nope' })).body, 'messageKey')).toBe('notFound');
+      expect(tag((await h.lms.get('end', { meetingID: 'nope', password: 'y' })).body, 'messageKey')).toBe('notFound');
+      expect((await h.lms.get('isMeetingRunning', { meetingID: 'nope' })).body).toContain('<running>false</running>');
+    });
+
+    test('MAX_MEETING_DURATION is not set: duration is forwarded as given', async () => {
+      const res = await h.lms.get('create', { meetingID: 'long', name: 'Long', duration: '600' });
+      expect(tag(res.body, 'duration')).toBe('600');
+    });
+  });
+
+  describe('getMeetings', () => {
+    test('aggregates the meetings of every server into one document', async () => {
+      await h.lms.get('create', { meetingID: 'agg-1', name: 'A1' });
+      await h.lms.get('create', { meetingID: 'agg-2', name: 'A2' });
+      const res = await h.lms.get('getMeetings');
+      expect(res.body.startsWith('<?xml version="1.0"?>\n<response><returncode>SUCCESS</returncode><meetings><meeting>')).toBe(true);
+      const ids = tags(res.body, 'meetingID');
+      expect(ids).toEqual(expect.arrayContaining(['agg-1', 'agg-2']));
+      const onServers = h.sim.servers.flatMap((s) => s.meetings().map((m) => m.meetingID));
+      expect(ids.sort()).toEqual(onServers.sort());
+    });
+
+    test('one unreachable server is left out instead of failing the call', async () => {
+      await h.lms.get('create', { meetingID: 'survivor', name: 'Survivor' });
+      const holder = serverHolding(h, 'survivor')[0];
+      const other = h.sim.servers[1 - holder];
+      await other.setMode({ kind: 'down' });
+      try {
+        const res = await h.lms.get('getMeetings');
+        expect(tag(res.body, 'returncode')).toBe('SUCCESS');
+        expect(tags(res.body, 'meetingID')).toContain('survivor');
+      } finally {
+        await other.setMode({ kind: 'ok' });
+      }
+    });
+  });
+});
+
+describe('BBB API with every server down or none', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ servers: 1, addServers: false, enable: false });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  test('create with no server is internalError "Could not find any available servers."', async () => {
+    const res = await h.lms.get('create', { meetingID: 'm', name: 'Meeting' });
+    expect(tag(res.body, 'messageKey')).toBe('internalError');
+    expect(tag(res.body, 'message')).toBe('Could not find any available servers.');
+  });
+
+  test('getMeetings with no server answers noMeetings', async () => {
+    const res = await h.lms.get('getMeetings');
+    expect(res.body).toBe(
+      '<?xml version="1.0"?>\n<response><returncode>SUCCESS</returncode><messageKey>noMeetings</messageKey><message>no meetings were found on this server</message><meetings/></response>',
+    );
+  });
+
+  test('a server that stopped answering gives internalError "Unable to create meeting on server."', async () => {
+    const s = h.sim.servers[0];
+    const added = await h.admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: s.url, secret: s.secret } });
+    await h.admin.call('updateServer', 'POST', {}, { id: added.id, server: { state: 'enable' } });
+    await h.balancer.poller.pollAll();
+    await s.setMode({ kind: 'down' });
+    const res = await h.lms.get('create', { meetingID: 'unlucky', name: 'Unlucky' });
+    expect(tag(res.body, 'messageKey')).toBe('internalError');
+    expect(tag(res.body, 'message')).toBe('Unable to create meeting on server.');
+    const all = await h.lms.get('getMeetings');
+    expect(tag(all.body, 'messageKey')).toBe('internalError');
+    expect(tag(all.body, 'message')).toBe('Unable to access server.');
+    await s.setMode({ kind: 'ok' });
+  });
+});
