@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Server as HttpServer } from 'node:http';
+import { createServer, Server as HttpServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -145,8 +145,9 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
     },
   });
   const server: HttpServer = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = createServer(app);
     s.once('error', reject);
+    s.listen(config.port, config.host, () => resolve(s));
   });
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;

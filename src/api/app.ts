@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { Actor } from '../events/envelope';
@@ -46,19 +47,24 @@ interface ActionDef {
 
 const GET_POST = ['GET', 'POST'] as const;
 
-function send(res: Response, outcome: ApiOutcome): void {
+const XML_TYPE = 'application/xml; charset=utf-8';
+
+/** Plain node http, so the express routes and the join fast path answer alike. */
+function send(res: ServerResponse, outcome: ApiOutcome): void {
   switch (outcome.kind) {
     case 'redirect':
-      res.status(302).setHeader('Location', outcome.location).end();
+      res.writeHead(302, { Location: outcome.location, 'Content-Length': '0' }).end();
       return;
     case 'xml':
-      res.status(200).type('application/xml').send(outcome.body);
+    case 'failed': {
+      const body = outcome.kind === 'xml' ? outcome.body : failedXml(outcome.messageKey, outcome.message);
+      res.writeHead(200, { 'Content-Type': XML_TYPE, 'Content-Length': String(Buffer.byteLength(body)) }).end(body);
       return;
-    case 'failed':
-      res.status(200).type('application/xml').send(failedXml(outcome.messageKey, outcome.message));
-      return;
+    }
   }
 }
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 const versionXml = (build?: string) =>
   `${XML_DECLARATION}<response><returncode>SUCCESS</returncode><version>2.0</version>${build ? el('build', build) : ''}</response>`;
@@ -66,7 +72,12 @@ const versionXml = (build?: string) =>
 const noRecordingsXml = () =>
   `<response><returncode>SUCCESS</returncode><recordings></recordings><messageKey>noRecordings</messageKey><message>There are not recordings for the meetings</message></response>`;
 
-export function buildApp(deps: AppDeps): express.Express {
+/**
+ * The HTTP request listener: join, the call an LMS makes for every user, is
+ * answered straight from the read model without express's routing; everything
+ * else goes through the express app. Both run the same action code.
+ */
+export function buildApp(deps: AppDeps): RequestListener {
   const { settings, meetings, admin, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -117,8 +128,8 @@ export function buildApp(deps: AppDeps): express.Express {
     deleteRecordings: { methods: ['GET'], content: 'none', checksum: false, handler: async () => ({ kind: 'failed', messageKey: 'notFound', message: 'We could not find recordings' }) },
   };
 
-  const actorOf = (req: Request): Actor => ({ kind: 'api', name: `bbb-api@${req.ip ?? 'unknown'}` });
-  const correlationOf = (req: Request): string => {
+  const actorOf = (req: IncomingMessage): Actor => ({ kind: 'api', name: `bbb-api@${req.socket.remoteAddress ?? 'unknown'}` });
+  const correlationOf = (req: IncomingMessage): string => {
     const given = req.headers['x-request-id'];
     return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
   };
@@ -128,31 +139,35 @@ export function buildApp(deps: AppDeps): express.Express {
     res.status(200).type('application/xml').send(versionXml(settings.buildNumber));
   });
 
+  /** Content-Type, checksum, then the action: Scalelite's order of checks. */
+  const runAction = async (action: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const def = Object.prototype.hasOwnProperty.call(actions, action) ? actions[action] : undefined;
+    if (!def || !(def.methods as readonly string[]).includes(req.method ?? '')) return send(res, errors.unsupportedRequest());
+    if (!contentTypeAllowed(def.content, req)) return send(res, errors.unsupportedContentType());
+    const body = req.method === 'POST' && hasBody(req) ? await readBody(req) : Buffer.alloc(0);
+    const isXml = XML_TYPES.has(mediaType(req)) && body.length > 0;
+    const form = isXml ? [] : await readFormFields(req, body);
+    const query = rawQuery(req);
+    if (def.checksum) {
+      const checksum = checksumParam(query, Object.fromEntries(form));
+      if (!verifyChecksum({ secrets: settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksum)) {
+        return send(res, errors.checksum());
+      }
+    }
+    const params = mergeParams(form, new URLSearchParams(query));
+    const outcome = await def.handler({
+      params,
+      tenantId: null,
+      actor: actorOf(req),
+      correlationId: correlationOf(req),
+      ...(isXml ? { xmlBody: body.toString('utf8') } : {}),
+    });
+    send(res, outcome);
+  };
+
   app.all('/bigbluebutton/api/:action', async (req, res, next) => {
     try {
-      const action = req.params.action as string;
-      const def = Object.prototype.hasOwnProperty.call(actions, action) ? actions[action] : undefined;
-      if (!def || !(def.methods as readonly string[]).includes(req.method)) return send(res, errors.unsupportedRequest());
-      if (!contentTypeAllowed(def.content, req)) return send(res, errors.unsupportedContentType());
-      const body = req.method === 'POST' && hasBody(req) ? await readBody(req) : Buffer.alloc(0);
-      const isXml = XML_TYPES.has(mediaType(req)) && body.length > 0;
-      const form = isXml ? [] : await readFormFields(req, body);
-      const query = rawQuery(req);
-      if (def.checksum) {
-        const checksum = checksumParam(query, Object.fromEntries(form));
-        if (!verifyChecksum({ secrets: settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksum)) {
-          return send(res, errors.checksum());
-        }
-      }
-      const params = mergeParams(form, new URLSearchParams(query));
-      const outcome = await def.handler({
-        params,
-        tenantId: null,
-        actor: actorOf(req),
-        correlationId: correlationOf(req),
-        ...(isXml ? { xmlBody: body.toString('utf8') } : {}),
-      });
-      send(res, outcome);
+      await runAction(req.params.action as string, req, res);
     } catch (err) {
       next(err);
     }
@@ -234,5 +249,20 @@ export function buildApp(deps: AppDeps): express.Express {
     if (res.headersSent) return;
     res.status(200).type('application/xml').send(failedXml('internalError', 'An internal error occurred.'));
   });
-  return app;
+
+  const joinPath = (url: string): boolean => {
+    const end = url.indexOf('?');
+    const path = end < 0 ? url : url.slice(0, end);
+    return path === '/bigbluebutton/api/join' || path === '/bigbluebutton/api/join/';
+  };
+  return (req, res) => {
+    if (req.method === 'GET' && req.url !== undefined && joinPath(req.url)) {
+      runAction('join', req, res).catch((err: unknown) => {
+        logger.error({ err }, 'join failed');
+        if (!res.headersSent) send(res, errors.internal('An internal error occurred.'));
+      });
+      return;
+    }
+    app(req, res);
+  };
 }

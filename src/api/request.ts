@@ -1,5 +1,7 @@
 import Busboy from 'busboy';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
+
+type Request = IncomingMessage & { originalUrl?: string };
 
 /*
  * Reading BBB API requests the way Scalelite (Rails) does: the raw query string
@@ -8,7 +10,8 @@ import type { Request } from 'express';
  */
 
 export const rawQuery = (req: Request): string => {
-  const url = req.originalUrl;
+  // express rewrites req.url inside routers; originalUrl is what the client sent
+  const url = req.originalUrl ?? req.url ?? '';
   const at = url.indexOf('?');
   return at < 0 ? '' : url.slice(at + 1);
 };
