@@ -1,0 +1,184 @@
+import pino from 'pino';
+import { domainError, isDomainError } from '../../../src/commands/errors';
+import { decideServer } from '../../../src/commands/servers';
+import { Committed, Decided, LocalDecisionLock, WriteSide } from '../../../src/commands/write-side';
+import { DomainError } from '../../../src/commands/errors';
+import { EventDraft } from '../../../src/events/catalog';
+import { poolProjection } from '../../../src/projections/apply';
+import { PoolReader } from '../../../src/projections/ports';
+import { Projector } from '../../../src/projections/projector';
+import { ProjectionTimeoutError } from '../../../src/projections/waiters';
+import { MemoryPoolStore } from '../../../src/infra/embedded/memory-pool';
+import { SqlEventLog } from '../../../src/infra/embedded/sql-log';
+import { migrate } from '../../../src/infra/sql/migrations';
+import { openPglite } from '../../../src/infra/sql/pglite';
+import { Sql } from '../../../src/infra/sql/sql';
+import { adminActor, e, given, idSequence, liveServer, T0, uuid } from '../../support/events';
+
+jest.setTimeout(20_000);
+// PGlite through Node's own loader: runs with or without --experimental-vm-modules (see the helper).
+jest.mock('@electric-sql/pglite', () => jest.requireActual('../../support/native-pglite').nativePglite());
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function committed<T>(outcome: Committed<T> | DomainError): Committed<T> {
+  if (isDomainError(outcome)) throw new Error(`unexpected ${outcome.error}: ${outcome.message}`);
+  return outcome;
+}
+
+describe('WriteSide over a PGlite event log and the memory pool', () => {
+  let sql: Sql;
+  let log: SqlEventLog;
+  let store: MemoryPoolStore;
+  let projector: Projector;
+  let writeSide: WriteSide;
+  let ids: jest.Mock<string, []>;
+
+  beforeAll(async () => {
+    sql = await openPglite(null);
+    await migrate(sql);
+  });
+
+  afterAll(async () => {
+    await sql.close();
+  });
+
+  beforeEach(async () => {
+    await sql.query('delete from event_log');
+    log = new SqlEventLog(sql, 20);
+    store = new MemoryPoolStore(2_000);
+    projector = new Projector(log, [poolProjection(store)], pino({ level: 'silent' }));
+    await projector.start();
+    const next = idSequence(100);
+    ids = jest.fn(next);
+    writeSide = new WriteSide({ log, pool: store, lock: new LocalDecisionLock(), clock: () => new Date(T0), newId: ids, projectionTimeoutMs: 2_000 });
+  });
+
+  afterEach(async () => {
+    await projector.stop();
+    await log.close();
+  });
+
+  const decideEvents = (events: EventDraft[], result: unknown = null) => async (): Promise<Decided<unknown>> => ({ events, result });
+
+  test('appends the stamped events and answers once the pool includes them (read-your-writes)', async () => {
+    const outcome = committed(await writeSide.decide(adminActor, decideEvents([e.serverAdded('bbb-1'), e.serverEnabled('bbb-1')], 'done'), 'req-1'));
+    expect(outcome.result).toBe('done');
+    expect(outcome.events).toEqual([
+      { offset: 0, event: { id: uuid(100), type: 'ServerAdded', version: 1, at: new Date(T0).toISOString(), actor: adminActor, correlationId: 'req-1', data: e.serverAdded('bbb-1').data } },
+      { offset: 1, event: { id: uuid(101), type: 'ServerEnabled', version: 1, at: new Date(T0).toISOString(), actor: adminActor, correlationId: 'req-1', data: { serverId: 'bbb-1' } } },
+    ]);
+    // no waiting: the projection already has them
+    expect(await store.checkpoint()).toBe(1);
+    expect((await store.server('bbb-1'))?.state).toBe('enabled');
+    // and the log has exactly them
+    expect(await log.read(0, 10)).toEqual(outcome.events);
+  });
+
+  test('a domain error appends nothing and stamps nothing', async () => {
+    const outcome = await writeSide.decide(adminActor, async () => domainError('serverNotFound', 'nope'));
+    expect(outcome).toEqual({ error: 'serverNotFound', message: 'nope' });
+    expect(await log.lastOffset()).toBe(-1);
+    expect(ids).not.toHaveBeenCalled();
+  });
+
+  test('a decision with no events appends nothing and returns its result', async () => {
+    const outcome = committed(await writeSide.decide(adminActor, decideEvents([], 42)));
+    expect(outcome).toEqual({ result: 42, events: [] });
+    expect(await log.lastOffset()).toBe(-1);
+  });
+
+  test('a decision sees every event already in the log, even ones appended elsewhere', async () => {
+    await log.append(given(liveServer('bbb-1', 7), { firstId: 1 }));
+    const outcome = committed(
+      await writeSide.decide(adminActor, async (view) => ({ events: [], result: await view.server('bbb-1') })),
+    );
+    expect(outcome.result).toMatchObject({ id: 'bbb-1', state: 'enabled', online: true, load: 7 });
+  });
+
+  test('admin commands through the write side: given/when/then against the projected pool', async () => {
+    const run = (command: Parameters<typeof decideServer>[0]) =>
+      writeSide.decide(adminActor, async (view: PoolReader) => {
+        const server = await view.server(command.serverId);
+        const decided = decideServer(command, { server, meetingsOnServer: server ? await view.meetingsOnServer(server.id) : [] });
+        return isDomainError(decided) ? decided : { events: decided.events, result: null };
+      });
+    committed(await run({ type: 'AddServer', serverId: 'bbb-1', url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 's' }));
+    expect(await run({ type: 'AddServer', serverId: 'bbb-1', url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 's' })).toMatchObject({ error: 'serverExists' });
+    const enabled = committed(await run({ type: 'UpdateServer', serverId: 'bbb-1', state: 'enable' }));
+    expect(enabled.events.map((s) => s.event.type)).toEqual(['ServerEnabled']);
+    expect((await store.server('bbb-1'))?.state).toBe('enabled');
+    expect(committed(await run({ type: 'UpdateServer', serverId: 'bbb-1', state: 'enable' })).events).toEqual([]);
+    expect(await log.lastOffset()).toBe(1);
+  });
+
+  test('concurrent decisions never interleave: each sees the one before it', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const addNext = async (view: PoolReader): Promise<Decided<string>> => {
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      const n = (await view.servers()).length;
+      await sleep(5); // a slow decision: another caller would read the same count if it could get in
+      running -= 1;
+      return { events: [e.serverAdded(`s-${n}`)], result: `s-${n}` };
+    };
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => writeSide.decide(adminActor, addNext)));
+    expect(maxRunning).toBe(1);
+    expect(outcomes.map((o) => committed(o).result)).toEqual(['s-0', 's-1', 's-2', 's-3', 's-4', 's-5', 's-6', 's-7']);
+    expect((await store.servers()).map((s) => s.id).sort()).toEqual(['s-0', 's-1', 's-2', 's-3', 's-4', 's-5', 's-6', 's-7']);
+    expect(await log.lastOffset()).toBe(7);
+  });
+
+  test('a decision that throws releases the lock; the error reaches the caller', async () => {
+    await expect(
+      writeSide.decide(adminActor, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(committed(await writeSide.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))).events).toHaveLength(1);
+  });
+
+  test('an event the catalogue rejects is not appended: the caller gets a domain error', async () => {
+    const invalid = { type: 'ServerAdded', data: { serverId: 'x', url: 'https://x', secret: '', loadMultiplier: 1, tag: null } } as EventDraft;
+    await expect(writeSide.decide(adminActor, decideEvents([e.serverAdded('ok'), invalid]))).resolves.toEqual({
+      error: 'invalidRequest',
+      message: expect.stringMatching(/^invalid ServerAdded: .*secret/),
+    });
+    expect(await log.lastOffset()).toBe(-1);
+    expect(await store.server('ok')).toBeNull();
+  });
+
+  test('without a running projection the caller gets a timeout (the events are in the log)', async () => {
+    await projector.stop();
+    const impatient = new WriteSide({ log, pool: store, lock: new LocalDecisionLock(), clock: () => new Date(T0), newId: idSequence(500), projectionTimeoutMs: 30 });
+    await expect(impatient.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))).rejects.toThrow(ProjectionTimeoutError);
+    expect(await log.lastOffset()).toBe(0);
+  });
+});
+
+describe('LocalDecisionLock', () => {
+  test('runs functions one after another in arrival order, passing their results back', async () => {
+    const lock = new LocalDecisionLock();
+    const order: string[] = [];
+    const task = (name: string, ms: number) => async () => {
+      order.push(`start ${name}`);
+      await sleep(ms);
+      order.push(`end ${name}`);
+      return name;
+    };
+    const results = await Promise.all([lock.withLock(task('a', 15)), lock.withLock(task('b', 1)), lock.withLock(task('c', 5))]);
+    expect(results).toEqual(['a', 'b', 'c']);
+    expect(order).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  });
+
+  test('a failure is passed to its caller and does not block the next', async () => {
+    const lock = new LocalDecisionLock();
+    const failed = lock.withLock(async () => {
+      throw new Error('first failed');
+    });
+    const next = lock.withLock(async () => 'second ran');
+    await expect(failed).rejects.toThrow('first failed');
+    await expect(next).resolves.toBe('second ran');
+  });
+});

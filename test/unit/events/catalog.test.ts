@@ -1,0 +1,246 @@
+import {
+  currentVersion,
+  DomainEvent,
+  draft,
+  EVENT_TYPES,
+  eventSchemas,
+  InvalidEventError,
+  parseEvent,
+  stamp,
+  subjectKey,
+  subjectsOf,
+  upcasters,
+} from '../../../src/events/catalog';
+import { ActorSchema, EnvelopeSchema, systemActor } from '../../../src/events/envelope';
+import { adminActor, e, given, idSequence, T0, uuid } from '../../support/events';
+
+/** One valid event of every type, as JSON would bring it back from the log. */
+const oneOfEach = (): DomainEvent[] =>
+  given([
+    e.serverAdded('bbb-1', { tag: 'test', loadMultiplier: 2.5 }),
+    e.serverUpdated('bbb-1', { url: 'https://bbb-1b.example.com/bigbluebutton/api', tag: null }),
+    e.serverEnabled('bbb-1'),
+    e.serverCordoned('bbb-1'),
+    e.serverDisabled('bbb-1', 'drained'),
+    e.serverRemoved('bbb-1'),
+    e.serverPanicked('bbb-1', { keepState: true, endCalls: false, meetingsCleared: 3 }),
+    e.serverPolled('bbb-1', 12.5, { meetings: 2, users: 7, largestMeeting: 5, videos: 1 }),
+    e.wentOnline('bbb-1'),
+    e.wentOffline('bbb-1', 'timeout'),
+    e.meetingPlaced('m-1', 'bbb-1', { tenantId: 't-1', previousServerId: 'bbb-0', considered: [{ serverId: 'bbb-1', load: 0 }] }),
+    e.meetingEnded('m-1', 'bbb-1', 'notRunning'),
+  ]);
+
+const json = (value: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(value));
+
+describe('the event catalogue', () => {
+  test('has one schema per listed type, every one at version 1 today', () => {
+    expect(EVENT_TYPES.sort()).toEqual(Object.keys(eventSchemas).sort());
+    expect(new Set(oneOfEach().map((ev) => ev.type))).toEqual(new Set(EVENT_TYPES));
+    for (const type of EVENT_TYPES) expect(currentVersion[type]).toBe(1);
+  });
+});
+
+describe('parseEvent', () => {
+  test.each(oneOfEach().map((ev) => [ev.type, ev] as const))('round-trips a valid %s through JSON', (_type, ev) => {
+    expect(parseEvent(json(ev))).toEqual(ev);
+  });
+
+  test('keeps the correlation id and drops envelope fields it does not know', () => {
+    const [ev] = given([e.serverEnabled('bbb-1')]);
+    const parsed = parseEvent({ ...json(ev), correlationId: 'req-7', extra: 'ignored' });
+    expect(parsed.correlationId).toBe('req-7');
+    expect(parsed).not.toHaveProperty('extra');
+  });
+
+  test('drops data fields the schema does not know', () => {
+    const [ev] = given([e.serverEnabled('bbb-1')]);
+    expect(parseEvent({ ...json(ev), data: { serverId: 'bbb-1', secretStuff: 'x' } }).data).toEqual({ serverId: 'bbb-1' });
+  });
+
+  describe('rejects an invalid envelope', () => {
+    const [valid] = given([e.serverEnabled('bbb-1')]);
+    test.each<[string, unknown]>([
+      ['not an object', 'ServerEnabled'],
+      ['null', null],
+      ['an id that is not a uuid', { ...json(valid), id: 'event-1' }],
+      ['a missing id', { ...json(valid), id: undefined }],
+      ['an empty type', { ...json(valid), type: '' }],
+      ['version 0', { ...json(valid), version: 0 }],
+      ['a fractional version', { ...json(valid), version: 1.5 }],
+      ['a time that is not ISO', { ...json(valid), at: 'yesterday' }],
+      ['an unknown actor kind', { ...json(valid), actor: { kind: 'robot', name: 'r2' } }],
+      ['an actor without a name', { ...json(valid), actor: { kind: 'admin', name: '' } }],
+      ['a correlation id over 200 characters', { ...json(valid), correlationId: 'x'.repeat(201) }],
+    ])('%s', (_why, raw) => {
+      expect(() => parseEvent(raw)).toThrow(InvalidEventError);
+      expect(() => parseEvent(raw)).toThrow(/invalid event envelope/);
+    });
+  });
+
+  test('accepts a time with an offset', () => {
+    const [ev] = given([e.serverEnabled('bbb-1')]);
+    expect(parseEvent({ ...json(ev), at: '2024-05-01T12:00:00+02:00' }).at).toBe('2024-05-01T12:00:00+02:00');
+  });
+
+  test('rejects an unknown event type, naming it', () => {
+    const [ev] = given([e.serverEnabled('bbb-1')]);
+    expect(() => parseEvent({ ...json(ev), type: 'ServerExploded' })).toThrow(new InvalidEventError('unknown event type ServerExploded'));
+    // a name every object has is not an event type either
+    expect(() => parseEvent({ ...json(ev), type: 'toString' })).toThrow(/unknown event type toString/);
+  });
+
+  describe('rejects invalid data', () => {
+    const cases: Array<[string, DomainEvent['type'], Record<string, unknown>]> = [
+      ['ServerAdded without a secret', 'ServerAdded', { serverId: 's', url: 'https://s', loadMultiplier: 1, tag: null }],
+      ['ServerAdded with an empty secret', 'ServerAdded', { serverId: 's', url: 'https://s', secret: '', loadMultiplier: 1, tag: null }],
+      ['ServerAdded with multiplier 0', 'ServerAdded', { serverId: 's', url: 'https://s', secret: 'x', loadMultiplier: 0, tag: null }],
+      ['ServerAdded with a negative multiplier', 'ServerAdded', { serverId: 's', url: 'https://s', secret: 'x', loadMultiplier: -1, tag: null }],
+      ['ServerAdded with an empty tag', 'ServerAdded', { serverId: 's', url: 'https://s', secret: 'x', loadMultiplier: 1, tag: '' }],
+      ['ServerEnabled with an empty server id', 'ServerEnabled', { serverId: '' }],
+      ['ServerDisabled with an unknown reason', 'ServerDisabled', { serverId: 's', reason: 'bored' }],
+      ['ServerPolled with a negative load', 'ServerPolled', { serverId: 's', load: -1, meetings: 0, users: 0, largestMeeting: 0, videos: 0, bbbVersion: '' }],
+      ['ServerPolled with fractional users', 'ServerPolled', { serverId: 's', load: 1, meetings: 0, users: 1.5, largestMeeting: 0, videos: 0, bbbVersion: '' }],
+      ['MeetingPlaced with a voice bridge that is not digits', 'MeetingPlaced', {
+        meetingId: 'm', serverId: 's', tenantId: null, voiceBridge: '12a45', moderatorPassword: null, loadEstimate: 15, tag: null, considered: [],
+      }],
+      ['MeetingPlaced considering more than 10 servers', 'MeetingPlaced', {
+        meetingId: 'm', serverId: 's', tenantId: null, voiceBridge: '12345', moderatorPassword: null, loadEstimate: 15, tag: null,
+        considered: Array.from({ length: 11 }, (_, i) => ({ serverId: `s${i}`, load: 0 })),
+      }],
+      ['MeetingEnded with an unknown reason', 'MeetingEnded', { meetingId: 'm', serverId: 's', reason: 'boredom' }],
+    ];
+    test.each(cases)('%s', (_why, type, data) => {
+      const raw = { id: uuid(1), type, version: 1, at: new Date(T0).toISOString(), actor: adminActor, data };
+      expect(() => parseEvent(raw)).toThrow(new RegExp(`^invalid ${type}:`));
+    });
+  });
+
+  test('rejects an event newer than this build knows', () => {
+    const [ev] = given([e.serverEnabled('bbb-1')]);
+    expect(() => parseEvent({ ...json(ev), version: 2 })).toThrow(new InvalidEventError('ServerEnabled v2 is newer than this build knows (v1)'));
+  });
+
+  describe('upcasting an old version', () => {
+    const savedVersion = currentVersion.ServerEnabled;
+    afterEach(() => {
+      currentVersion.ServerEnabled = savedVersion;
+      delete upcasters.ServerEnabled;
+      currentVersion.ServerPolled = 1;
+      delete upcasters.ServerPolled;
+    });
+
+    test('applies each upcaster in turn and returns the current version', () => {
+      // v1 {serverId: 'bbb'} -> v2 {server: 'bbb'} -> v3 {serverId: 'bbb-up'}: only v3 passes today's schema
+      currentVersion.ServerEnabled = 3;
+      const calls: number[] = [];
+      upcasters.ServerEnabled = {
+        1: (d) => {
+          calls.push(1);
+          return { server: (d as { serverId: string }).serverId };
+        },
+        2: (d) => {
+          calls.push(2);
+          return { serverId: `${(d as { server: string }).server}-up` };
+        },
+      };
+      const [ev] = given([e.serverEnabled('bbb')]); // stamped at today's version 3
+      const parsed = parseEvent({ ...json(ev), version: 1 });
+      expect(calls).toEqual([1, 2]);
+      expect(parsed).toEqual({ ...ev, version: 3, data: { serverId: 'bbb-up' } });
+      // an event already at the current version is not upcast
+      calls.length = 0;
+      expect(parseEvent({ ...json(ev), version: 3 })).toEqual({ ...ev, version: 3 });
+      expect(calls).toEqual([]);
+    });
+
+    test('the upcast data is validated against the current schema', () => {
+      currentVersion.ServerPolled = 2;
+      upcasters.ServerPolled = { 1: (d) => ({ ...(d as object), load: -5 }) };
+      const [ev] = given([e.serverPolled('bbb', 3)]);
+      expect(() => parseEvent({ ...json(ev), version: 1 })).toThrow(/^invalid ServerPolled:/);
+    });
+
+    test('an old version without an upcaster is rejected', () => {
+      currentVersion.ServerEnabled = 2;
+      const [ev] = given([e.serverEnabled('bbb')]);
+      expect(() => parseEvent({ ...json(ev), version: 1 })).toThrow(new InvalidEventError('no upcaster for ServerEnabled v1'));
+    });
+
+    test('stamp writes the current version', () => {
+      currentVersion.ServerEnabled = 2;
+      const [ev] = stamp([draft('ServerEnabled', { serverId: 'bbb' })], adminActor, new Date(T0), idSequence());
+      expect(ev.version).toBe(2);
+    });
+  });
+});
+
+describe('subjectsOf and subjectKey', () => {
+  test('a server event is about its server', () => {
+    const d = e.serverEnabled('bbb-1');
+    expect(subjectsOf(d)).toEqual({ serverId: 'bbb-1' });
+    expect(subjectKey(d)).toBe('server:bbb-1');
+  });
+
+  test('a meeting event is about its meeting, its server and its tenant, and ordered by the meeting', () => {
+    const d = e.meetingPlaced('m-1', 'bbb-1', { tenantId: 't-1' });
+    expect(subjectsOf(d)).toEqual({ serverId: 'bbb-1', meetingId: 'm-1', tenantId: 't-1' });
+    expect(subjectKey(d)).toBe('meeting:m-1');
+  });
+
+  test('a null tenant is no subject', () => {
+    expect(subjectsOf(e.meetingPlaced('m-1', 'bbb-1', { tenantId: null }))).toEqual({ serverId: 'bbb-1', meetingId: 'm-1' });
+    expect(subjectsOf(e.meetingEnded('m-1', 'bbb-1'))).toEqual({ serverId: 'bbb-1', meetingId: 'm-1' });
+  });
+
+  test('works on stamped events as on drafts', () => {
+    const [ev] = given([e.meetingEnded('m-2', 'bbb-2')]);
+    expect(subjectKey(ev)).toBe('meeting:m-2');
+  });
+
+  test('tenant key, then pool key, when there is neither meeting nor server', () => {
+    // no event type of today has only a tenant; the function must still order such facts by tenant
+    const tenantOnly = { type: 'ServerEnabled', data: { tenantId: 't-9' } } as never;
+    expect(subjectKey(tenantOnly)).toBe('tenant:t-9');
+    const nothing = { type: 'ServerEnabled', data: {} } as never;
+    expect(subjectsOf(nothing)).toEqual({});
+    expect(subjectKey(nothing)).toBe('pool');
+  });
+});
+
+describe('stamp', () => {
+  test('gives every draft an id, the current version, the time, the actor and the correlation id', () => {
+    const drafts = [e.serverEnabled('bbb-1'), e.serverCordoned('bbb-2')];
+    const events = stamp(drafts, adminActor, new Date(T0), idSequence(7), 'req-1');
+    expect(events).toEqual([
+      { id: uuid(7), type: 'ServerEnabled', version: 1, at: '2024-05-01T10:00:00.000Z', actor: adminActor, correlationId: 'req-1', data: { serverId: 'bbb-1' } },
+      { id: uuid(8), type: 'ServerCordoned', version: 1, at: '2024-05-01T10:00:00.000Z', actor: adminActor, correlationId: 'req-1', data: { serverId: 'bbb-2' } },
+    ]);
+  });
+
+  test('has no correlationId key without a correlation id', () => {
+    const [ev] = stamp([e.serverEnabled('bbb-1')], systemActor, new Date(T0), idSequence());
+    expect(ev).not.toHaveProperty('correlationId');
+    expect(ev.actor).toEqual({ kind: 'system', name: 'scalelite' });
+  });
+
+  test('stamped events pass the catalogue', () => {
+    const events = stamp([e.serverAdded('bbb-1'), e.meetingPlaced('m', 'bbb-1')], adminActor, new Date(T0), idSequence(), 'c');
+    for (const ev of events) expect(parseEvent(json(ev))).toEqual(ev);
+  });
+
+  test('no drafts, no events', () => {
+    expect(stamp([], adminActor, new Date(T0), idSequence())).toEqual([]);
+  });
+});
+
+describe('the envelope schemas', () => {
+  test('every actor kind is accepted', () => {
+    for (const kind of ['admin', 'api', 'poller', 'importer', 'system']) expect(ActorSchema.safeParse({ kind, name: 'x' }).success).toBe(true);
+  });
+
+  test('data may be anything at envelope level', () => {
+    const [ev] = given([e.serverEnabled('bbb-1')]);
+    expect(EnvelopeSchema.safeParse({ ...json(ev), data: 42 }).success).toBe(true);
+  });
+});

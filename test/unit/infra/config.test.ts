@@ -1,0 +1,258 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig, readSecretFile, SECRET_FILE, secretFile } from '../../../src/infra/config';
+
+const base = { LOADBALANCER_SECRET: 'lb-secret' };
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig: defaults (Scalelite §7)', () => {
+  test('with only a secret', () => {
+    expect(loadConfig(base)).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      urlHost: undefined,
+      secrets: ['lb-secret'],
+      generatedSecretFile: null,
+      checksumAlgorithms: new Set(['sha1', 'sha256', 'sha512']),
+      outgoingAlgorithm: 'sha256',
+      pollIntervalMs: 60_000,
+      healthyThreshold: 1,
+      unhealthyThreshold: 2,
+      connectTimeoutMs: 5_000,
+      responseTimeoutMs: 10_000,
+      pollerConcurrency: 4,
+      pollerWaitTimeoutMs: 10_000,
+      loadMinUserCount: 15,
+      loadJoinBufferMinutes: 15,
+      newMeetingGraceMs: 60_000,
+      serverIdIsHostname: false,
+      buildNumber: undefined,
+      getMeetingsApiDisabled: false,
+      maxMeetingDuration: 0,
+      voiceBridgeLength: 9,
+      useExternalVoiceBridge: false,
+      dataDir: resolve('./data'),
+      kafkaBrokers: undefined,
+      redisUrl: undefined,
+      databaseUrl: undefined,
+      logLevel: 'info',
+      projectionTimeoutMs: 10_000,
+    });
+  });
+
+  test('blank values count as unset', () => {
+    expect(loadConfig({ ...base, POLL_INTERVAL: '', PORT: '  ', LOAD_MIN_USER_COUNT: '', BUILD_NUMBER: ' ' })).toMatchObject({
+      pollIntervalMs: 60_000,
+      port: 3000,
+      loadMinUserCount: 15,
+      buildNumber: undefined,
+    });
+  });
+});
+
+describe('loadConfig: values', () => {
+  test('seconds become milliseconds, fractions included', () => {
+    expect(loadConfig({ ...base, POLL_INTERVAL: '0.5', CONNECT_TIMEOUT: '1.5', RESPONSE_TIMEOUT: '2.25', POLLER_WAIT_TIMEOUT: '30' })).toMatchObject({
+      pollIntervalMs: 500,
+      connectTimeoutMs: 1_500,
+      responseTimeoutMs: 2_250,
+      pollerWaitTimeoutMs: 30_000,
+    });
+    expect(loadConfig({ ...base, NEW_MEETING_GRACE_PERIOD: '0', PROJECTION_TIMEOUT: '0.25' })).toMatchObject({ newMeetingGraceMs: 0, projectionTimeoutMs: 250 });
+  });
+
+  test('POLLER_THREADS is the pool size + 1', () => {
+    expect(loadConfig({ ...base, POLLER_THREADS: '9' }).pollerConcurrency).toBe(8);
+    expect(loadConfig({ ...base, POLLER_THREADS: '2' }).pollerConcurrency).toBe(1);
+  });
+
+  test('numbers, booleans and strings', () => {
+    expect(
+      loadConfig({
+        ...base,
+        SERVER_HEALTHY_THRESHOLD: '3',
+        SERVER_UNHEALTHY_THRESHOLD: '4',
+        LOAD_MIN_USER_COUNT: '0',
+        LOAD_JOIN_BUFFER_TIME: '7.5',
+        MAX_MEETING_DURATION: '120',
+        VOICE_BRIDGE_LEN: '5',
+        USE_EXTERNAL_VOICE_BRIDGE: 'TRUE',
+        GET_MEETINGS_API_DISABLED: ' true ',
+        SERVER_ID_IS_HOSTNAME: 'yes',
+        BUILD_NUMBER: ' 42 ',
+        URL_HOST: 'lb.example.com',
+        LOG_LEVEL: 'debug',
+      }),
+    ).toMatchObject({
+      healthyThreshold: 3,
+      unhealthyThreshold: 4,
+      loadMinUserCount: 0,
+      loadJoinBufferMinutes: 7.5,
+      maxMeetingDuration: 120,
+      voiceBridgeLength: 5,
+      useExternalVoiceBridge: true,
+      getMeetingsApiDisabled: true,
+      serverIdIsHostname: false,
+      buildNumber: '42',
+      urlHost: 'lb.example.com',
+      logLevel: 'debug',
+    });
+  });
+
+  test('an unknown LOG_LEVEL falls back to info', () => {
+    expect(loadConfig({ ...base, LOG_LEVEL: 'chatty' }).logLevel).toBe('info');
+  });
+
+  test('production services', () => {
+    expect(
+      loadConfig({ ...base, KAFKA_BROKERS: 'k1:9092, k2:9092,', REDIS_URL: 'redis://r:6379', DATABASE_URL: 'postgres://p/db', DATA_DIR: '/var/lib/x' }),
+    ).toMatchObject({ kafkaBrokers: ['k1:9092', 'k2:9092'], redisUrl: 'redis://r:6379', databaseUrl: 'postgres://p/db', dataDir: '/var/lib/x' });
+  });
+
+  test('LOADBALANCER_CHECKSUM_ALGORITHM: accepted set and outgoing algorithm', () => {
+    expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA1:SHA256' })).toMatchObject({
+      checksumAlgorithms: new Set(['sha1', 'sha256']),
+      outgoingAlgorithm: 'sha256',
+    });
+    expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA1' })).toMatchObject({ checksumAlgorithms: new Set(['sha1']), outgoingAlgorithm: 'sha1' });
+    expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA512:SHA1' }).outgoingAlgorithm).toBe('sha512');
+  });
+});
+
+describe('loadConfig: BIND', () => {
+  test.each([
+    ['tcp://0.0.0.0:8080', '0.0.0.0', 8080],
+    ['tcp://127.0.0.1', '127.0.0.1', 3000],
+    ['127.0.0.1:4000', '127.0.0.1', 4000],
+    ['localhost', 'localhost', 3000],
+    ['tcp://[::1]:9000', '::1', 9000],
+    ['[::]', '::', 3000],
+  ])('%s -> %s:%i', (bind, host, port) => {
+    expect(loadConfig({ ...base, BIND: bind })).toMatchObject({ host, port });
+  });
+
+  test('BIND without a port takes PORT', () => {
+    expect(loadConfig({ ...base, BIND: 'tcp://10.1.2.3', PORT: '8000' })).toMatchObject({ host: '10.1.2.3', port: 8000 });
+  });
+
+  test('a BIND port wins over PORT', () => {
+    expect(loadConfig({ ...base, BIND: 'tcp://10.1.2.3:7000', PORT: '8000' }).port).toBe(7000);
+  });
+
+  test.each([['tcp://a:b:c'], ['unix:///tmp/sock'], ['tcp://host:port']])('%s is refused, naming BIND', (bind) => {
+    expect(configError({ ...base, BIND: bind }).message).toMatch(/^BIND: /);
+  });
+});
+
+describe('loadConfig: bad values name the variable', () => {
+  test.each([
+    ['PORT', 'http', 'a number'],
+    ['PORT', '80.5', 'a whole number'],
+    ['POLL_INTERVAL', 'abc', 'a number'],
+    ['POLL_INTERVAL', '0', 'a number greater than 0'],
+    ['POLL_INTERVAL', '-5', 'a number greater than 0'],
+    ['POLL_INTERVAL', 'Infinity', 'a number'],
+    ['CONNECT_TIMEOUT', '0', 'a number greater than 0'],
+    ['SERVER_HEALTHY_THRESHOLD', '0', 'a number >= 1'],
+    ['SERVER_UNHEALTHY_THRESHOLD', '1.5', 'a whole number'],
+    ['POLLER_THREADS', '1', 'a number >= 2'],
+    ['LOAD_MIN_USER_COUNT', '-1', 'a number >= 0'],
+    ['VOICE_BRIDGE_LEN', '4', 'a number >= 5'],
+    ['MAX_MEETING_DURATION', '-10', 'a number >= 0'],
+  ])('%s=%s', (name, value, expected) => {
+    const err = configError({ ...base, [name]: value });
+    expect(err.message).toContain(`${name}: expected ${expected}, got '${value}'`);
+  });
+
+  // 65535 is the highest TCP port: a larger one passes here and fails later in listen() with a RangeError.
+  test.each([
+    ['PORT', { PORT: '70000' }],
+    ['BIND', { BIND: 'tcp://0.0.0.0:70000' }],
+  ])('a port above 65535 in %s is refused, naming the variable', (name, env) => {
+    expect(configError({ ...base, ...env }).message).toMatch(new RegExp(`\\b${name}: `));
+  });
+
+  test('every bad variable is listed at once', () => {
+    const err = configError({ ...base, PORT: 'x', POLL_INTERVAL: 'y' });
+    expect(err.message).toMatch(/^invalid configuration:/);
+    expect(err.message).toContain('PORT: ');
+    expect(err.message).toContain('POLL_INTERVAL: ');
+  });
+
+  test('an algorithm list with nothing known is refused', () => {
+    expect(configError({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'MD5' }).message).toMatch(/^LOADBALANCER_CHECKSUM_ALGORITHM: .*got 'MD5'/);
+  });
+});
+
+describe('loadConfig: secrets', () => {
+  test("LOADBALANCER_SECRET then each ':'-separated LOADBALANCER_SECRETS, blanks dropped", () => {
+    expect(loadConfig({ LOADBALANCER_SECRET: 'main', LOADBALANCER_SECRETS: 'a: b ::c:' }).secrets).toEqual(['main', 'a', 'b', 'c']);
+    expect(loadConfig({ LOADBALANCER_SECRETS: 'x:y' }).secrets).toEqual(['x', 'y']);
+  });
+
+  test('no secret at all: refused, naming LOADBALANCER_SECRET', () => {
+    expect(configError({}).message).toMatch(/^LOADBALANCER_SECRET: required/);
+    expect(configError({ LOADBALANCER_SECRET: '  ', LOADBALANCER_SECRETS: '::' }).message).toMatch(/^LOADBALANCER_SECRET: required/);
+  });
+
+  describe('a generated secret under DATA_DIR', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'scalelite-config-'));
+    });
+    afterEach(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('is written once, readable only by its owner, and reused', () => {
+      const dataDir = join(dir, 'data');
+      const first = loadConfig({ DATA_DIR: dataDir }, { generateSecret: true });
+      const file = secretFile(dataDir);
+      expect(file).toBe(join(dataDir, SECRET_FILE));
+      expect(first.generatedSecretFile).toBe(file);
+      expect(first.secrets).toHaveLength(1);
+      expect(first.secrets[0]).toMatch(/^[0-9a-f]{48}$/);
+      expect(readFileSync(file, 'utf8')).toBe(`${first.secrets[0]}\n`);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const second = loadConfig({ DATA_DIR: dataDir }, { generateSecret: true });
+      expect(second.secrets).toEqual(first.secrets);
+      expect(second.generatedSecretFile).toBe(file);
+      expect(readSecretFile(dataDir)).toBe(first.secrets[0]);
+    });
+
+    test('an existing file is read (trimmed), not overwritten', () => {
+      writeFileSync(join(dir, SECRET_FILE), '  from-file  \n');
+      expect(loadConfig({ DATA_DIR: dir }, { generateSecret: true }).secrets).toEqual(['from-file']);
+      expect(readFileSync(join(dir, SECRET_FILE), 'utf8')).toBe('  from-file  \n');
+    });
+
+    test('a configured secret wins: nothing generated', () => {
+      const config = loadConfig({ DATA_DIR: dir, LOADBALANCER_SECRET: 'given' }, { generateSecret: true });
+      expect(config).toMatchObject({ secrets: ['given'], generatedSecretFile: null });
+      expect(readSecretFile(dir)).toBeUndefined();
+    });
+
+    test('not without being asked', () => {
+      expect(() => loadConfig({ DATA_DIR: dir })).toThrow(ConfigError);
+      expect(readSecretFile(dir)).toBeUndefined();
+    });
+
+    test.each([['REDIS_URL', 'redis://r:6379'], ['KAFKA_BROKERS', 'k:9092'], ['DATABASE_URL', 'postgres://p/db']])(
+      'refused in production mode (%s set)',
+      (name, value) => {
+        expect(() => loadConfig({ DATA_DIR: dir, [name]: value }, { generateSecret: true })).toThrow(/^LOADBALANCER_SECRET: required/);
+        expect(readSecretFile(dir)).toBeUndefined();
+      },
+    );
+  });
+});
