@@ -12,7 +12,8 @@ export function rakeArgs(argv: string[]): string[] {
   const m = /^([A-Za-z][\w:]*)\[(.*)\]$/s.exec(first);
   if (!m) return argv;
   const [, task, inner] = m;
-  let args = inner === '' ? [] : inner.split(',');
+  // As rake reads it: split on commas not escaped by a backslash, spaces around them dropped.
+  let args = inner === '' ? [] : inner.split(/\s*(?<!\\),\s*/).map((a) => a.replace(/\\,/g, ',').trim());
   if (LIST_TASKS.has(task) && args.length === 1) args = args[0].split(':').filter((a) => a !== '');
   return [task, ...args, ...argv.slice(1)];
 }

@@ -9,7 +9,7 @@ import { AdminApi, AdminOutcome, AdminRequest } from './admin';
 import { MeetingApi } from './meetings';
 import { Params, mergeParams, presentParam } from './params';
 import { BodyTooLargeError, contentTypeAllowed, ContentRule, hasBody, mediaType, rawQuery, readBody, readFormFields, XML_TYPES } from './request';
-import { ApiOutcome, errors, failedXml, noMeetingsXml, XML_DECLARATION } from './responses';
+import { ApiOutcome, errors, failed, failedXml, noMeetingsXml, XML_DECLARATION } from './responses';
 
 export interface AppSettings {
   secrets: string[];
@@ -96,7 +96,12 @@ export function buildApp(deps: AppDeps): RequestListener {
       methods: GET_POST,
       content: 'formOrXml',
       checksum: true,
-      handler: requireMeetingId((call, meetingId) => meetings.create({ ...call, meetingId, tag: presentParam(call.params, 'meta_server-tag') ?? null })),
+      handler: requireMeetingId((call, meetingId) =>
+        // BBB's own limit, checked before a route is placed for a meeting BBB would refuse
+        meetingId.length < 2 || meetingId.length > 256
+          ? Promise.resolve(failed('sizeError', 'Meeting ID must be between 2 and 256 characters'))
+          : meetings.create({ ...call, meetingId, tag: presentParam(call.params, 'meta_server-tag') ?? null }),
+      ),
     },
     join: { methods: ['GET'], content: 'none', checksum: true, handler: requireMeetingId((call, meetingId) => meetings.join({ ...call, meetingId })) },
     end: { methods: GET_POST, content: 'form', checksum: true, handler: requireMeetingId((call, meetingId) => meetings.end({ ...call, meetingId })) },

@@ -9,7 +9,8 @@ export type DomainErrorCode =
   | 'meetingOfOtherTenant'
   | 'noServerAvailable'
   | 'serverTagUnavailable'
-  | 'voiceBridgeUnavailable';
+  | 'voiceBridgeUnavailable'
+  | 'invalidRequest';
 
 export interface DomainError {
   error: DomainErrorCode;

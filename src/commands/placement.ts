@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { draft, EventDraft } from '../events/catalog';
+import { draft, EventDraft, LIMITS } from '../events/catalog';
 import { isJoinable, isSelectable, Meeting, Server } from '../projections/pool';
 import { DomainError, domainError } from './errors';
 
@@ -76,7 +76,7 @@ export function voiceBridgeCandidates(meetingId: string, requested: string | nul
     // 99999 is reserved by BBB's FreeSWITCH dial plan (echo test).
     if (n !== '99999' && !derived.includes(n)) derived.push(n);
   }
-  const external = settings.useExternal && requested && /^\d{1,20}$/.test(requested) ? [requested] : [];
+  const external = settings.useExternal && requested && /^\d{1,20}$/.test(requested) && requested !== '99999' ? [requested] : [];
   return [...external, ...derived.filter((n) => !external.includes(n))];
 }
 
@@ -127,6 +127,11 @@ export function staleRouteReason(view: Pick<PlacementView, 'existing' | 'existin
 }
 
 export function decidePlacement(req: PlacementRequest, view: PlacementView, settings: PlacementSettings): Placement | DomainError {
+  if (req.meetingId.length > LIMITS.meetingId) return domainError('invalidRequest', `meetingID is too long (at most ${LIMITS.meetingId} characters)`);
+  if ((req.moderatorPassword ?? '').length > LIMITS.moderatorPassword) {
+    return domainError('invalidRequest', `moderatorPW is too long (at most ${LIMITS.moderatorPassword} characters)`);
+  }
+  if ((req.tag ?? '').length > LIMITS.tagParam) return domainError('invalidRequest', `meta_server-tag is too long (at most ${LIMITS.tagParam} characters)`);
   const existing = view.existing;
   if (existing && existing.tenantId !== req.tenantId) {
     return domainError('meetingOfOtherTenant', `Couldn't find Meeting with id=${req.meetingId} and tenant_id=${req.tenantId ?? ''}`);

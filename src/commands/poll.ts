@@ -25,11 +25,14 @@ export type PollOutcome = { ok: true; meetings: ObservedMeeting[]; bbbVersion: s
 export interface ServerHealth {
   healthy: number;
   unhealthy: number;
-  /** meetingIDs this server has reported at least once */
-  seen: Set<string>;
+  /**
+   * Routes this server has reported at least once: meetingID -> placedAt of the
+   * route seen. A meeting ended and created again is a new route, not yet seen.
+   */
+  seen: Map<string, string>;
 }
 
-export const freshHealth = (): ServerHealth => ({ healthy: 0, unhealthy: 0, seen: new Set() });
+export const freshHealth = (): ServerHealth => ({ healthy: 0, unhealthy: 0, seen: new Map() });
 
 export interface PollSettings {
   healthyThreshold: number;
@@ -108,7 +111,8 @@ export function decidePoll(
   }
 
   const reading = readLoad(outcome.meetings, server.loadMultiplier, startedAt, settings);
-  const bbbVersion = outcome.bbbVersion ?? server.bbbVersion;
+  // informational only: a server reporting something odd must still be able to come online
+  const bbbVersion = (outcome.bbbVersion ?? server.bbbVersion).slice(0, 100);
   const changed =
     events.length > 0 ||
     server.load !== reading.load ||
@@ -120,13 +124,13 @@ export function decidePoll(
   if (changed) events.push(draft('ServerPolled', { serverId, ...reading, bbbVersion }));
 
   const reported = new Set(outcome.meetings.map((m) => m.meetingId));
-  const seen = new Set([...health.seen].filter((id) => routes.some((r) => r.meetingId === id)));
+  const seen = new Map<string, string>();
   for (const route of routes) {
+    const seenBefore = health.seen.get(route.meetingId) === route.placedAt;
     if (reported.has(route.meetingId)) {
-      seen.add(route.meetingId);
-    } else if (seen.has(route.meetingId) || Date.parse(route.placedAt) < startedAt.getTime() - settings.newMeetingGraceMs) {
+      seen.set(route.meetingId, route.placedAt);
+    } else if (seenBefore || Date.parse(route.placedAt) < startedAt.getTime() - settings.newMeetingGraceMs) {
       events.push(draft('MeetingEnded', { meetingId: route.meetingId, serverId, reason: 'notRunning' }));
-      seen.delete(route.meetingId);
     }
   }
   health = { ...health, seen };

@@ -1,4 +1,4 @@
-import { draft, EventDraft } from '../events/catalog';
+import { draft, EventDraft, LIMITS } from '../events/catalog';
 import { Meeting, Server } from '../projections/pool';
 import { DomainError, domainError } from './errors';
 
@@ -52,6 +52,14 @@ function validUrl(url: string): boolean {
   }
 }
 
+/** A value the log would refuse, as an error the admin can read. */
+function tooLong(fields: { url?: string; secret?: string; tag?: string | null }): DomainError | null {
+  if (fields.url !== undefined && fields.url.length > LIMITS.url) return domainError('invalidServer', `Server URL is too long (at most ${LIMITS.url} characters)`);
+  if (fields.secret !== undefined && fields.secret.length > LIMITS.secret) return domainError('invalidServer', `Server secret is too long (at most ${LIMITS.secret} characters)`);
+  if (fields.tag && fields.tag.length > LIMITS.tag) return domainError('invalidServer', `Server tag is too long (at most ${LIMITS.tag} characters)`);
+  return null;
+}
+
 function stateEvents(server: Server, change: ServerStateChange): EventDraft[] {
   const serverId = server.id;
   switch (change) {
@@ -73,6 +81,8 @@ export function decideServer(command: ServerCommand, view: ServerView): Decision
     case 'AddServer': {
       if (!command.url || !command.secret) return domainError('invalidServer', 'Server needs a URL and a secret');
       if (!validUrl(command.url)) return domainError('invalidServer', 'Server URL must start with http:// or https://');
+      const oversized = tooLong({ url: command.url, secret: command.secret, tag: normaliseTag(command.tag) });
+      if (oversized) return oversized;
       if (view.server) return domainError('serverExists', `Server already exists with id '${command.serverId}'`);
       const loadMultiplier = command.loadMultiplier ?? 1;
       if (!Number.isFinite(loadMultiplier) || loadMultiplier <= 0) {
@@ -100,6 +110,8 @@ export function decideServer(command: ServerCommand, view: ServerView): Decision
         return domainError('invalidServer', 'Server URL must start with http:// or https://');
       }
       if (command.secret !== undefined && command.secret === '') return domainError('invalidServer', 'Server secret must not be empty');
+      const oversized = tooLong({ url: command.url, secret: command.secret, tag: normaliseTag(command.tag) });
+      if (oversized) return oversized;
       const tag = normaliseTag(command.tag);
       const changes = {
         ...(command.url !== undefined && command.url !== server.url ? { url: command.url } : {}),

@@ -1,8 +1,8 @@
 import { Actor } from '../events/envelope';
-import { EventDraft, stamp, StoredEvent } from '../events/catalog';
+import { EventDraft, InvalidEventError, parseEvent, stamp, StoredEvent } from '../events/catalog';
 import { EventLog } from '../events/log';
 import { PoolReader } from '../projections/ports';
-import { DomainError, isDomainError } from './errors';
+import { DomainError, domainError, isDomainError } from './errors';
 
 /** Serialises decisions: in one process a mutex, across processes a Redis lease. */
 export interface DecisionLock {
@@ -51,6 +51,13 @@ export class WriteSide {
       if (isDomainError(decided)) return decided;
       if (decided.events.length === 0) return { result: decided.result, events: [] };
       const events = stamp(decided.events, actor, clock(), newId, correlationId);
+      // The log refuses what its schemas refuse; say so as an error, not as a crash.
+      try {
+        events.forEach((e) => parseEvent(e));
+      } catch (err) {
+        if (err instanceof InvalidEventError) return domainError('invalidRequest', err.message);
+        throw err;
+      }
       const offsets = await log.append(events);
       await pool.waitFor(offsets[offsets.length - 1], projectionTimeoutMs);
       return { result: decided.result, events: events.map((event, i) => ({ offset: offsets[i], event })) };

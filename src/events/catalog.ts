@@ -7,11 +7,14 @@ import { Actor, EnvelopeSchema } from './envelope';
  * upcast on read (see `upcasters`), never rewritten in the log.
  */
 
+/** Longest values the log accepts; decisions check them first so callers get a readable error. */
+export const LIMITS = { url: 2048, secret: 512, tag: 255, meetingId: 256, moderatorPassword: 1024, tagParam: 1024 } as const;
+
 const serverId = z.string().min(1).max(255);
-const meetingId = z.string().min(1).max(256);
+const meetingId = z.string().min(1).max(LIMITS.meetingId);
 const tenantId = z.string().min(1).max(255).nullable();
 const loadMultiplier = z.number().finite().positive();
-const tag = z.string().min(1).max(255).nullable();
+const tag = z.string().min(1).max(LIMITS.tag).nullable();
 const count = z.number().int().nonnegative();
 
 export const MEETING_END_REASONS = [
@@ -26,11 +29,11 @@ export const MEETING_END_REASONS = [
 export const SERVER_DISABLE_REASONS = ['admin', 'drained', 'panic'] as const;
 
 export const eventSchemas = {
-  ServerAdded: z.object({ serverId, url: z.string().min(1).max(2048), secret: z.string().min(1).max(512), loadMultiplier, tag }),
+  ServerAdded: z.object({ serverId, url: z.string().min(1).max(LIMITS.url), secret: z.string().min(1).max(LIMITS.secret), loadMultiplier, tag }),
   ServerUpdated: z.object({
     serverId,
-    url: z.string().min(1).max(2048).optional(),
-    secret: z.string().min(1).max(512).optional(),
+    url: z.string().min(1).max(LIMITS.url).optional(),
+    secret: z.string().min(1).max(LIMITS.secret).optional(),
     loadMultiplier: loadMultiplier.optional(),
     tag: tag.optional(),
   }),
@@ -56,9 +59,9 @@ export const eventSchemas = {
     tenantId,
     voiceBridge: z.string().regex(/^\d{1,20}$/),
     // BBB before 2.6 needs the moderator password to end a meeting on panic.
-    moderatorPassword: z.string().max(256).nullable(),
+    moderatorPassword: z.string().max(LIMITS.moderatorPassword).nullable(),
     loadEstimate: z.number().finite().nonnegative(),
-    tag: z.string().max(512).nullable(),
+    tag: z.string().max(LIMITS.tagParam).nullable(),
     previousServerId: serverId.optional(),
     // why this server: the selectable servers and their loads when it was chosen
     considered: z.array(z.object({ serverId, load: z.number().finite() })).max(10),
@@ -97,6 +100,8 @@ export interface StoredEvent {
 
 export class InvalidEventError extends Error {}
 
+const oneLine = (error: z.ZodError): string => z.prettifyError(error).replace(/\s*\n\s*/g, ' ');
+
 function isEventType(type: string): type is EventType {
   return Object.prototype.hasOwnProperty.call(eventSchemas, type);
 }
@@ -104,7 +109,7 @@ function isEventType(type: string): type is EventType {
 /** Validate an event read from (or about to be written to) the log, upcasting old versions. */
 export function parseEvent(raw: unknown): DomainEvent {
   const envelope = EnvelopeSchema.safeParse(raw);
-  if (!envelope.success) throw new InvalidEventError(`invalid event envelope: ${envelope.error.message}`);
+  if (!envelope.success) throw new InvalidEventError(`invalid event envelope: ${oneLine(envelope.error)}`);
   const { type } = envelope.data;
   if (!isEventType(type)) throw new InvalidEventError(`unknown event type ${type}`);
   let { version } = envelope.data;
@@ -118,7 +123,7 @@ export function parseEvent(raw: unknown): DomainEvent {
     version += 1;
   }
   const parsed = eventSchemas[type].safeParse(data);
-  if (!parsed.success) throw new InvalidEventError(`invalid ${type}: ${parsed.error.message}`);
+  if (!parsed.success) throw new InvalidEventError(`invalid ${type}: ${oneLine(parsed.error)}`);
   return { ...envelope.data, version, data: parsed.data } as DomainEvent;
 }
 

@@ -15,7 +15,7 @@ const bool = z
   .string()
   .optional()
   .transform((v) => (v ?? '').trim().toLowerCase() === 'true');
-const num = (def: number, opts: { min?: number; int?: boolean; positive?: boolean } = {}) =>
+const num = (def: number, opts: { min?: number; max?: number; int?: boolean; positive?: boolean } = {}) =>
   z
     .string()
     .optional()
@@ -31,7 +31,9 @@ const num = (def: number, opts: { min?: number; int?: boolean; positive?: boolea
               ? 'a number greater than 0'
               : opts.min !== undefined && n < opts.min
                 ? `a number >= ${opts.min}`
-                : null;
+                : opts.max !== undefined && n > opts.max
+                  ? `a number <= ${opts.max}`
+                  : null;
       if (problem) {
         ctx.addIssue({ code: 'custom', message: `expected ${problem}, got '${v}'` });
         return z.NEVER;
@@ -44,7 +46,7 @@ const str = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 const EnvSchema = z.object({
-  PORT: num(3000, { int: true, min: 0 }),
+  PORT: num(3000, { int: true, min: 0, max: 65535 }),
   BIND: str,
   URL_HOST: str,
   LOADBALANCER_SECRET: str,
@@ -125,7 +127,9 @@ function parseBind(bind: string | undefined, port: number): { host: string; port
   // Scalelite's Puma form is tcp://host:port; a bare host is accepted too.
   const m = /^(?:tcp:\/\/)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(bind);
   if (!m) throw new ConfigError(`BIND: expected tcp://host:port or a host, got '${bind}'`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : port };
+  const bound = m[2] ? Number(m[2]) : port;
+  if (bound > 65535) throw new ConfigError(`BIND: the port must be at most 65535, got '${bind}'`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: bound };
 }
 
 export interface LoadConfigOptions {

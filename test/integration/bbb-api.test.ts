@@ -205,6 +205,16 @@ describe('BBB API', () => {
       expect((await h.lms.get('isMeetingRunning', { meetingID: 'nope' })).body).toContain('<running>false</running>');
     });
 
+    test('a meetingID BBB would refuse (1 or over 256 characters) is refused before any placement', async () => {
+      for (const meetingID of ['x', 'm'.repeat(257)]) {
+        const res = await h.lms.get('create', { meetingID, name: 'Sized' });
+        expect(tag(res.body, 'messageKey')).toBe('sizeError');
+        expect(tag(res.body, 'message')).toBe('Meeting ID must be between 2 and 256 characters');
+      }
+      const placed = await h.admin.call<{ events: unknown[] }>('getEvents', 'GET', { meeting: 'x' });
+      expect(placed.events).toEqual([]);
+    });
+
     test('MAX_MEETING_DURATION is not set: duration is forwarded as given', async () => {
       const res = await h.lms.get('create', { meetingID: 'long', name: 'Long', duration: '600' });
       expect(tag(res.body, 'duration')).toBe('600');
@@ -249,7 +259,7 @@ describe('BBB API with every server down or none', () => {
   });
 
   test('create with no server is internalError "Could not find any available servers."', async () => {
-    const res = await h.lms.get('create', { meetingID: 'm', name: 'Meeting' });
+    const res = await h.lms.get('create', { meetingID: 'nowhere', name: 'Meeting' });
     expect(tag(res.body, 'messageKey')).toBe('internalError');
     expect(tag(res.body, 'message')).toBe('Could not find any available servers.');
   });
