@@ -9,6 +9,8 @@ import { HistoryEntry, HistoryStore } from '../projections/history';
 import { PoolReader } from '../projections/ports';
 import { Meeting, Server } from '../projections/pool';
 import { PollSummary } from '../poller/poller';
+import { PoolState } from '../projections/pool';
+import { RebuildProgress, RebuildResult } from '../projections/rebuild';
 import { BbbGateway } from '../infra/bbb/client';
 import { parseXml, XmlNode } from '../infra/bbb/xml';
 
@@ -19,7 +21,11 @@ import { parseXml, XmlNode } from '../infra/bbb/xml';
  * projection includes it.
  */
 
-export type AdminOutcome = { status: number; json: unknown } | { xmlError: { messageKey: string; message: string } };
+export type AdminOutcome =
+  | { status: number; json: unknown }
+  | { xmlError: { messageKey: string; message: string } }
+  /** a long operation: progress lines, then its result, as newline-delimited JSON */
+  | { stream: (progress: (line: unknown) => void) => Promise<unknown> };
 
 const ok = (json: unknown, status = 200): AdminOutcome => ({ status, json });
 const err = (status: number, message: string): AdminOutcome => ({ status, json: { error: message } });
@@ -84,6 +90,8 @@ export interface AdminDeps {
   endOnServer: (server: Server, meeting: Meeting) => Promise<boolean>;
   serverIdIsHostname: boolean;
   logger: Logger;
+  rebuild: (onProgress: (p: RebuildProgress) => void) => Promise<RebuildResult>;
+  poolAt: (at: Date) => Promise<{ state: PoolState; checkpoint: number }>;
 }
 
 export interface AdminRequest {
@@ -254,13 +262,45 @@ export class AdminApi {
   }
 
   async pollAll(): Promise<AdminOutcome> {
-    const summary = await this.deps.pollAll();
+    let summary: PollSummary;
+    try {
+      summary = await this.deps.pollAll();
+    } catch (e) {
+      return err(503, e instanceof Error ? e.message : String(e));
+    }
     return ok({ summary, servers: (await this.deps.pool.servers()).sort(byAddition).map((s) => serverJson(s, false)) });
   }
 
-  async getStatus(): Promise<AdminOutcome> {
+  /** The status table now, or as it was at `at` (the log replayed up to then). */
+  async getStatus(req: AdminRequest): Promise<AdminOutcome> {
+    const at = str(req.params.at);
+    if (at) {
+      const t = Date.parse(at);
+      if (Number.isNaN(t)) return err(400, 'at must be a time, e.g. 2026-11-25T10:00:00Z');
+      const past = await this.deps.poolAt(new Date(t));
+      const servers = Object.values(past.state.servers).sort(byAddition);
+      return ok({ at: new Date(t).toISOString(), servers: servers.map((s) => serverJson(s, false)), meetings: Object.keys(past.state.meetings).length, checkpoint: past.checkpoint });
+    }
     const servers = (await this.deps.pool.servers()).sort(byAddition);
     return ok({ servers: servers.map((s) => serverJson(s, false)), checkpoint: await this.deps.pool.checkpoint() });
+  }
+
+  /** Rebuild the read model from the log, reporting progress, and say whether the live one was right. */
+  rebuildProjections(): AdminOutcome {
+    return {
+      stream: async (progress) => {
+        let last = 0;
+        const result = await this.deps.rebuild((p) => {
+          // a line per percent is plenty for a progress bar
+          if (p.applied === p.total || p.applied - last >= Math.max(1, Math.floor(p.total / 100))) {
+            last = p.applied;
+            progress({ progress: p });
+          }
+        });
+        if (!result.equal) this.deps.logger.warn({ differences: result.differences }, 'the live read model differed from the log; replaced by the rebuilt one');
+        return result;
+      },
+    };
   }
 
   async getEvents(req: AdminRequest): Promise<AdminOutcome> {

@@ -187,7 +187,8 @@ export function buildApp(deps: AppDeps): RequestListener {
     panicServer: { method: 'POST', run: (r) => admin.panicServer(r) },
     disableServer: { method: 'POST', run: (r) => admin.disableServer(r) },
     pollAll: { method: 'POST', run: () => admin.pollAll() },
-    getStatus: { method: 'GET', run: () => admin.getStatus() },
+    getStatus: { method: 'GET', run: (r) => admin.getStatus(r) },
+    rebuildProjections: { method: 'POST', run: async () => admin.rebuildProjections() },
     getEvents: { method: 'GET', run: (r) => admin.getEvents(r) },
     getMeetingRoutes: { method: 'GET', run: (r) => admin.getMeetingRoutes(r) },
     getMeetingRoute: { method: 'GET', run: (r) => admin.getMeetingRoute(r) },
@@ -225,6 +226,18 @@ export function buildApp(deps: AppDeps): RequestListener {
       const name = typeof actorHeader === 'string' && actorHeader.trim() !== '' ? actorHeader.trim().slice(0, 200) : `admin-api@${req.ip ?? 'unknown'}`;
       const outcome = await def.run({ params: { ...body, ...queryParams }, actor: { kind: 'admin', name }, correlationId: correlationOf(req) });
       if ('xmlError' in outcome) return send(res, { kind: 'failed', ...outcome.xmlError });
+      if ('stream' in outcome) {
+        res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+        const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
+        try {
+          line({ result: await outcome.stream(line) });
+        } catch (e) {
+          logger.error({ err: e, action }, 'admin operation failed');
+          line({ error: e instanceof Error ? e.message : String(e) });
+        }
+        res.end();
+        return;
+      }
       res.status(outcome.status).json(outcome.json);
     } catch (err) {
       next(err);

@@ -11,8 +11,15 @@ export interface EventLog {
   read(fromOffset: number, limit: number): Promise<StoredEvent[]>;
   /** Offset of the last event, -1 when the log is empty. */
   lastOffset(): Promise<number>;
-  /** Delivers every event from `fromOffset` on, in order, in batches, then follows the tail. */
-  subscribe(fromOffset: number, onBatch: (batch: StoredEvent[]) => Promise<void>, options?: SubscribeOptions): LogSubscription;
+  /**
+   * Delivers every event from `from` on, in order, in batches, then follows the tail.
+   * `from` may be a function: it is asked again whenever delivery (re)starts, e.g. when a
+   * Kafka consumer group hands the partition to this process, so a projector resumes
+   * from its own checkpoint.
+   */
+  subscribe(from: number | (() => Promise<number>), onBatch: (batch: StoredEvent[]) => Promise<void>, options?: SubscribeOptions): LogSubscription;
+  /** Delivers the events from `fromOffset` up to the last one at the time of the call, then resolves. */
+  replay(fromOffset: number, onBatch: (batch: StoredEvent[]) => Promise<void>, options?: { maxBatch?: number }): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -23,6 +30,12 @@ export interface SubscribeOptions {
    */
   onError?: (err: unknown, attempt: number) => void;
   maxBatch?: number;
+  /**
+   * Consumers sharing a group share the work: with one partition, one of them
+   * receives the events and the others stand by (Kafka). Without a group every
+   * subscriber receives everything.
+   */
+  group?: string;
 }
 
 export interface LogSubscription {

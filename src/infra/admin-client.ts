@@ -35,21 +35,73 @@ export function defaultActor(): string {
 export class AdminClient {
   constructor(private readonly options: AdminClientOptions) {}
 
-  async call<T = unknown>(action: string, method: 'GET' | 'POST', query: Record<string, string | undefined> = {}, body?: unknown): Promise<T> {
+  /** A long operation answered as newline-delimited JSON: each progress line to `onLine`, then its result. */
+  async stream<T = unknown>(action: string, body: unknown, onLine: (line: Record<string, unknown>) => void): Promise<T> {
+    const { url, headers } = this.signed(action, {}, body);
+    let res;
+    try {
+      res = await request(url, { method: 'POST', headers, body: JSON.stringify(body), headersTimeout: 0, bodyTimeout: 0 });
+    } catch (err) {
+      throw new AdminClientError(`Cannot reach the balancer at ${this.options.baseUrl} (${(err as { code?: string }).code ?? (err as Error).message}). Is it running?`);
+    }
+    if (!String(res.headers['content-type'] ?? '').includes('ndjson')) {
+      const text = await res.body.text();
+      throw new AdminClientError(this.errorOf(res.statusCode, String(res.headers['content-type'] ?? ''), text, url));
+    }
+    let buffered = '';
+    let result: T | undefined;
+    for await (const chunk of res.body) {
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+        buffered = buffered.slice(nl + 1);
+        if ('error' in line) throw new AdminClientError(String(line.error));
+        if ('result' in line) result = line.result as T;
+        else onLine(line);
+      }
+    }
+    if (result === undefined) throw new AdminClientError('The balancer ended the operation without a result.');
+    return result;
+  }
+
+  private signed(action: string, query: Record<string, string | undefined>, body?: unknown): { url: string; headers: Record<string, string> } {
     const params = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined);
     const qs = encodeQuery(params);
     const checksum = checksumOf(this.options.algorithm ?? 'sha256', action, qs, this.options.secret);
-    const url = `${this.options.baseUrl.replace(/\/+$/, '')}/scalelite/api/${action}?${qs ? `${qs}&` : ''}checksum=${checksum}`;
+    return {
+      url: `${this.options.baseUrl.replace(/\/+$/, '')}/scalelite/api/${action}?${qs ? `${qs}&` : ''}checksum=${checksum}`,
+      headers: {
+        'x-scalelite-actor': this.options.actor ?? defaultActor(),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+    };
+  }
+
+  private errorOf(status: number, type: string, text: string, url: string): string {
+    if (type.includes('xml')) {
+      const response = parseXml(text)?.response as XmlNode | undefined;
+      const key = String(response?.messageKey ?? 'unknown');
+      if (key === 'checksumError') return 'The balancer rejected our signature (checksumError): set LOADBALANCER_SECRET to the secret the balancer uses.';
+      return `${key}: ${String(response?.message ?? text)}`;
+    }
+    try {
+      const json = JSON.parse(text) as { error?: string; message?: string };
+      return json.error ?? json.message ?? `HTTP ${status}`;
+    } catch {
+      return `Unexpected answer from ${url.split('?')[0]} (HTTP ${status}): ${text.slice(0, 200)}`;
+    }
+  }
+
+  async call<T = unknown>(action: string, method: 'GET' | 'POST', query: Record<string, string | undefined> = {}, body?: unknown): Promise<T> {
+    const { url, headers } = this.signed(action, query, body);
     let status: number;
     let text: string;
     let type: string;
     try {
       const res = await request(url, {
         method,
-        headers: {
-          'x-scalelite-actor': this.options.actor ?? defaultActor(),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
+        headers,
         body: body !== undefined ? JSON.stringify(body) : undefined,
         headersTimeout: this.options.timeoutMs ?? 120_000,
         bodyTimeout: this.options.timeoutMs ?? 120_000,
@@ -61,24 +113,12 @@ export class AdminClient {
       const code = (err as { code?: string }).code;
       throw new AdminClientError(`Cannot reach the balancer at ${this.options.baseUrl} (${code ?? (err as Error).message}). Is it running? Start it with: scalelite start`);
     }
-    if (type.includes('xml')) {
-      const response = parseXml(text)?.response as XmlNode | undefined;
-      const key = String(response?.messageKey ?? 'unknown');
-      const message = String(response?.message ?? text);
-      if (key === 'checksumError') {
-        throw new AdminClientError('The balancer rejected our signature (checksumError): set LOADBALANCER_SECRET to the secret the balancer uses.', status);
-      }
-      throw new AdminClientError(`${key}: ${message}`, status);
-    }
+    if (type.includes('xml') || status >= 400) throw new AdminClientError(this.errorOf(status, type, text, url), status);
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new AdminClientError(`Unexpected answer from ${url.split('?')[0]} (HTTP ${status}): ${text.slice(0, 200)}`, status);
-    }
-    if (status >= 400) {
-      const message = (json as { error?: string; message?: string }).error ?? (json as { message?: string }).message ?? `HTTP ${status}`;
-      throw new AdminClientError(message, status);
+      throw new AdminClientError(this.errorOf(status, type, text, url), status);
     }
     return json as T;
   }

@@ -70,7 +70,10 @@ const EnvSchema = z.object({
   USE_EXTERNAL_VOICE_BRIDGE: bool,
   DATA_DIR: str,
   KAFKA_BROKERS: str,
+  KAFKA_TOPIC_PREFIX: str,
+  KAFKA_REPLICATION_FACTOR: num(1, { int: true, min: 1 }),
   REDIS_URL: str,
+  REDIS_NAMESPACE: str,
   DATABASE_URL: str,
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -106,7 +109,11 @@ export interface Config {
   useExternalVoiceBridge: boolean;
   dataDir: string;
   kafkaBrokers: string[] | undefined;
+  /** the event topic is `${kafkaTopicPrefix}events` */
+  kafkaTopicPrefix: string;
+  kafkaReplicationFactor: number;
   redisUrl: string | undefined;
+  redisNamespace: string;
   databaseUrl: string | undefined;
   logLevel: string;
   projectionTimeoutMs: number;
@@ -193,7 +200,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     useExternalVoiceBridge: e.USE_EXTERNAL_VOICE_BRIDGE,
     dataDir,
     kafkaBrokers: e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean),
+    kafkaTopicPrefix: e.KAFKA_TOPIC_PREFIX ?? 'scalelite.',
+    kafkaReplicationFactor: e.KAFKA_REPLICATION_FACTOR,
     redisUrl: e.REDIS_URL,
+    redisNamespace: e.REDIS_NAMESPACE ?? 'scalelite',
     databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL ?? 'info',
     projectionTimeoutMs: e.PROJECTION_TIMEOUT * 1000,

@@ -1,6 +1,12 @@
 import { StoredEvent } from '../events/catalog';
 import { diffPool, evolve, PoolKeys, touchedBy } from './pool';
-import { PoolSliceStore } from './ports';
+import { CheckpointConflictError, PoolSliceStore } from './ports';
+
+export class ProjectionGapError extends Error {
+  constructor(checkpoint: number, offset: number) {
+    super(`the pool read model is at event ${checkpoint} and was handed event ${offset}: refusing to skip events`);
+  }
+}
 
 /**
  * Apply a batch of events to a pool store at most once: events at or below the
@@ -8,9 +14,22 @@ import { PoolSliceStore } from './ports';
  * and written back together with the new checkpoint.
  */
 export async function applyToPool(store: PoolSliceStore, batch: StoredEvent[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyOnce(store, batch);
+    } catch (err) {
+      // Another projector committed part of this batch first: start again from its checkpoint.
+      if (!(err instanceof CheckpointConflictError) || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function applyOnce(store: PoolSliceStore, batch: StoredEvent[]): Promise<number> {
   const checkpoint = await store.checkpoint();
   const fresh = batch.filter((s) => s.offset > checkpoint);
   if (fresh.length === 0) return checkpoint;
+  // The log has no holes: an event skipped here would be missing from the read model for good.
+  if (fresh[0].offset !== checkpoint + 1) throw new ProjectionGapError(checkpoint, fresh[0].offset);
   const keys: PoolKeys = { servers: [], meetings: [], voiceBridges: [] };
   for (const { event } of fresh) {
     const k = touchedBy(event);
@@ -21,7 +40,7 @@ export async function applyToPool(store: PoolSliceStore, batch: StoredEvent[]): 
   const before = await store.loadSlice(dedupe(keys));
   const after = fresh.reduce((state, s) => evolve(state, s.event), before);
   const last = fresh[fresh.length - 1].offset;
-  await store.commit(diffPool(before, after), last);
+  await store.commit(diffPool(before, after), last, checkpoint);
   return last;
 }
 

@@ -1,4 +1,3 @@
-import { StoredEvent } from '../events/catalog';
 import { Meeting, PoolChanges, PoolKeys, PoolState, Server } from './pool';
 
 /** What the API, the poller and the decisions read: a projection of the log. */
@@ -21,8 +20,14 @@ export interface PoolReader {
 /** A store the pool projector writes: a slice in, the changes and the checkpoint out, atomically. */
 export interface PoolSliceStore {
   loadSlice(keys: PoolKeys): Promise<PoolState>;
-  commit(changes: PoolChanges, checkpoint: number): Promise<void>;
+  /**
+   * Write the changes and the new checkpoint atomically, only if the checkpoint is
+   * still `expected` (else reject: another projector got there first).
+   */
+  commit(changes: PoolChanges, checkpoint: number, expected: number): Promise<void>;
   checkpoint(): Promise<number>;
+  /** Replace the whole model and its checkpoint at once (after a rebuild). */
+  replaceAll(state: PoolState, checkpoint: number): Promise<void>;
   /** The whole model, for rebuild comparisons and diagnostics. */
   snapshot(): Promise<PoolState>;
   /** Forget everything, checkpoint included (before a rebuild). */
@@ -31,6 +36,9 @@ export interface PoolSliceStore {
 
 export type PoolStore = PoolReader & PoolSliceStore;
 
-export interface ProjectedBatch {
-  events: StoredEvent[];
+/** A commit refused because the store's checkpoint is not the one the changes were computed from. */
+export class CheckpointConflictError extends Error {
+  constructor(expected: number, actual: number | null) {
+    super(`the read model is at event ${actual ?? 'unknown'}, not ${expected}: another projector applied these events first`);
+  }
 }

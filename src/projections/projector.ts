@@ -23,16 +23,20 @@ export class Projector {
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
-    const checkpoints = await Promise.all(this.projections.map((p) => p.checkpoint()));
-    const from = Math.min(...checkpoints) + 1;
-    this.logger.info({ from, projections: this.projections.map((p, i) => `${p.name}@${checkpoints[i]}`) }, 'projector starting');
+  /** Start following the log; `group` makes several projector processes share it, one active at a time. */
+  async start(group?: string): Promise<void> {
+    const from = async () => {
+      const checkpoints = await Promise.all(this.projections.map((p) => p.checkpoint()));
+      const next = Math.min(...checkpoints) + 1;
+      this.logger.info({ from: next, projections: this.projections.map((p, i) => `${p.name}@${checkpoints[i]}`) }, 'projecting the log');
+      return next;
+    };
     this.subscription = this.log.subscribe(
       from,
       async (batch) => {
         for (const p of this.projections) await p.apply(batch);
       },
-      { onError: (err, attempt) => this.logger.error({ err, attempt }, 'projection failed; retrying the same events') },
+      { group, onError: (err, attempt) => this.logger.error({ err, attempt }, 'projection failed; retrying the same events') },
     );
   }
 

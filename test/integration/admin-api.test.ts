@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
-import { Harness, startHarness, TEST_SECRET } from '../support/harness';
+import { BACKENDS, Harness, startHarness, TEST_SECRET } from '../support/harness';
 import { tag } from '../support/bbb-client';
 
 /* The admin API at /scalelite/api: Scalelite's shapes, statuses and checksum, plus ours. */
@@ -17,12 +17,14 @@ async function adminRaw(h: Harness, action: string, init: { method?: 'GET' | 'PO
   return { status: res.statusCode, text, json: () => JSON.parse(text) };
 }
 
-describe('admin API', () => {
+describe.each(BACKENDS)('admin API (%s backends)', (backend) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ servers: 2, addServers: false, enable: false });
+    h = await startHarness({ backend, servers: 2, addServers: false, enable: false });
   });
   afterAll(async () => {
+    // the live read model is exactly what the log says
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
   });
 

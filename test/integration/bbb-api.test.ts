@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Harness, serverHolding, startHarness, TEST_SECRET } from '../support/harness';
+import { BACKENDS, Harness, serverHolding, startHarness, TEST_SECRET } from '../support/harness';
 import { tag, tags } from '../support/bbb-client';
 
 /*
@@ -9,12 +9,14 @@ import { tag, tags } from '../support/bbb-client';
 
 const sha = (alg: string, s: string) => createHash(alg).update(s).digest('hex');
 
-describe('BBB API', () => {
+describe.each(BACKENDS)('BBB API (%s backends)', (backend) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ servers: 2 });
+    h = await startHarness({ backend, servers: 2 });
   });
   afterAll(async () => {
+    // the live read model is exactly what the log says
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
   });
 
@@ -249,12 +251,14 @@ describe('BBB API', () => {
   });
 });
 
-describe('BBB API with every server down or none', () => {
+describe.each(BACKENDS)('BBB API with every server down or none (%s backends)', (backend) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ servers: 1, addServers: false, enable: false });
+    h = await startHarness({ backend, servers: 1, addServers: false, enable: false });
   });
   afterAll(async () => {
+    // the live read model is exactly what the log says
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
   });
 

@@ -1,4 +1,4 @@
-import { Harness, serverHolding, startHarness } from '../support/harness';
+import { BACKENDS, Harness, serverHolding, startHarness } from '../support/harness';
 import { tag } from '../support/bbb-client';
 
 /*
@@ -8,12 +8,14 @@ import { tag } from '../support/bbb-client';
 
 const countsPerServer = (h: Harness) => h.sim.servers.map((s) => s.meetings().filter((m) => !m.isBreakout).length);
 
-describe('placement under load', () => {
+describe.each(BACKENDS)('placement under load (%s backends)', (backend) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ servers: 4 });
+    h = await startHarness({ backend, servers: 4 });
   });
   afterAll(async () => {
+    // the live read model is exactly what the log says
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
   });
 
@@ -53,14 +55,16 @@ describe('placement under load', () => {
   });
 });
 
-describe('server tags', () => {
+describe.each(BACKENDS)('server tags (%s backends)', (backend) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ servers: 3 });
+    h = await startHarness({ backend, servers: 3 });
     await h.admin.call('updateServer', 'POST', {}, { id: h.serverIds[0], server: { tag: 'big' } });
     await h.admin.call('updateServer', 'POST', {}, { id: h.serverIds[1], server: { tag: 'small' } });
   });
   afterAll(async () => {
+    // the live read model is exactly what the log says
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
   });
 
@@ -94,12 +98,13 @@ describe('server tags', () => {
   });
 });
 
-describe('placing again when the route is stale', () => {
+describe.each(BACKENDS)('placing again when the route is stale (%s backends)', (backend) => {
   let h: Harness;
   beforeEach(async () => {
-    h = await startHarness({ servers: 2 });
+    h = await startHarness({ backend, servers: 2 });
   });
   afterEach(async () => {
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
   });
 

@@ -1,4 +1,4 @@
-import { Harness, serverHolding, startHarness } from '../support/harness';
+import { BACKENDS, Harness, serverHolding, startHarness } from '../support/harness';
 
 /* The poller against simulated servers: health, load, and meetings that end. */
 
@@ -9,12 +9,13 @@ const row = async (h: Harness, index: number) => (await status(h)).find((s) => s
 const eventsOf = async (h: Harness, query: Record<string, string>) =>
   (await h.admin.call<{ events: Array<{ type: string; data: Record<string, unknown> }> }>('getEvents', 'GET', { ...query, order: 'asc' })).events;
 
-describe('poller', () => {
+describe.each(BACKENDS)('poller (%s backends)', (backend) => {
   let h: Harness;
   beforeEach(async () => {
-    h = await startHarness({ servers: 2, env: { SERVER_UNHEALTHY_THRESHOLD: '2', SERVER_HEALTHY_THRESHOLD: '2', NEW_MEETING_GRACE_PERIOD: '0' } });
+    h = await startHarness({ backend, servers: 2, env: { SERVER_UNHEALTHY_THRESHOLD: '2', SERVER_HEALTHY_THRESHOLD: '2', NEW_MEETING_GRACE_PERIOD: '0' } });
   });
   afterEach(async () => {
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
   });
 

@@ -5,6 +5,7 @@ import { RunningBalancer, startBalancer } from '../../src/runtime';
 import { startSimulator, Simulator } from '../../src/sim';
 import { freshDataDir, removeDataDir } from './data-dir';
 import { LmsClient } from './bbb-client';
+import { isolatedProductionEnv } from './production';
 
 export const TEST_SECRET = 'test-lb-secret';
 
@@ -18,10 +19,17 @@ export interface Harness {
   /** server ids in the order of sim.servers */
   serverIds: string[];
   restart(): Promise<void>;
+  /** rebuild the read model from the log; `equal` says whether the live one matched */
+  rebuild(): Promise<{ equal: boolean; differences: string[]; events: number }>;
   close(): Promise<void>;
 }
 
+export type Backend = 'embedded' | 'production';
+export const BACKENDS: Backend[] = ['embedded', 'production'];
+
 export interface HarnessOptions {
+  /** embedded: PGlite + memory; production: Kafka + Redis + PostgreSQL, isolated per harness */
+  backend?: Backend;
   servers?: number;
   env?: Record<string, string>;
   /** add the simulated servers, enable them and poll once */
@@ -34,7 +42,9 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sim = await startSimulator({ servers: options.servers ?? 2, ...options.simOptions });
   const dataDir = await freshDataDir();
+  const production = options.backend === 'production' ? await isolatedProductionEnv() : null;
   const config = loadConfig({
+    ...production?.env,
     LOADBALANCER_SECRET: TEST_SECRET,
     DATA_DIR: dataDir,
     PORT: '0',
@@ -60,10 +70,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       balancer = await startBalancer({ ...config, port: balancer.port }, logger, { poll: false });
       h.balancer = balancer;
     },
+    rebuild: () =>
+      h.admin.stream<{ equal: boolean; differences: string[]; events: number }>('rebuildProjections', {}, () => undefined),
     close: async () => {
       await balancer.close();
       await sim.close();
       removeDataDir(dataDir);
+      await production?.cleanup();
     },
   };
   if (options.addServers !== false && options.enable !== false) {

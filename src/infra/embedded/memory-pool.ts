@@ -1,5 +1,5 @@
 import { emptyPool, Meeting, PoolChanges, PoolKeys, PoolState, Server } from '../../projections/pool';
-import { PoolStore } from '../../projections/ports';
+import { CheckpointConflictError, PoolStore } from '../../projections/ports';
 import { CheckpointWaiters } from '../../projections/waiters';
 
 /** The pool read model in process memory: the embedded default, rebuilt from the log at start. */
@@ -70,7 +70,8 @@ export class MemoryPoolStore implements PoolStore {
     return slice;
   }
 
-  async commit(changes: PoolChanges, checkpoint: number): Promise<void> {
+  async commit(changes: PoolChanges, checkpoint: number, expected: number): Promise<void> {
+    if (expected !== this.applied) throw new CheckpointConflictError(expected, this.applied);
     for (const { key, value } of changes.servers.put) this.serversById.set(key, value);
     for (const { key } of changes.servers.remove) this.serversById.delete(key);
     for (const { key, previous } of changes.meetings.remove) {
@@ -102,6 +103,19 @@ export class MemoryPoolStore implements PoolStore {
       meetings: Object.fromEntries(this.meetingsById),
       voiceBridges: Object.fromEntries(this.voiceBridgeOwners),
     };
+  }
+
+  async replaceAll(state: PoolState, checkpoint: number): Promise<void> {
+    await this.clear();
+    await this.commit(
+      {
+        servers: { put: Object.entries(state.servers).map(([key, value]) => ({ key, value })), remove: [] },
+        meetings: { put: Object.entries(state.meetings).map(([key, value]) => ({ key, value })), remove: [] },
+        voiceBridges: { put: Object.entries(state.voiceBridges).map(([key, value]) => ({ key, value })), remove: [] },
+      },
+      checkpoint,
+      -1,
+    );
   }
 
   async clear(): Promise<void> {

@@ -50,8 +50,22 @@ export class SqlEventLog implements EventLog {
     return Number(result.rows[0].last);
   }
 
-  subscribe(fromOffset: number, onBatch: (batch: StoredEvent[]) => Promise<void>, options: SubscribeOptions = {}): LogSubscription {
+  async replay(fromOffset: number, onBatch: (batch: StoredEvent[]) => Promise<void>, options: { maxBatch?: number } = {}): Promise<number> {
+    const last = await this.lastOffset();
     let cursor = Math.max(0, fromOffset);
+    let delivered = 0;
+    while (cursor <= last) {
+      const batch = (await this.read(cursor, options.maxBatch ?? 1000)).filter((s) => s.offset <= last);
+      if (batch.length === 0) break;
+      await onBatch(batch);
+      delivered += batch.length;
+      cursor = batch[batch.length - 1].offset + 1;
+    }
+    return delivered;
+  }
+
+  subscribe(from: number | (() => Promise<number>), onBatch: (batch: StoredEvent[]) => Promise<void>, options: SubscribeOptions = {}): LogSubscription {
+    let cursor = typeof from === 'number' ? Math.max(0, from) : -1;
     let stopped = false;
     // Set by an append; checked before sleeping so an append during a read is not missed.
     let appended = false;
@@ -74,6 +88,7 @@ export class SqlEventLog implements EventLog {
       while (!stopped) {
         appended = false;
         try {
+          if (cursor < 0 && typeof from === 'function') cursor = Math.max(0, await from());
           const batch = await this.read(cursor, options.maxBatch ?? 1000);
           if (batch.length > 0 && !stopped) {
             await onBatch(batch);

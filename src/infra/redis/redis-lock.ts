@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { DecisionLock } from '../../commands/write-side';
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
+type Scripted = Redis & {
+  scaleliteRelease(key: string, token: string): Promise<number>;
+  scaleliteRenew(key: string, token: string, ttlMs: string): Promise<number>;
+};
+
+function scripted(redis: Redis): Scripted {
+  redis.defineCommand('scaleliteRelease', { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand('scaleliteRenew', { numberOfKeys: 1, lua: RENEW });
+  return redis as Scripted;
+}
+
+export class LockTimeoutError extends Error {}
+
+/**
+ * The decision lock across processes: a Redis lease (SET NX PX with a token,
+ * released only by its holder). Decisions are short; the lease outlives the
+ * longest one allowed (the projection timeout) so it never expires under a
+ * healthy holder, and frees itself if the holder dies.
+ */
+export class RedisDecisionLock implements DecisionLock {
+  private readonly redis: Scripted;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    url: string,
+    private readonly key: string,
+    private readonly ttlMs: number,
+    private readonly waitMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.redis = scripted(new Redis(url, { maxRetriesPerRequest: 3 }));
+  }
+
+  withLock<T>(fn: () => Promise<T>): Promise<T> {
+    // Callers in this process queue locally first: only one of them competes in Redis at a time.
+    const run = this.queue.then(() => this.holding(fn), () => this.holding(fn));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async holding<T>(fn: () => Promise<T>): Promise<T> {
+    const token = randomUUID();
+    const deadline = Date.now() + this.waitMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      if ((await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX')) === 'OK') break;
+      if (Date.now() > deadline) throw new LockTimeoutError(`could not take the decision lock within ${this.waitMs} ms`);
+      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+    }
+    try {
+      return await fn();
+    } finally {
+      const released = await this.redis.scaleliteRelease(this.key, token).catch(() => 0);
+      if (released !== 1) this.logger.warn({ key: this.key }, 'the decision lock had expired before its holder released it');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+  }
+}
+
+/** Who polls: one active poller holds the lease and renews it; standbys try to take it. */
+export class RedisLease {
+  private readonly redis: Scripted;
+  readonly holder = randomUUID();
+
+  constructor(
+    url: string,
+    private readonly key: string,
+    private readonly ttlMs: number,
+  ) {
+    this.redis = scripted(new Redis(url, { maxRetriesPerRequest: 3 }));
+  }
+
+  /** Take the lease if it is free, or keep it if we hold it. */
+  async acquire(): Promise<boolean> {
+    if ((await this.redis.set(this.key, this.holder, 'PX', this.ttlMs, 'NX')) === 'OK') return true;
+    return (await this.redis.scaleliteRenew(this.key, this.holder, String(this.ttlMs))) === 1;
+  }
+
+  async release(): Promise<void> {
+    await this.redis.scaleliteRelease(this.key, this.holder).catch(() => 0);
+  }
+
+  async owner(): Promise<string | null> {
+    return this.redis.get(this.key);
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+  }
+}
