@@ -6,6 +6,8 @@ import { createInterface } from 'node:readline';
 import { request } from 'undici';
 import { freshDataDir, removeDataDir } from '../support/data-dir';
 import { LmsClient, tag } from '../support/bbb-client';
+import { BACKENDS } from '../support/harness';
+import { isolatedProductionEnv, ProductionEnv } from '../support/production';
 
 /*
  * The product as an admin uses it: `scalelite start` and `scalelite sim` as
@@ -32,7 +34,8 @@ interface CliResult {
   stderr: string;
 }
 
-describe('scalelite end to end', () => {
+describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
+  let prod: ProductionEnv | null = null;
   let dataDir: string;
   let port: number;
   let env: NodeJS.ProcessEnv;
@@ -82,7 +85,9 @@ describe('scalelite end to end', () => {
     balancer = null;
   }
 
-  const lms = () => new LmsClient(`http://127.0.0.1:${port}`, readFileSync(join(dataDir, 'loadbalancer-secret'), 'utf8').trim());
+  // the embedded default generates its secret; production needs one configured
+  const lms = () =>
+    new LmsClient(`http://127.0.0.1:${port}`, prod ? String(env.LOADBALANCER_SECRET) : readFileSync(join(dataDir, 'loadbalancer-secret'), 'utf8').trim());
 
   beforeAll(async () => {
     dataDir = await freshDataDir();
@@ -92,6 +97,10 @@ describe('scalelite end to end', () => {
     delete env.LOADBALANCER_SECRETS;
     delete env.SCALELITE_URL;
     delete env.NODE_OPTIONS;
+    if (backend === 'production') {
+      prod = await isolatedProductionEnv('cli');
+      Object.assign(env, prod.env, { LOADBALANCER_SECRET: 'e2e-production-secret' });
+    }
     sim = spawn('node', [BIN, 'sim', '--servers', '3', '--json'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
     const firstLine = await new Promise<string>((resolve, reject) => {
       createInterface({ input: sim.stdout! }).once('line', resolve);
@@ -105,6 +114,7 @@ describe('scalelite end to end', () => {
     await stopBalancer('SIGTERM');
     sim?.kill('SIGTERM');
     removeDataDir(dataDir);
+    await prod?.cleanup();
   });
 
   test('an admin builds the pool with the CLI; an LMS creates and joins meetings', async () => {

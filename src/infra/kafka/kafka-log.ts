@@ -168,7 +168,7 @@ export class KafkaEventLog implements EventLog {
     const consumer = this.kafka.consumer({
       groupId,
       maxWaitTimeInMs: 100,
-      sessionTimeout: 10_000,
+      sessionTimeout: 6_000,
       rebalanceTimeout: 10_000,
       heartbeatInterval: 1_000,
       allowAutoTopicCreation: false,
