@@ -1,5 +1,5 @@
 import { StoredEvent } from '../events/catalog';
-import { diffPool, evolve, PoolKeys, touchedBy } from './pool';
+import { diffPool, evolveAll, PoolKeys, touchedBy } from './pool';
 import { CheckpointConflictError, PoolSliceStore } from './ports';
 
 export class ProjectionGapError extends Error {
@@ -38,7 +38,7 @@ async function applyOnce(store: PoolSliceStore, batch: StoredEvent[]): Promise<n
     keys.voiceBridges.push(...k.voiceBridges);
   }
   const before = await store.loadSlice(dedupe(keys));
-  const after = fresh.reduce((state, s) => evolve(state, s.event), before);
+  const after = evolveAll(before, fresh.map((s) => s.event));
   const last = fresh[fresh.length - 1].offset;
   await store.commit(diffPool(before, after), last, checkpoint);
   return last;

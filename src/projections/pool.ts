@@ -67,28 +67,38 @@ export function touchedBy(event: DomainEvent): PoolKeys {
   };
 }
 
-function withServer(state: PoolState, id: string, change: (s: Server) => Server): PoolState {
-  const server = state.servers[id];
-  // Events about a server that is gone are facts of the past; they change nothing now.
-  if (!server) return state;
-  return { ...state, servers: { ...state.servers, [id]: change(server) } };
+/** A copy of the state's tables (the entities are shared: they are replaced, never changed in place). */
+const copyTables = (state: PoolState): PoolState => ({ servers: { ...state.servers }, meetings: { ...state.meetings }, voiceBridges: { ...state.voiceBridges } });
+
+/** The state after an event. Pure: `state` is not touched. */
+export function evolve(state: PoolState, event: DomainEvent): PoolState {
+  const next = copyTables(state);
+  evolveInto(next, event);
+  return next;
 }
 
-function without<T>(record: Record<string, T>, key: string): Record<string, T> {
-  if (!(key in record)) return record;
-  const copy = { ...record };
-  delete copy[key];
-  return copy;
+/** The state after a run of events: one copy of the tables for the whole run, so a batch costs what its events do. */
+export function evolveAll(state: PoolState, events: DomainEvent[]): PoolState {
+  const next = copyTables(state);
+  for (const event of events) evolveInto(next, event);
+  return next;
+}
+
+function withServer(state: PoolState, id: string, change: (s: Server) => Server): void {
+  const server = state.servers[id];
+  // Events about a server that is gone are facts of the past; they change nothing now.
+  if (server) state.servers[id] = change(server);
 }
 
 const zeroStats = { meetings: 0, users: 0, largestMeeting: 0, videos: 0 };
 
-export function evolve(state: PoolState, event: DomainEvent): PoolState {
+/** Apply one event to tables the caller owns: entities are replaced with new objects, never modified. */
+function evolveInto(state: PoolState, event: DomainEvent): void {
   const at = event.at;
   switch (event.type) {
     case 'ServerAdded': {
       const d = event.data;
-      const server: Server = {
+      state.servers[d.serverId] = {
         id: d.serverId,
         url: d.url,
         secret: d.secret,
@@ -102,7 +112,7 @@ export function evolve(state: PoolState, event: DomainEvent): PoolState {
         addedAt: at,
         changedAt: at,
       };
-      return { ...state, servers: { ...state.servers, [d.serverId]: server } };
+      return;
     }
     case 'ServerUpdated': {
       const d = event.data;
@@ -122,9 +132,10 @@ export function evolve(state: PoolState, event: DomainEvent): PoolState {
     case 'ServerDisabled':
       return withServer(state, event.data.serverId, (s) => ({ ...s, state: 'disabled', changedAt: at }));
     case 'ServerRemoved':
-      return { ...state, servers: without(state.servers, event.data.serverId) };
+      delete state.servers[event.data.serverId];
+      return;
     case 'ServerPanicked':
-      return state;
+      return;
     case 'ServerPolled': {
       const d = event.data;
       return withServer(state, d.serverId, (s) => ({
@@ -145,7 +156,10 @@ export function evolve(state: PoolState, event: DomainEvent): PoolState {
     case 'MeetingPlaced': {
       const d = event.data;
       const previous = state.meetings[d.meetingId];
-      const meeting: Meeting = {
+      if (previous && previous.voiceBridge !== d.voiceBridge && state.voiceBridges[previous.voiceBridge] === d.meetingId) {
+        delete state.voiceBridges[previous.voiceBridge];
+      }
+      state.meetings[d.meetingId] = {
         meetingId: d.meetingId,
         serverId: d.serverId,
         tenantId: d.tenantId,
@@ -154,23 +168,18 @@ export function evolve(state: PoolState, event: DomainEvent): PoolState {
         loadEstimate: d.loadEstimate,
         placedAt: at,
       };
-      let voiceBridges = state.voiceBridges;
-      if (previous && previous.voiceBridge !== d.voiceBridge && voiceBridges[previous.voiceBridge] === d.meetingId) {
-        voiceBridges = without(voiceBridges, previous.voiceBridge);
-      }
-      voiceBridges = { ...voiceBridges, [d.voiceBridge]: d.meetingId };
-      const placed: PoolState = { ...state, meetings: { ...state.meetings, [d.meetingId]: meeting }, voiceBridges };
+      state.voiceBridges[d.voiceBridge] = d.meetingId;
       // Until the next poll measures it, a new meeting counts as its estimate (Scalelite counted 1).
-      return withServer(placed, d.serverId, (s) => (s.load === null ? s : { ...s, load: s.load + d.loadEstimate }));
+      return withServer(state, d.serverId, (s) => (s.load === null ? s : { ...s, load: s.load + d.loadEstimate }));
     }
     case 'MeetingEnded': {
       const d = event.data;
       const meeting = state.meetings[d.meetingId];
       // An end for an earlier placement must not remove a newer route of the same meetingID.
-      if (!meeting || meeting.serverId !== d.serverId) return state;
-      const voiceBridges =
-        state.voiceBridges[meeting.voiceBridge] === d.meetingId ? without(state.voiceBridges, meeting.voiceBridge) : state.voiceBridges;
-      return { ...state, meetings: without(state.meetings, d.meetingId), voiceBridges };
+      if (!meeting || meeting.serverId !== d.serverId) return;
+      delete state.meetings[d.meetingId];
+      if (state.voiceBridges[meeting.voiceBridge] === d.meetingId) delete state.voiceBridges[meeting.voiceBridge];
+      return;
     }
   }
 }

@@ -67,7 +67,8 @@ export async function isolatedProductionEnv(label = 'it'): Promise<ProductionEnv
       await kafka.connect();
       const groups = (await kafka.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(topicPrefix));
       if (groups.length > 0) await kafka.deleteGroups(groups).catch(() => undefined);
-      await kafka.deleteTopics({ topics: [`${topicPrefix}events`] }).catch(() => undefined);
+      const topics = (await kafka.listTopics()).filter((t) => t.startsWith(topicPrefix));
+      if (topics.length > 0) await kafka.deleteTopics({ topics }).catch(() => undefined);
       await kafka.disconnect();
     },
   };

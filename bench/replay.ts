@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import pino from 'pino';
+import { draft, DomainEvent, EventDraft, stamp } from '../src/events/catalog';
+import { EventLog } from '../src/events/log';
+import { applyToPool } from '../src/projections/apply';
+import { PoolStore } from '../src/projections/ports';
+import { MemoryPoolStore } from '../src/infra/embedded/memory-pool';
+import { SqlEventLog } from '../src/infra/embedded/sql-log';
+import { KafkaEventLog } from '../src/infra/kafka/kafka-log';
+import { RedisPoolStore } from '../src/infra/redis/redis-pool';
+import { migrate } from '../src/infra/sql/migrations';
+import { openPglite } from '../src/infra/sql/pglite';
+import { fmt } from './support';
+
+/*
+ * bench:replay: how fast the read model is rebuilt from the log, in events/s,
+ * from Kafka and from PGlite, each as a ratio to reading the same log without
+ * applying it. Env: BENCH_EVENTS (default 100000), BENCH_KAFKA_BROKERS,
+ * BENCH_REDIS_URL.
+ */
+
+const actor = { kind: 'poller' as const, name: 'bench' };
+
+/** A realistic history: 50 servers, meetings placed and ended, polls in between. */
+function history(count: number): DomainEvent[] {
+  const drafts: EventDraft[] = [];
+  const servers = Array.from({ length: 50 }, (_, i) => `bbb-${i}`);
+  for (const serverId of servers) {
+    drafts.push(draft('ServerAdded', { serverId, url: `https://${serverId}.example.com/bigbluebutton/api`, secret: 's', loadMultiplier: 1, tag: null }));
+    drafts.push(draft('ServerWentOnline', { serverId }), draft('ServerEnabled', { serverId }));
+  }
+  const open: Array<{ meetingId: string; serverId: string }> = [];
+  for (let i = 0; drafts.length < count; i++) {
+    const serverId = servers[i % servers.length];
+    if (i % 3 === 0) {
+      const meetingId = `m-${i}`;
+      open.push({ meetingId, serverId });
+      drafts.push(draft('MeetingPlaced', { meetingId, serverId, tenantId: null, voiceBridge: String(100000000 + i), moderatorPassword: 'mp', loadEstimate: 15, tag: null, considered: [] }));
+    } else if (i % 3 === 1 && open.length > 200) {
+      const m = open.shift()!;
+      drafts.push(draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'notRunning' }));
+    } else {
+      drafts.push(draft('ServerPolled', { serverId, load: i % 500, meetings: i % 20, users: i % 300, largestMeeting: i % 100, videos: i % 30, bbbVersion: '3.0.4' }));
+    }
+  }
+  return stamp(drafts.slice(0, count), actor, new Date(), randomUUID);
+}
+
+async function seed(log: EventLog, events: DomainEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 2000) await log.append(events.slice(i, i + 2000));
+}
+
+async function timed(fn: () => Promise<number>): Promise<{ events: number; perSecond: number; ms: number }> {
+  const started = process.hrtime.bigint();
+  const events = await fn();
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  return { events, ms, perSecond: events / (ms / 1000) };
+}
+
+const raw = (log: EventLog) => timed(() => log.replay(0, async () => undefined));
+const rebuild = (log: EventLog, store: PoolStore) =>
+  timed(async () => {
+    await store.clear();
+    return log.replay(0, async (batch) => {
+      await applyToPool(store, batch);
+    });
+  });
+
+async function main(): Promise<void> {
+  const count = Number(process.env.BENCH_EVENTS ?? 100_000);
+  const brokers = (process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const events = history(count);
+  const rows: Array<[string, Awaited<ReturnType<typeof timed>>, Awaited<ReturnType<typeof timed>>]> = [];
+
+  const dir = mkdtempSync(join(tmpdir(), 'scalelite-replay-'));
+  const sql = await openPglite(join(dir, 'pglite'));
+  await migrate(sql);
+  const pglite = new SqlEventLog(sql);
+  await seed(pglite, events);
+  rows.push(['PGlite log -> memory', await raw(pglite), await rebuild(pglite, new MemoryPoolStore())]);
+
+  const topic = `bench.replay.${randomUUID()}.events`;
+  const kafka = await KafkaEventLog.open({ brokers, topic, replicationFactor: 1, clientId: 'bench-replay', logger: pino({ level: 'warn' }) });
+  const namespace = `bench-replay-${process.pid}`;
+  const redis = new RedisPoolStore({ url: redisUrl, namespace });
+  try {
+    await seed(kafka, events);
+    const kafkaRaw = await raw(kafka);
+    rows.push(['Kafka log -> memory', kafkaRaw, await rebuild(kafka, new MemoryPoolStore())]);
+    await redis.connect();
+    rows.push(['Kafka log -> Redis', kafkaRaw, await rebuild(kafka, redis)]);
+  } finally {
+    await redis.clear().catch(() => undefined);
+    await redis.close();
+    await kafka.close();
+    const admin = new Kafka({ clientId: 'bench-cleanup', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    await pglite.close();
+    await sql.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  console.log(`bench:replay  ${fmt(count)} events (servers added, meetings placed and ended, polls)`);
+  for (const [name, read, built] of rows) {
+    console.log(
+      `${name.padEnd(22)} read ${fmt(read.perSecond).padStart(9)} events/s   rebuild ${fmt(built.perSecond).padStart(9)} events/s   ratio rebuild/read ${fmt(built.perSecond / read.perSecond, 2)}x`,
+    );
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,198 @@
+import pino from 'pino';
+import { draft, DomainEvent, stamp, StoredEvent } from '../../src/events/catalog';
+import { EventLog } from '../../src/events/log';
+import { applyToPool } from '../../src/projections/apply';
+import { CheckpointConflictError, PoolStore } from '../../src/projections/ports';
+import { emptyPool } from '../../src/projections/pool';
+import { MemoryPoolStore } from '../../src/infra/embedded/memory-pool';
+import { SqlEventLog } from '../../src/infra/embedded/sql-log';
+import { KafkaEventLog } from '../../src/infra/kafka/kafka-log';
+import { RedisPoolStore } from '../../src/infra/redis/redis-pool';
+import { migrate } from '../../src/infra/sql/migrations';
+import { openPglite } from '../../src/infra/sql/pglite';
+import { Sql } from '../../src/infra/sql/sql';
+import { isolatedProductionEnv, ProductionEnv, TEST_KAFKA_BROKERS, TEST_REDIS_URL } from '../support/production';
+import { freshDataDir, removeDataDir } from '../support/data-dir';
+
+/*
+ * The two implementations of each port behave alike: the event log (PGlite,
+ * Kafka) and the pool read model (memory, Redis).
+ */
+
+const actor = { kind: 'admin' as const, name: 'contract' };
+let n = 0;
+const events = (count: number): DomainEvent[] =>
+  stamp(
+    Array.from({ length: count }, () => draft('ServerAdded', { serverId: `s-${n++}`, url: 'https://bbb.example.com/bigbluebutton/api', secret: 'x', loadMultiplier: 1, tag: null })),
+    actor,
+    new Date('2026-11-25T10:00:00Z'),
+    () => crypto.randomUUID(),
+  );
+
+const until = async (check: () => boolean, ms = 20_000) => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe.each(['pglite', 'kafka'] as const)('event log on %s', (kind) => {
+  let log: EventLog;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    if (kind === 'pglite') {
+      const dir = await freshDataDir();
+      const sql: Sql = await openPglite(`${dir}/pglite`);
+      await migrate(sql);
+      log = new SqlEventLog(sql, 200);
+      close = async () => {
+        await log.close();
+        await sql.close();
+        removeDataDir(dir);
+      };
+    } else {
+      const prod: ProductionEnv = await isolatedProductionEnv('log');
+      log = await KafkaEventLog.open({ brokers: TEST_KAFKA_BROKERS.split(','), topic: prod.topic, replicationFactor: 1, clientId: 'contract', logger: pino({ level: 'silent' }) });
+      close = async () => {
+        await log.close();
+        await prod.cleanup();
+      };
+    }
+  }, 60_000);
+  afterAll(async () => close());
+
+  test('an empty log has last offset -1; appends get contiguous offsets from 0, in order', async () => {
+    expect(await log.lastOffset()).toBe(-1);
+    expect(await log.append(events(3))).toEqual([0, 1, 2]);
+    expect(await log.append(events(2))).toEqual([3, 4]);
+    expect(await log.lastOffset()).toBe(4);
+  });
+
+  test('read returns a range; replay delivers up to the last offset at the time of the call', async () => {
+    const read = await log.read(1, 3);
+    expect(read.map((s) => s.offset)).toEqual([1, 2, 3]);
+    expect(read.every((s) => s.event.type === 'ServerAdded')).toBe(true);
+    const seen: number[] = [];
+    expect(await log.replay(2, async (b) => void seen.push(...b.map((s) => s.offset)))).toBe(3);
+    expect(seen).toEqual([2, 3, 4]);
+  });
+
+  test('an invalid event is refused before anything is written', async () => {
+    const [bad] = events(1);
+    await expect(log.append([{ ...bad, data: { ...bad.data, url: '' } } as DomainEvent])).rejects.toThrow(/invalid ServerAdded/);
+    expect(await log.lastOffset()).toBe(4);
+  });
+
+  test('a subscriber gets every event from where it starts, then follows new ones', async () => {
+    const seen: StoredEvent[] = [];
+    const sub = log.subscribe(async () => 3, async (b) => void seen.push(...b));
+    await until(() => seen.length >= 2);
+    await log.append(events(2));
+    await until(() => seen.length >= 4);
+    await sub.close();
+    expect(seen.map((s) => s.offset)).toEqual([3, 4, 5, 6]);
+  }, 60_000);
+
+  test('a failing handler gets the same events again; nothing is skipped', async () => {
+    const seen: number[] = [];
+    let failures = 0;
+    const sub = log.subscribe(
+      5,
+      async (b) => {
+        if (failures < 2) {
+          failures += 1;
+          throw new Error('projection down');
+        }
+        seen.push(...b.map((s) => s.offset));
+      },
+      { onError: () => undefined },
+    );
+    await until(() => seen.length >= 2);
+    await sub.close();
+    expect(failures).toBe(2);
+    expect(seen).toEqual([5, 6]);
+  }, 60_000);
+});
+
+describe.each(['memory', 'redis'] as const)('pool read model in %s', (kind) => {
+  let store: PoolStore & { close?: () => Promise<void> };
+  let other: RedisPoolStore | null = null;
+  let prod: ProductionEnv | null = null;
+  beforeAll(async () => {
+    if (kind === 'memory') store = new MemoryPoolStore(2_000);
+    else {
+      prod = await isolatedProductionEnv('pool');
+      const redis = new RedisPoolStore({ url: TEST_REDIS_URL, namespace: prod.namespace, defaultTimeoutMs: 2_000 });
+      await redis.connect();
+      store = redis;
+      // another process's view of the same model
+      other = new RedisPoolStore({ url: TEST_REDIS_URL, namespace: prod.namespace, defaultTimeoutMs: 5_000 });
+      await other.connect();
+    }
+  });
+  afterAll(async () => {
+    await store.close?.();
+    await other?.close();
+    await prod?.cleanup();
+  });
+
+  const placed = (meetingId: string, serverId: string, voiceBridge: string) =>
+    stamp(
+      [draft('MeetingPlaced', { meetingId, serverId, tenantId: null, voiceBridge, moderatorPassword: 'mp', loadEstimate: 15, tag: null, considered: [] })],
+      actor,
+      new Date('2026-11-25T10:00:01Z'),
+      () => crypto.randomUUID(),
+    )[0];
+
+  test('applies events at most once, keeps the per-server index and voice bridges, and reads back', async () => {
+    const [a, b] = events(2);
+    const serverA = (a.data as { serverId: string }).serverId;
+    const serverB = (b.data as { serverId: string }).serverId;
+    const log: StoredEvent[] = [a, b, placed('m-1', serverA, '111111111'), placed('m-2', serverA, '222222222')].map((event, offset) => ({ offset, event }));
+    await applyToPool(store, log);
+    await applyToPool(store, log.slice(1)); // delivered again: nothing changes
+    expect(await store.checkpoint()).toBe(3);
+    expect((await store.meetingsOnServer(serverA)).map((m) => m.meetingId).sort()).toEqual(['m-1', 'm-2']);
+    expect(await store.voiceBridgesTaken(['111111111', '333333333'])).toEqual(new Set(['111111111']));
+    // m-1 moves to server B: the index follows
+    const moved = stamp(
+      [draft('MeetingPlaced', { meetingId: 'm-1', serverId: serverB, tenantId: null, voiceBridge: '111111111', moderatorPassword: 'mp', loadEstimate: 15, tag: null, previousServerId: serverA, considered: [] })],
+      actor,
+      new Date('2026-11-25T10:00:02Z'),
+      () => crypto.randomUUID(),
+    )[0];
+    const ended = stamp([draft('MeetingEnded', { meetingId: 'm-2', serverId: serverA, reason: 'end' })], actor, new Date(), () => crypto.randomUUID())[0];
+    await applyToPool(store, [
+      { offset: 4, event: moved },
+      { offset: 5, event: ended },
+    ]);
+    expect(await store.meetingsOnServer(serverA)).toEqual([]);
+    expect((await store.meetingsOnServer(serverB)).map((m) => m.meetingId)).toEqual(['m-1']);
+    expect(await store.voiceBridge('222222222')).toBeNull();
+    expect(await store.voiceBridge('111111111')).toBe('m-1');
+  });
+
+  test('a commit computed from an old checkpoint is refused', async () => {
+    await expect(store.commit({ servers: { put: [], remove: [] }, meetings: { put: [], remove: [] }, voiceBridges: { put: [], remove: [] } }, 9, 2)).rejects.toBeInstanceOf(
+      CheckpointConflictError,
+    );
+    expect(await store.checkpoint()).toBe(5);
+  });
+
+  test('a gap in the events is refused rather than skipped', async () => {
+    const [c] = events(1);
+    await expect(applyToPool(store, [{ offset: 7, event: c }])).rejects.toThrow(/refusing to skip/);
+  });
+
+  test('replaceAll swaps the whole model and its checkpoint; waiters in other processes wake', async () => {
+    const snapshot = await store.snapshot();
+    const waiting = (other ?? store).waitFor(42, 5_000);
+    await store.replaceAll(snapshot, 42);
+    await expect(waiting).resolves.toBeUndefined();
+    expect(await store.snapshot()).toEqual(snapshot);
+    await expect(store.waitFor(43, 100)).rejects.toThrow(/did not reach event 43/);
+    await store.replaceAll(emptyPool(), 42);
+    expect(await store.servers()).toEqual([]);
+  });
+});
