@@ -49,3 +49,18 @@ export function yesNo(value: string | undefined): boolean | undefined {
   if (['false', 'no', 'n', '0'].includes(v)) return false;
   return undefined;
 }
+
+/**
+ * A load multiplier as the rake tasks read it: unreadable or 0 becomes 1 with a
+ * warning (Scalelite's behaviour); negative is refused.
+ */
+export function readLoadMultiplier(command: Command, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value === 0) {
+    command.warn('Load-multiplier was not readable or 0, so it is now 1');
+    return 1;
+  }
+  if (value < 0) command.error('Load-multiplier must be a positive number', { exit: 1 });
+  return value;
+}

@@ -7,7 +7,7 @@ import { draft } from '../events/catalog';
 import { Actor } from '../events/envelope';
 import { HistoryEntry, HistoryStore } from '../projections/history';
 import { PoolReader } from '../projections/ports';
-import { Meeting, Server } from '../projections/pool';
+import { byAddition, Meeting, Server } from '../projections/pool';
 import { PollSummary } from '../poller/poller';
 import { PoolState } from '../projections/pool';
 import { RebuildProgress, RebuildResult } from '../projections/rebuild';
@@ -382,5 +382,3 @@ export class AdminApi {
   }
 }
 
-export const byAddition = (a: Server, b: Server): number =>
-  a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

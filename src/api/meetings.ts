@@ -6,7 +6,7 @@ import { Actor } from '../events/envelope';
 import { WriteSide } from '../commands/write-side';
 import { isDomainError } from '../commands/errors';
 import { PoolReader } from '../projections/ports';
-import { Meeting, Server } from '../projections/pool';
+import { byAddition, Meeting, Server } from '../projections/pool';
 import { BbbGateway } from '../infra/bbb/client';
 import { childrenOf, nameOf, OrderedNode, parseOrdered, buildOrdered, childText } from '../infra/bbb/xml';
 import { ApiOutcome, errors, failed, fromReply, noMeetingsXml, notRunningXml, xml, XML_DECLARATION } from './responses';
@@ -226,8 +226,6 @@ export class MeetingApi {
     return reply.kind === 'success' || (reply.kind === 'failed' && reply.messageKey === 'notFound');
   }
 }
-
-const byAddition = (a: Server, b: Server) => (a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** The <meeting> elements of a getMeetings reply. */
 export function meetingNodes(body: string): OrderedNode[] {

@@ -217,6 +217,10 @@ export function isEmptyChange(c: PoolChanges): boolean {
   return [c.servers, c.meetings, c.voiceBridges].every((e) => e.put.length === 0 && e.remove.length === 0);
 }
 
+/** The order admins see servers in: as they were added. */
+export const byAddition = (a: Server, b: Server): number =>
+  a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
 /** Selectable for a new meeting: enabled, online and with a known load. */
 export const isSelectable = (s: Server): boolean => s.state === 'enabled' && s.online && s.load !== null;
 /** Joinable: online and not disabled (cordoned servers still take joins to their meetings). */

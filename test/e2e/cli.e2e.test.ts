@@ -1,112 +1,57 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { request } from 'undici';
 import { freshDataDir, removeDataDir } from '../support/data-dir';
 import { LmsClient, tag } from '../support/bbb-client';
 import { BACKENDS } from '../support/harness';
 import { isolatedProductionEnv, ProductionEnv } from '../support/production';
+import { baseEnv, cli as run, CliResult, cliJson as runJson, freePort, ScaleliteProcess, startSimProcess } from '../support/processes';
 
 /*
  * The product as an admin uses it: `scalelite start` and `scalelite sim` as
  * processes, the CLI against them, an LMS over HTTP, and restarts.
  */
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'run.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
   let prod: ProductionEnv | null = null;
   let dataDir: string;
   let port: number;
   let env: NodeJS.ProcessEnv;
-  let balancer: ChildProcess | null = null;
+  let balancer: ScaleliteProcess | null = null;
   let sim: ChildProcess;
   let simServers: Array<{ url: string; secret: string }>;
-  let balancerLog = '';
 
-  const cli = (...args: string[]): Promise<CliResult> =>
-    new Promise((resolve) => {
-      execFile('node', [BIN, ...args], { env, cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
-    });
-  const cliJson = async <T>(...args: string[]): Promise<T> => {
-    const r = await cli(...args, '--json');
-    if (r.code !== 0) throw new Error(`scalelite ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
-    return JSON.parse(r.stdout) as T;
-  };
+  const cli = (...args: string[]): Promise<CliResult> => run(env, ...args);
+  const cliJson = <T>(...args: string[]): Promise<T> => runJson<T>(env, ...args);
+  const balancerLog = () => balancer?.log ?? '';
 
-  async function startBalancer(extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
-    const child = spawn('node', [BIN, 'start'], { env: { ...env, ...extraEnv }, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d) => (balancerLog += d));
-    child.stderr!.on('data', (d) => (balancerLog += d));
-    balancer = child;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`scalelite start exited (${child.exitCode}): ${balancerLog}`);
-      try {
-        const res = await request(`http://127.0.0.1:${port}/health_check`);
-        if ((await res.body.text()) === 'success') return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`scalelite start not healthy after 60 s: ${balancerLog}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  async function startBalancer(): Promise<void> {
+    balancer = new ScaleliteProcess('start', ['start'], env);
+    await balancer.waitHealthy(`http://127.0.0.1:${port}`);
   }
 
   async function stopBalancer(signal: NodeJS.Signals): Promise<void> {
-    const child = balancer;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    await exited;
+    await balancer?.stop(signal);
     balancer = null;
   }
 
-  // the embedded default generates its secret; production needs one configured
   const lms = () =>
     new LmsClient(`http://127.0.0.1:${port}`, prod ? String(env.LOADBALANCER_SECRET) : readFileSync(join(dataDir, 'loadbalancer-secret'), 'utf8').trim());
 
   beforeAll(async () => {
     dataDir = await freshDataDir();
     port = await freePort();
-    env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), BIND: '127.0.0.1', POLL_INTERVAL: '0.5', LOG_LEVEL: 'info', NEW_MEETING_GRACE_PERIOD: '5' };
-    delete env.LOADBALANCER_SECRET;
-    delete env.LOADBALANCER_SECRETS;
-    delete env.SCALELITE_URL;
-    delete env.NODE_OPTIONS;
-    if (backend === 'production') {
-      prod = await isolatedProductionEnv('cli');
-      Object.assign(env, prod.env, { LOADBALANCER_SECRET: 'e2e-production-secret' });
-    }
-    sim = spawn('node', [BIN, 'sim', '--servers', '3', '--json'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    const firstLine = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: sim.stdout! }).once('line', resolve);
-      sim.once('exit', (code) => reject(new Error(`sim exited ${code}`)));
+    prod = backend === 'production' ? await isolatedProductionEnv('cli') : null;
+    env = baseEnv({
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      BIND: '127.0.0.1',
+      POLL_INTERVAL: '0.5',
+      NEW_MEETING_GRACE_PERIOD: '5',
+      // the embedded default generates its secret; production needs one configured
+      ...(prod ? { ...prod.env, LOADBALANCER_SECRET: 'e2e-production-secret' } : {}),
     });
-    simServers = JSON.parse(firstLine).servers;
+    ({ proc: sim, servers: simServers } = await startSimProcess(3, env));
     await startBalancer();
   }, 90_000);
 
@@ -142,7 +87,7 @@ describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
     for (;;) {
       const st = await cliJson<{ servers: Array<{ online: string }> }>('status');
       if (st.servers.every((s) => s.online === 'online')) break;
-      if (Date.now() > deadline) throw new Error(`servers not online: ${JSON.stringify(st)}\n${balancerLog}`);
+      if (Date.now() > deadline) throw new Error(`servers not online: ${JSON.stringify(st)}\n${balancerLog()}`);
       await new Promise((r) => setTimeout(r, 300));
     }
     const table = await cli('status');
@@ -188,26 +133,16 @@ describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
     expect(badUrl.stderr).toContain('must start with http:// or https://');
     const badTime = await cli('events', '--since', 'someday');
     expect(badTime.code).not.toBe(0);
-    const wrongSecret = await new Promise<CliResult>((resolve) =>
-      execFile('node', [BIN, 'status'], { env: { ...env, LOADBALANCER_SECRET: 'not-it' }, cwd: ROOT }, (err, stdout, stderr) =>
-        resolve({ code: err ? 1 : 0, stdout, stderr }),
-      ),
-    );
+    const wrongSecret = await run({ ...env, LOADBALANCER_SECRET: 'not-it' }, 'status');
     expect(wrongSecret.code).not.toBe(0);
     expect(wrongSecret.stderr).toContain('checksumError');
-    const nobody = await new Promise<CliResult>((resolve) =>
-      execFile('node', [BIN, 'status', '--balancer', 'http://127.0.0.1:1'], { env, cwd: ROOT }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })),
-    );
+    const nobody = await cli('status', '--balancer', 'http://127.0.0.1:1');
     expect(nobody.code).not.toBe(0);
     expect(nobody.stderr).toContain('Cannot reach the balancer');
   }, 60_000);
 
   test('a bad configuration stops the start with the variable named', async () => {
-    const res = await new Promise<CliResult>((resolve) =>
-      execFile('node', [BIN, 'start'], { env: { ...env, POLL_INTERVAL: 'soon', PORT: '0' }, cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? 1 : 0, stdout, stderr }),
-      ),
-    );
+    const res = await run({ ...env, POLL_INTERVAL: 'soon', PORT: '0' }, 'start');
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain("POLL_INTERVAL: expected a number, got 'soon'");
   }, 60_000);

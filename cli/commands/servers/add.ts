@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { AdminCommand } from '../../base';
+import { AdminCommand, readLoadMultiplier } from '../../base';
 import { ServerJson } from '../../format';
 
 export default class ServersAdd extends AdminCommand {
@@ -24,15 +24,7 @@ export default class ServersAdd extends AdminCommand {
     const { args, flags } = await this.parse(ServersAdd);
     if (!args.url || !args.secret) this.error('Please input at least a URL and a secret!', { exit: 1 });
     if (!/^https?:\/\//.test(args.url)) this.error('Server URL must start with http:// or https://', { exit: 1 });
-    const multiplierText = flags['load-multiplier'] ?? args.loadMultiplier;
-    let loadMultiplier: number | undefined;
-    if (multiplierText !== undefined) {
-      loadMultiplier = Number(multiplierText);
-      if (!Number.isFinite(loadMultiplier) || loadMultiplier === 0) {
-        this.warn('Load-multiplier was not readable or 0, so it is now 1');
-        loadMultiplier = 1;
-      } else if (loadMultiplier < 0) this.error('Load-multiplier must be a positive number', { exit: 1 });
-    }
+    const loadMultiplier = readLoadMultiplier(this, flags['load-multiplier'] ?? args.loadMultiplier);
     const tag = flags.tag ?? args.tag;
     const server = await this.client(flags.balancer).call<ServerJson>('addServer', 'POST', {}, {
       server: { url: args.url, secret: args.secret, ...(loadMultiplier !== undefined ? { load_multiplier: loadMultiplier } : {}), ...(tag ? { tag } : {}) },

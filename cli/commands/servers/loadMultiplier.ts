@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { AdminCommand } from '../../base';
+import { AdminCommand, readLoadMultiplier } from '../../base';
 import { ServerJson } from '../../format';
 
 export default class ServersLoadMultiplier extends AdminCommand {
@@ -8,11 +8,7 @@ export default class ServersLoadMultiplier extends AdminCommand {
 
   async run(): Promise<ServerJson> {
     const { args, flags } = await this.parse(ServersLoadMultiplier);
-    let value = Number(args.value);
-    if (!Number.isFinite(value) || value === 0) {
-      this.warn('Load-multiplier was not readable or 0, so it is now 1');
-      value = 1;
-    }
+    const value = readLoadMultiplier(this, args.value);
     const server = await this.client(flags.balancer).call<ServerJson>('updateServer', 'POST', {}, { id: args.id, server: { load_multiplier: value } });
     this.log('OK');
     return server;

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { AdminCommand } from '../../base';
+import { AdminCommand, readLoadMultiplier } from '../../base';
 import { ServerJson } from '../../format';
 
 export default class ServersUpdate extends AdminCommand {
@@ -22,15 +22,7 @@ export default class ServersUpdate extends AdminCommand {
     const { args, flags } = await this.parse(ServersUpdate);
     this.log(`Updating server ${args.id}...`);
     const secret = flags.secret ?? (args.secret || undefined);
-    const multiplierText = flags['load-multiplier'] ?? (args.loadMultiplier || undefined);
-    let loadMultiplier: number | undefined;
-    if (multiplierText !== undefined) {
-      loadMultiplier = Number(multiplierText);
-      if (!Number.isFinite(loadMultiplier) || loadMultiplier === 0) {
-        this.warn('Load-multiplier was not readable or 0, so it is now 1');
-        loadMultiplier = 1;
-      }
-    }
+    const loadMultiplier = readLoadMultiplier(this, flags['load-multiplier'] ?? (args.loadMultiplier || undefined));
     const tag = flags.tag ?? args.tag;
     const server = await this.client(flags.balancer).call<ServerJson>('updateServer', 'POST', {}, {
       id: args.id,
