@@ -102,7 +102,7 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
       });
     } else {
       const logSql = await embeddedSql();
-      await migrate(logSql);
+      if (logSql !== sql) await migrate(logSql);
       log = new SqlEventLog(logSql);
     }
     const opened = log;

@@ -7,9 +7,8 @@ import { draft } from '../events/catalog';
 import { Actor } from '../events/envelope';
 import { HistoryEntry, HistoryStore } from '../projections/history';
 import { PoolReader } from '../projections/ports';
-import { byAddition, Meeting, Server } from '../projections/pool';
+import { byAddition, Meeting, PoolState, Server } from '../projections/pool';
 import { PollSummary } from '../poller/poller';
-import { PoolState } from '../projections/pool';
 import { RebuildProgress, RebuildResult } from '../projections/rebuild';
 import { BbbGateway } from '../infra/bbb/client';
 import { parseXml, XmlNode } from '../infra/bbb/xml';
@@ -95,7 +94,7 @@ export interface AdminDeps {
 }
 
 export interface AdminRequest {
-  /** query and JSON body merged (body wins, as Rails params) */
+  /** JSON body and query merged (the query wins, as in Rails params) */
   params: Record<string, unknown>;
   actor: Actor;
   correlationId: string;
@@ -190,21 +189,21 @@ export class AdminApi {
     if (!body || typeof body !== 'object') return missingParam('server');
     const s = body as Record<string, unknown>;
     const state = str(s.state);
-    if (state !== undefined && !STATE_CHANGES[state]) {
-      if (!(await this.deps.pool.server(id))) return err(404, `Couldn't find server with id=${id}`);
-      return err(400, `Invalid state parameter: ${state}`);
-    }
     const multiplier = parseMultiplier(s.load_multiplier);
-    if (multiplier === 'invalid' || multiplier === 0) {
-      if (!(await this.deps.pool.server(id))) return err(404, `Couldn't find server with id=${id}`);
-      return err(400, 'Load-multiplier must be a non-zero number');
-    }
+    const invalid =
+      state !== undefined && !STATE_CHANGES[state]
+        ? `Invalid state parameter: ${state}`
+        : multiplier === 'invalid' || multiplier === 0
+          ? 'Load-multiplier must be a non-zero number'
+          : null;
+    // An unknown server is a 404 even when the request is also malformed.
+    if (invalid) return (await this.deps.pool.server(id)) ? err(400, invalid) : err(404, `Couldn't find server with id=${id}`);
     const outcome = await this.command(req, {
       type: 'UpdateServer',
       serverId: id,
       ...(str(s.url) !== undefined ? { url: str(s.url)!.trim() } : {}),
       ...(str(s.secret) !== undefined ? { secret: str(s.secret)!.trim() } : {}),
-      ...(multiplier !== undefined ? { loadMultiplier: multiplier } : {}),
+      ...(typeof multiplier === 'number' ? { loadMultiplier: multiplier } : {}),
       ...('tag' in s ? { tag: s.tag === null ? null : (str(s.tag) ?? null) } : {}),
       ...(state ? { state: STATE_CHANGES[state] } : {}),
     });
@@ -227,11 +226,10 @@ export class AdminApi {
     // Scalelite reads keep_state at the top level while its docs put it under "server": accept both.
     const keepState = truthy(req.params.keep_state) || truthy(nested.keep_state);
     const endCalls = !(truthy(req.params.skip_end_calls) || truthy(nested.skip_end_calls));
-    const server = await this.deps.pool.server(id);
     const outcome = await this.command(req, { type: 'PanicServer', serverId: id, keepState, endCalls });
     if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
     const cleared = outcome.result;
-    const failedEnds = endCalls && server ? await this.endOnBbb(server, cleared) : [];
+    const failedEnds = endCalls ? await this.endOnBbb(cleared) : [];
     return ok({
       success: `Server id=${id} has been disabled and the meetings have been destroyed`,
       meetings_cleared: cleared.map((m) => m.meetingId),
@@ -244,18 +242,21 @@ export class AdminApi {
     const id = str(req.params.id);
     if (!id) return missingParam('id');
     const endMeetings = truthy(req.params.end_meetings);
-    const server = await this.deps.pool.server(id);
     const outcome = await this.command(req, { type: 'DisableServer', serverId: id, endMeetings });
     if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
     const cleared = endMeetings ? outcome.result : [];
-    const failedEnds = server ? await this.endOnBbb(server, cleared) : [];
+    const failedEnds = await this.endOnBbb(cleared);
     return ok({ server: serverJson((await this.deps.pool.server(id))!, false), meetings_cleared: cleared.map((m) => m.meetingId), end_failed: failedEnds });
   }
 
-  private async endOnBbb(server: Server, meetings: Meeting[]): Promise<string[]> {
+  /** Tell BBB to end meetings whose routes are gone; the meetingIDs BBB could not be told about. */
+  private async endOnBbb(meetings: Meeting[]): Promise<string[]> {
+    const servers = new Map<string, Server | null>();
     const failedEnds: string[] = [];
     for (const m of meetings) {
-      const ended = await this.deps.endOnServer(server, m).catch(() => false);
+      if (!servers.has(m.serverId)) servers.set(m.serverId, await this.deps.pool.server(m.serverId));
+      const server = servers.get(m.serverId);
+      const ended = server ? await this.deps.endOnServer(server, m).catch(() => false) : false;
       if (!ended) failedEnds.push(m.meetingId);
     }
     return failedEnds;
@@ -373,11 +374,7 @@ export class AdminApi {
       req.correlationId,
     );
     if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
-    const failedEnds: string[] = [];
-    for (const m of outcome.result.ended) {
-      const server = await this.deps.pool.server(m.serverId);
-      if (!server || !(await this.deps.endOnServer(server, m).catch(() => false))) failedEnds.push(m.meetingId);
-    }
+    const failedEnds = await this.endOnBbb(outcome.result.ended);
     return ok({ ended: outcome.result.ended.map((m) => m.meetingId), unknown: outcome.result.unknown, end_failed: failedEnds });
   }
 }

@@ -203,6 +203,10 @@ export function buildApp(deps: AppDeps): RequestListener {
       const withBody = req.method === 'POST' && hasBody(req);
       if (withBody && mediaType(req) !== 'application/json') return send(res, errors.unsupportedContentType());
       const query = rawQuery(req);
+      // The admin API always uses the load balancer secrets; the JSON body is not signed (Scalelite's scheme).
+      if (!verifyChecksum({ secrets: settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksumParam(query, {}))) {
+        return send(res, errors.checksum());
+      }
       let body: Record<string, unknown> = {};
       if (withBody) {
         try {
@@ -214,11 +218,6 @@ export function buildApp(deps: AppDeps): RequestListener {
           res.status(400).json({ error: 'The request body must be a JSON object' });
           return;
         }
-      }
-      // The admin API always uses the load balancer secrets; the JSON body is not signed (Scalelite's scheme).
-      const checksum = checksumParam(query, {});
-      if (!verifyChecksum({ secrets: settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksum)) {
-        return send(res, errors.checksum());
       }
       const queryParams = Object.fromEntries(new URLSearchParams(query));
       delete queryParams.checksum;

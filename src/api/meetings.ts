@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { decidePlacement, joinTarget, Placement, staleRouteReason, voiceBridgeCandidates } from '../commands/placement';
+import { decidePlacement, joinTarget, voiceBridgeCandidates } from '../commands/placement';
 import { draft } from '../events/catalog';
 import { Actor } from '../events/envelope';
 import { WriteSide } from '../commands/write-side';
@@ -78,6 +78,16 @@ export class MeetingApi {
   /** Reuse a live route without taking the decision lock; otherwise decide a placement under it. */
   private async place(ctx: CallContext & { meetingId: string; tag: string | null }) {
     const { pool, writeSide, bbb, settings } = this.deps;
+    const requestedVoiceBridge = presentParam(ctx.params, 'voiceBridge') ?? null;
+    const request = {
+      meetingId: ctx.meetingId,
+      tenantId: ctx.tenantId,
+      tag: ctx.tag,
+      moderatorPassword: presentParam(ctx.params, 'moderatorPW') ?? null,
+      generatedPassword: randomPassword(),
+      requestedVoiceBridge,
+    };
+    const placementSettings = { loadMinUserCount: settings.loadMinUserCount };
     const existing = await pool.meeting(ctx.meetingId);
     const existingServer = existing ? await pool.server(existing.serverId) : null;
     let existingRunning: boolean | undefined;
@@ -85,10 +95,9 @@ export class MeetingApi {
       const reply = await bbb.call(existingServer, 'isMeetingRunning', [['meetingID', ctx.meetingId]]);
       existingRunning = reply.kind === 'success' && String((reply.doc.response as Record<string, unknown>).running) === 'true';
     }
-    if (existing && existingServer && existing.tenantId === ctx.tenantId && staleRouteReason({ existing, existingServer, existingRunning }) === null) {
-      return { kind: 'existing', meeting: existing, server: existingServer, events: [] } as Placement;
-    }
-    const requestedVoiceBridge = presentParam(ctx.params, 'voiceBridge') ?? null;
+    // With no servers to choose from, the decision can only reuse the route; anything else is decided under the lock.
+    const reuse = decidePlacement(request, { existing, existingServer, existingRunning, servers: [], voiceBridgeCandidates: [], voiceBridgesTaken: new Set() }, placementSettings);
+    if (!isDomainError(reuse) && reuse.kind === 'existing') return reuse;
     const candidates = voiceBridgeCandidates(ctx.meetingId, requestedVoiceBridge, {
       length: settings.voiceBridgeLength,
       useExternal: settings.useExternalVoiceBridge,
@@ -99,14 +108,7 @@ export class MeetingApi {
         const current = await view.meeting(ctx.meetingId);
         const currentServer = current ? await view.server(current.serverId) : null;
         const decided = decidePlacement(
-          {
-            meetingId: ctx.meetingId,
-            tenantId: ctx.tenantId,
-            tag: ctx.tag,
-            moderatorPassword: presentParam(ctx.params, 'moderatorPW') ?? null,
-            generatedPassword: randomPassword(),
-            requestedVoiceBridge,
-          },
+          request,
           {
             existing: current,
             existingServer: currentServer,
@@ -116,7 +118,7 @@ export class MeetingApi {
             voiceBridgeCandidates: candidates,
             voiceBridgesTaken: await view.voiceBridgesTaken(candidates),
           },
-          { loadMinUserCount: settings.loadMinUserCount },
+          placementSettings,
         );
         return isDomainError(decided) ? decided : { events: decided.events, result: decided };
       },
