@@ -7,7 +7,7 @@ import { Roles, startBalancer } from '../src/runtime';
 export async function serve(command: Command, roles: Roles): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env, { generateSecret: roles.api && roles.poller && roles.projector });
+    config = loadConfig(process.env, { generateSecret: roles.api && roles.poller && roles.projector && roles.importer });
   } catch (err) {
     if (err instanceof ConfigError) command.error(err.message, { exit: 1 });
     throw err;

@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AdminApi } from './api/admin';
-import { buildApp } from './api/app';
+import { buildApp, requestTenant } from './api/app';
 import { MeetingApi } from './api/meetings';
 import { DecisionLock, LocalDecisionLock, WriteSide } from './commands/write-side';
 import { EventLog } from './events/log';
@@ -28,14 +28,31 @@ import { migrate } from './infra/sql/migrations';
 import { openPglite } from './infra/sql/pglite';
 import { openPostgres } from './infra/sql/postgres';
 import { Sql } from './infra/sql/sql';
+import { isRecordingEvent, SqlRecordingStore } from './infra/sql/recording-store';
+import { MemoryPlaybackTokens } from './infra/embedded/memory-tokens';
+import { RedisPlaybackTokens } from './infra/redis/redis-tokens';
+import { jwtAlgorithmFor } from './infra/jwt';
+import { RecordingApi } from './api/recordings';
+import { playbackRouter } from './api/playback';
+import { TenantAdmin } from './api/admin-tenants';
+import { RecordingAdmin } from './api/admin-recordings';
+import { renderMetrics } from './api/metrics';
+import { ServerSyncAdmin } from './api/admin-sync';
+import { RecordingImporter } from './recordings/importer';
+import { RecordingReader } from './recordings/ports';
+import { PlaybackTokens } from './recordings/tokens';
+import { notifyRecordingReady } from './recordings/ready-callback';
+import { RecordingDirs } from './recordings/files';
+import { draft, StoredEvent } from './events/catalog';
 
 export interface Roles {
   api: boolean;
   poller: boolean;
   projector: boolean;
+  importer: boolean;
 }
 
-export const ALL_ROLES: Roles = { api: true, poller: true, projector: true };
+export const ALL_ROLES: Roles = { api: true, poller: true, projector: true, importer: true };
 
 /** The adapters behind the ports, chosen by configuration. */
 export interface Backends {
@@ -44,9 +61,15 @@ export interface Backends {
   log: EventLog;
   pool: PoolStore;
   history: HistoryStore;
+  /** the recordings read model (SQL) */
+  recordings: SqlRecordingStore;
+  /** one-time tokens of protected recordings, shared by every api process */
+  tokens: PlaybackTokens;
   sql: Sql;
   lock: DecisionLock;
   lease: Lease;
+  /** one active recording importer across processes */
+  importerLease: Lease;
   /** projections every process feeds for itself (an in-memory pool) */
   ownProjections: Projection[];
   /** projections the projector role feeds, shared by every process (Redis, Postgres) */
@@ -58,6 +81,7 @@ export interface Backends {
 }
 
 const historyProjection = (history: HistoryStore): Projection => ({ name: 'history', checkpoint: () => history.checkpoint(), apply: (b) => history.apply(b) });
+const recordingsProjection = (store: SqlRecordingStore): Projection => ({ name: 'recordings', checkpoint: () => store.checkpoint(), apply: (b) => store.apply(b) });
 
 /**
  * KAFKA_BROKERS, REDIS_URL and DATABASE_URL each switch their part to the
@@ -65,10 +89,10 @@ const historyProjection = (history: HistoryStore): Projection => ({ name: 'histo
  * roles share state only through the production adapters, so they need all three.
  */
 export async function openBackends(config: Config, logger: Logger, roles: Roles = ALL_ROLES): Promise<Backends> {
-  const separate = !(roles.api && roles.poller && roles.projector);
+  const separate = !(roles.api && roles.poller && roles.projector && roles.importer);
   if (separate && !(config.kafkaBrokers && config.redisUrl && config.databaseUrl)) {
     throw new ConfigError(
-      'running the api, poller or projector role on its own needs the production backends: set KAFKA_BROKERS, REDIS_URL and DATABASE_URL (or run `scalelite start` for all roles in one process)',
+      'running the api, poller, projector or importer role on its own needs the production backends: set KAFKA_BROKERS, REDIS_URL and DATABASE_URL (or run `scalelite start` for all roles in one process)',
     );
   }
   const closers: Array<() => Promise<void>> = [];
@@ -111,6 +135,8 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
     let pool: PoolStore;
     let lock: DecisionLock;
     let lease: Lease = soleLease;
+    let importerLease: Lease = soleLease;
+    let tokens: PlaybackTokens;
     let pollChannel: RedisPollChannel | null = null;
     if (config.redisUrl) {
       const store = new RedisPoolStore({ url: config.redisUrl, namespace: config.redisNamespace, defaultTimeoutMs: config.projectionTimeoutMs });
@@ -123,15 +149,26 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
       const redisLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:poller-lease`, pollerLeaseMs(config));
       closers.unshift(() => redisLease.close());
       lease = redisLease;
+      const importLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:importer-lease`, 60_000);
+      closers.unshift(() => importLease.close());
+      importerLease = importLease;
+      const redisTokens = new RedisPlaybackTokens(config.redisUrl, config.redisNamespace);
+      closers.unshift(() => redisTokens.close());
+      tokens = redisTokens;
       pollChannel = new RedisPollChannel(config.redisUrl, config.redisNamespace, logger);
       const channel = pollChannel;
       closers.unshift(() => channel.close());
     } else {
       pool = new MemoryPoolStore(config.projectionTimeoutMs);
       lock = new LocalDecisionLock();
+      const memoryTokens = new MemoryPlaybackTokens();
+      closers.unshift(async () => memoryTokens.close());
+      tokens = memoryTokens;
     }
 
     const history = new SqlHistoryStore(sql);
+    const recordings = new SqlRecordingStore(sql, config.projectionTimeoutMs);
+    closers.unshift(() => recordings.close());
     const memoryPool = !config.redisUrl;
     // With the log in PGlite there is one process: it feeds everything itself.
     const single = !config.kafkaBrokers;
@@ -148,12 +185,15 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
       log,
       pool,
       history,
+      recordings,
+      tokens,
       sql,
       lock,
       lease,
+      importerLease,
       pollChannel,
-      ownProjections: [...(memoryPool ? [poolFeed] : []), ...(single ? [historyProjection(history)] : [])],
-      sharedProjections: [...(memoryPool ? [] : [poolFeed]), ...(single ? [] : [historyProjection(history)])],
+      ownProjections: [...(memoryPool ? [poolFeed] : []), ...(single ? [historyProjection(history), recordingsProjection(recordings)] : [])],
+      sharedProjections: [...(memoryPool ? [] : [poolFeed]), ...(single ? [] : [historyProjection(history), recordingsProjection(recordings)])],
       scratchPool: () => new MemoryPoolStore(config.projectionTimeoutMs),
       close: async () => {
         for (const close of closers) await close().catch((err: unknown) => logger.warn({ err }, 'closing a backend failed'));
@@ -180,6 +220,8 @@ export interface RunningBalancer {
   /** the poller of this process (poller role) */
   poller: Poller;
   pollerRole: PollerRole | null;
+  /** the recording importer of this process (importer role, recordings enabled) */
+  importer: RecordingImporter | null;
   close(): Promise<void>;
 }
 
@@ -191,6 +233,9 @@ export interface StartOptions {
   backends?: Backends;
   clock?: () => Date;
 }
+
+/** Recording-ready callbacks older than this are not sent again after a restart: the LMS has moved on. */
+const READY_CALLBACK_RESUME_MS = 7 * 24 * 3600_000;
 
 /** How long to wait at start for an in-memory read model to catch up with the log. */
 const CATCH_UP_TIMEOUT_MS = 10 * 60_000;
@@ -221,6 +266,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
   const bbb = new BbbClient({ algorithm: config.outgoingAlgorithm, connectTimeoutMs: config.connectTimeoutMs, responseTimeoutMs: config.responseTimeoutMs });
   const meetings = new MeetingApi({
     pool,
+    callbackStore: backends.recordings,
     writeSide,
     bbb,
     logger: logger.child({ role: 'api' }),
@@ -229,11 +275,98 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
       voiceBridgeLength: config.voiceBridgeLength,
       useExternalVoiceBridge: config.useExternalVoiceBridge,
       maxMeetingDuration: config.maxMeetingDuration,
-      createExcludeParams: [],
-      joinExcludeParams: [],
+      createPolicy: config.createPolicy,
+      joinPolicy: config.joinPolicy,
+      urlHost: config.urlHost,
     },
   });
   const endOnServer = meetings.endOnServer.bind(meetings);
+
+  const rec = config.recordings;
+  const dirs: RecordingDirs = { spoolDir: rec.spoolDir, workDir: rec.workDir, publishDir: rec.publishDir, unpublishDir: rec.unpublishDir };
+  const recordingWriteSide = new WriteSide<RecordingReader>({
+    log,
+    pool: backends.recordings,
+    lock,
+    clock,
+    newId: randomUUID,
+    projectionTimeoutMs: config.projectionTimeoutMs,
+  });
+  const recordingApi = new RecordingApi({
+    store: backends.recordings,
+    writeSide: recordingWriteSide,
+    dirs,
+    tokens: backends.tokens,
+    settings: { protectedEnabled: rec.protectedEnabled, getRecordingsFiltered: rec.getRecordingsFiltered, tokenTtlMs: rec.tokenTtlMs },
+    logger: logger.child({ role: 'api' }),
+  });
+  const shutdown = new AbortController();
+  const notifications = new Set<Promise<void>>();
+  /** The recording-ready callback a create registered for this meeting, retried, and its outcome recorded. */
+  const notifyReady = (recordId: string, meetingId: string) => {
+    const run = (async () => {
+      const callbacks = await backends.recordings.callbacks(meetingId);
+      if (!callbacks?.recordingReadyUrl) return;
+      const result = await notifyRecordingReady({
+        url: callbacks.recordingReadyUrl,
+        meetingId,
+        recordId,
+        secrets: config.secrets,
+        algorithm: jwtAlgorithmFor(config.checksumAlgorithms),
+        retries: rec.readyCallbackRetries,
+        signal: shutdown.signal,
+      });
+      const log = logger.child({ role: 'importer' });
+      // Cut short by a shutdown: the callback stays owed, and the next start sends it.
+      if (shutdown.signal.aborted && result.outcome !== 'delivered') return;
+      if (result.outcome === 'delivered') log.info({ recordId, meetingId, attempts: result.attempts }, 'recording-ready callback delivered');
+      else log.warn({ recordId, meetingId, ...result }, 'recording-ready callback not delivered');
+      await recordingWriteSide.decide({ kind: 'importer', name: 'recording-ready-callback' }, async () => ({
+        events: [
+          draft('RecordingReadyNotified', {
+            recordId,
+            meetingId,
+            url: callbacks.recordingReadyUrl!.slice(0, 2048),
+            outcome: result.outcome,
+            status: result.status,
+            attempts: Math.max(1, result.attempts),
+          }),
+        ],
+        result: null,
+      }));
+    })().catch((err: unknown) => logger.error({ err, recordId }, 'recording-ready callback failed'));
+    notifications.add(run);
+    void run.finally(() => notifications.delete(run));
+  };
+  // Before the projectors stop: a notification that finishes now can still record its outcome.
+  stops.unshift(async () => {
+    shutdown.abort();
+    await Promise.all([...notifications]);
+  });
+  let importer: RecordingImporter | null = null;
+  if (roles.importer && !rec.disabled) {
+    const started = new RecordingImporter({
+      dirs,
+      writeSide: recordingWriteSide,
+      settings: { importUnpublished: rec.importUnpublished, protectedEnabled: rec.protectedEnabled, pollIntervalMs: rec.importPollIntervalMs, maxAttempts: 5 },
+      logger: logger.child({ role: 'importer' }),
+      lease: backends.importerLease,
+      onImported: notifyReady,
+    });
+    // Imports from now on notify by themselves; those before are owed by a previous run.
+    const startedAt = clock();
+    await started.start();
+    stops.unshift(() => started.stop());
+    importer = started;
+    // Callbacks a previous run owed (it stopped while retrying): the active importer sends them again.
+    void (async () => {
+      if (!(await backends.importerLease.acquire())) return;
+      await backends.recordings.waitFor(await log.lastOffset(), CATCH_UP_TIMEOUT_MS);
+      const owed = await backends.recordings.readyCallbacksOwed(new Date(startedAt.getTime() - READY_CALLBACK_RESUME_MS), startedAt);
+      if (owed.length > 0) logger.info({ callbacks: owed.length }, 'sending the recording-ready callbacks a previous run owed');
+      for (const { recordId, meetingId } of owed) notifyReady(recordId, meetingId);
+    })().catch((err: unknown) => logger.warn({ err }, 'could not resume the owed recording-ready callbacks'));
+  }
   const pollerSettings = {
     intervalMs: config.pollIntervalMs,
     concurrency: config.pollerConcurrency,
@@ -272,8 +405,21 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
       endOnServer,
       serverIdIsHostname: config.serverIdIsHostname,
       logger: logger.child({ role: 'admin' }),
-      rebuild: (onProgress) =>
-        rebuildPool({ log, live: pool, lock, fresh: backends.scratchPool(), projectionTimeoutMs: config.projectionTimeoutMs }, onProgress),
+      rebuild: async (onProgress) => {
+        const started = Date.now();
+        const rebuilt = await rebuildPool({ log, live: pool, lock, fresh: backends.scratchPool(), projectionTimeoutMs: config.projectionTimeoutMs }, onProgress);
+        // The recordings tables, rebuilt from the log's recording events in one transaction (no event is appended meanwhile).
+        const recordings = await lock.withLock(async () => {
+          const events: StoredEvent[] = [];
+          const head = await log.lastOffset();
+          await log.replay(0, async (batch) => {
+            for (const e of batch) if (isRecordingEvent(e)) events.push(e);
+          });
+          return backends.recordings.rebuild(events, head);
+        });
+        const differences = [...rebuilt.differences, ...recordings.differences.map((id) => `recording ${id}: differed from the log`)];
+        return { ...rebuilt, equal: differences.length === 0, differences, ms: Date.now() - started };
+      },
       poolAt: (at) => poolAt(log, at, backends.scratchPool()),
     });
     const app = buildApp({
@@ -282,10 +428,59 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
         checksumAlgorithms: config.checksumAlgorithms,
         buildNumber: config.buildNumber,
         getMeetingsApiDisabled: config.getMeetingsApiDisabled,
+        recordingDisabled: rec.disabled,
+        multitenancy: config.multitenancy,
+        urlHost: config.urlHost,
+        fsapi: config.fsapi,
       },
+      pool,
+      analytics: { pool, callbacks: backends.recordings, secrets: config.secrets, logger: logger.child({ role: 'analytics' }) },
+      tenantAdmin: new TenantAdmin({ pool, writeSide, multitenancy: config.multitenancy, logger: logger.child({ role: 'admin' }) }),
       meetings,
       admin,
+      recordings: recordingApi,
+      serverSync: new ServerSyncAdmin({ pool, writeSide, endOnServer, serverIdIsHostname: config.serverIdIsHostname, logger: logger.child({ role: 'admin' }) }),
+      recordingAdmin: new RecordingAdmin({
+        store: backends.recordings,
+        writeSide: recordingWriteSide,
+        history,
+        dirs,
+        importer,
+        tenantExists: config.multitenancy ? async (id) => (await pool.tenant(id)) !== null : undefined,
+        disabled: rec.disabled,
+        logger: logger.child({ role: 'admin' }),
+      }),
+      playback: rec.disabled
+        ? null
+        : playbackRouter({
+            store: backends.recordings,
+            tokens: backends.tokens,
+            settings: {
+              publishDir: rec.publishDir,
+              formats: rec.playbackFormats,
+              protectedEnabled: rec.protectedEnabled,
+              cookieKey: rec.cookieKey,
+              cookieTtlMs: rec.cookieTtlMs,
+              xAccelRedirect: rec.xAccelRedirect,
+            },
+            scopeOf: async (req) => {
+              if (!config.multitenancy) return undefined;
+              const tenant = await requestTenant(req, pool, config);
+              // a host naming no tenant sees nothing
+              return tenant === 'unknown' ? '\u0000no such tenant' : (tenant?.id ?? null);
+            },
+            logger: logger.child({ role: 'playback' }),
+          }),
       logger: logger.child({ role: 'api' }),
+      metrics: async () =>
+        renderMetrics({
+          servers: await pool.servers(),
+          meetings: await pool.meetings(),
+          logHead: await log.lastOffset(),
+          poolCheckpoint: await pool.checkpoint(),
+          recordingsCheckpoint: await backends.recordings.checkpoint(),
+          importer: importer ? await importer.status() : null,
+        }),
       healthCheck: async () => {
         await log.lastOffset();
         await pool.checkpoint();
@@ -319,6 +514,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
     backends,
     poller,
     pollerRole,
+    importer,
     close: () =>
       (closing ??= (async () => {
         for (const stop of stops) await stop();

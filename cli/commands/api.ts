@@ -7,6 +7,6 @@ export default class Api extends Command {
 
   async run(): Promise<void> {
     await this.parse(Api);
-    await serve(this, { api: true, poller: false, projector: false });
+    await serve(this, { api: true, poller: false, projector: false, importer: false });
   }
 }

@@ -33,6 +33,26 @@ export function detail(e: EventRow): string {
       return Object.keys(d).filter((k) => k !== 'serverId').map((k) => `${k}=${k === 'secret' ? '[redacted]' : String(d[k])}`).join(' ');
     case 'ServerPanicked':
       return `${d.meetingsCleared} meetings cleared${d.keepState ? ', state kept' : ''}`;
+    case 'RecordingImported':
+      return `${d.recordId} of ${d.meetingId} (${((d.formats as Array<{ format: string }>) ?? []).map((f) => f.format).join(', ')}), ${d.published ? 'published' : 'unpublished'}, from ${d.source}`;
+    case 'RecordingImportFailed':
+      return `${d.source}: ${d.reason}`;
+    case 'RecordingPublished':
+    case 'RecordingUnpublished':
+    case 'RecordingDeleted':
+      return String(d.recordId);
+    case 'RecordingUpdated':
+      return `${d.recordId}: ${[
+        ...Object.keys((d.set as Record<string, string>) ?? {}).map((k) => `${k} set`),
+        ...((d.removed as string[]) ?? []).map((k) => `${k} removed`),
+        ...(d.protected === undefined ? [] : [d.protected ? 'protected' : 'unprotected']),
+      ].join(', ')}`;
+    case 'RecordingsAssignedToTenant':
+      return `tenant ${d.tenantId}`;
+    case 'RecordingReadyNotified':
+      return `${d.recordId} → ${d.url}: ${d.outcome}${d.status ? ` (HTTP ${d.status})` : ''}, ${d.attempts} request(s)`;
+    case 'MeetingCallbacksRegistered':
+      return [d.recordingReadyUrl ? `recording ready → ${d.recordingReadyUrl}` : '', d.analyticsCallbackUrl ? `analytics → ${d.analyticsCallbackUrl}` : ''].filter(Boolean).join(', ');
     default:
       return '';
   }

@@ -7,6 +7,6 @@ export default class Poller extends Command {
 
   async run(): Promise<void> {
     await this.parse(Poller);
-    await serve(this, { api: false, poller: true, projector: false });
+    await serve(this, { api: false, poller: true, projector: false, importer: false });
   }
 }

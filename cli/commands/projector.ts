@@ -7,6 +7,6 @@ export default class Projector extends Command {
 
   async run(): Promise<void> {
     await this.parse(Projector);
-    await serve(this, { api: false, poller: false, projector: true });
+    await serve(this, { api: false, poller: false, projector: true, importer: false });
   }
 }

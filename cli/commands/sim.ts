@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core';
+import { resolve } from 'node:path';
 import { describeSimulator, startSimulator } from '../../src/sim';
 
 export default class Sim extends Command {
@@ -12,6 +13,9 @@ export default class Sim extends Command {
     'control-port': Flags.integer({ description: 'port of the JSON control API (0 picks one)', default: 0, min: 0, max: 65535 }),
     secret: Flags.string({ description: 'secret of each server, in order (repeatable)', multiple: true }),
     'bbb-version': Flags.string({ description: 'the BBB version the servers report', default: '3.0.4' }),
+    'recording-spool-dir': Flags.string({
+      description: "write a realistic recording tarball here when a record=true meeting ends (the balancer's RECORDING_SPOOL_DIR)",
+    }),
   };
 
   async run(): Promise<unknown> {
@@ -23,6 +27,7 @@ export default class Sim extends Command {
       controlPort: flags['control-port'],
       bbbVersion: flags['bbb-version'],
       ...(flags.secret ? { secrets: flags.secret } : {}),
+      ...(flags['recording-spool-dir'] ? { recordingSpoolDir: resolve(flags['recording-spool-dir']) } : {}),
     });
     const description = describeSimulator(sim);
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(description)}\n`);

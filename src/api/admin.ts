@@ -26,9 +26,14 @@ export type AdminOutcome =
   /** a long operation: progress lines, then its result, as newline-delimited JSON */
   | { stream: (progress: (line: unknown) => void) => Promise<unknown> };
 
-const ok = (json: unknown, status = 200): AdminOutcome => ({ status, json });
-const err = (status: number, message: string): AdminOutcome => ({ status, json: { error: message } });
-const missingParam = (name: string): AdminOutcome => ({ xmlError: { messageKey: 'internalError', message: `param is missing or the value is empty: ${name}` } });
+/* What every admin endpoint answers with (this file's, the tenants', the recordings', the sync's). */
+export const ok = (json: unknown, status = 200): AdminOutcome => ({ status, json });
+export const err = (status: number, message: string): AdminOutcome => ({ status, json: { error: message } });
+/** Rails' ParameterMissing, rendered as Scalelite does: the XML internalError. */
+export const missingParam = (name: string): AdminOutcome => ({ xmlError: { messageKey: 'internalError', message: `param is missing or the value is empty: ${name}` } });
+/** A param as text (JSON numbers included). */
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+export const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && ['true', '1', 'yes'].includes(v.toLowerCase()));
 
 export const SECRET_MASK = '********';
 
@@ -99,9 +104,6 @@ export interface AdminRequest {
   actor: Actor;
   correlationId: string;
 }
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
-const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && ['true', '1', 'yes'].includes(v.toLowerCase()));
 
 function statusOf(e: DomainError): number {
   switch (e.error) {

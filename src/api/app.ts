@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { NextFunction, Request, Response } from 'express';
+import { isIP } from 'node:net';
+import express, { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { Actor } from '../events/envelope';
 import { ChecksumAlgorithm, checksumParam, verifyChecksum } from '../infra/bbb/checksum';
 import { el } from '../infra/bbb/xml';
+import { PoolReader } from '../projections/ports';
+import { Tenant } from '../projections/pool';
 import { AdminApi, AdminOutcome, AdminRequest } from './admin';
+import { RecordingAdmin } from './admin-recordings';
+import { ServerSyncAdmin } from './admin-sync';
+import { TenantAdmin } from './admin-tenants';
+import { AnalyticsDeps, relayAnalytics } from './analytics';
+import { fsapiHandler } from './fsapi';
 import { MeetingApi } from './meetings';
+import { noRecordingsXml, RecordingApi, recordingsNotFound } from './recordings';
 import { Params, mergeParams, presentParam } from './params';
 import { BodyTooLargeError, contentTypeAllowed, ContentRule, hasBody, mediaType, rawQuery, readBody, readFormFields, XML_TYPES } from './request';
 import { ApiOutcome, errors, failed, failedXml, noMeetingsXml, XML_DECLARATION } from './responses';
@@ -16,24 +25,43 @@ export interface AppSettings {
   checksumAlgorithms: Set<ChecksumAlgorithm>;
   buildNumber?: string;
   getMeetingsApiDisabled: boolean;
+  /** RECORDING_DISABLED: recording calls answer as if there were none, playback is not mounted */
+  recordingDisabled: boolean;
+  /** MULTITENANCY_ENABLED: the host's first label names the tenant */
+  multitenancy: boolean;
+  urlHost?: string;
+  fsapi: { password: string; maxDurationMinutes: number; voiceBridgeMin: number; voiceBridgeMax: number };
 }
 
 export interface AppDeps {
   settings: AppSettings;
   meetings: MeetingApi;
   admin: AdminApi;
+  recordings: RecordingApi;
+  recordingAdmin: RecordingAdmin;
+  tenantAdmin: TenantAdmin;
+  pool: PoolReader;
+  analytics: AnalyticsDeps;
+  serverSync: ServerSyncAdmin;
+  /** the playback routes (none when recordings are disabled) */
+  playback: Router | null;
   /** throws with a reason when a backend is unhealthy */
   healthCheck: () => Promise<void>;
+  /** the Prometheus metrics document */
+  metrics: () => Promise<string>;
   logger: Logger;
 }
 
 interface BbbCall {
   params: Params;
   tenantId: string | null;
+  tenant: Tenant | null;
   actor: Actor;
   correlationId: string;
   /** the raw XML body of create/insertDocument */
   xmlBody?: string;
+  /** scheme://host[:port] the client called */
+  origin: string;
 }
 
 type Handler = (call: BbbCall) => Promise<ApiOutcome>;
@@ -69,8 +97,48 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 const versionXml = (build?: string) =>
   `${XML_DECLARATION}<response><returncode>SUCCESS</returncode><version>2.0</version>${build ? el('build', build) : ''}</response>`;
 
-const noRecordingsXml = () =>
-  `<response><returncode>SUCCESS</returncode><recordings></recordings><messageKey>noRecordings</messageKey><message>There are not recordings for the meetings</message></response>`;
+
+/** The host the client called, without its port, lowercased (a trusted proxy's X-Forwarded-Host first). */
+export function hostOf(req: IncomingMessage): string {
+  const r = req as Partial<Request>;
+  const host = typeof r.hostname === 'string' && r.hostname !== '' ? r.hostname : (req.headers.host ?? '').replace(/:\d+$/, '');
+  return host.replace(/^\[|\]$/g, '').toLowerCase();
+}
+
+/**
+ * The tenant label of a host: its first DNS label, or null for the bare URL_HOST,
+ * an IP address or a single-label name (localhost). Scalelite leaves the bare
+ * host unusable with multitenancy (issue #968); here it keeps the LB secrets.
+ */
+export function tenantLabel(host: string, urlHost: string | undefined): string | null {
+  if (host === '' || (urlHost && host === urlHost.toLowerCase())) return null;
+  if (isIP(host) || !host.includes('.')) return null;
+  return host.split('.')[0];
+}
+
+/**
+ * The tenant a request is for: null without multitenancy or on the bare host,
+ * 'unknown' for a label no tenant has. The BBB API, the analytics callback and
+ * playback all resolve it here.
+ */
+export async function requestTenant(
+  req: IncomingMessage,
+  pool: Pick<PoolReader, 'tenantByName'>,
+  settings: Pick<AppSettings, 'multitenancy' | 'urlHost'>,
+): Promise<Tenant | null | 'unknown'> {
+  if (!settings.multitenancy) return null;
+  const label = tenantLabel(hostOf(req), settings.urlHost);
+  if (label === null) return null;
+  return (await pool.tenantByName(label)) ?? 'unknown';
+}
+
+/** Where the client called us, as Rails' request.base_url: the proxy's view when a trusted proxy says so. */
+function originOf(req: IncomingMessage): string {
+  const r = req as Partial<Request>;
+  const proto = typeof r.protocol === 'string' ? r.protocol : 'http';
+  const host = typeof r.host === 'string' && r.host !== '' ? r.host : (req.headers.host ?? 'localhost');
+  return `${proto}://${host}`;
+}
 
 /**
  * The HTTP request listener: join, the call an LMS makes for every user, is
@@ -78,11 +146,12 @@ const noRecordingsXml = () =>
  * else goes through the express app. Both run the same action code.
  */
 export function buildApp(deps: AppDeps): RequestListener {
-  const { settings, meetings, admin, logger } = deps;
+  const { settings, meetings, admin, recordings, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.set('trust proxy', 'loopback');
+  // The proxies Rails trusts by default: a fronting nginx on this host or the private network.
+  app.set('trust proxy', ['loopback', 'uniquelocal']);
 
   const requireMeetingId = (fn: (call: BbbCall, meetingId: string) => Promise<ApiOutcome>): Handler => {
     return async (call) => {
@@ -90,6 +159,11 @@ export function buildApp(deps: AppDeps): RequestListener {
       return meetingId === undefined ? errors.missingMeetingId() : fn(call, meetingId);
     };
   };
+
+  /** Without multitenancy every recording is in scope; with it, the tenant's (on the bare host: those of no tenant). */
+  const recordingScope = (call: BbbCall): string | null | undefined => (settings.multitenancy ? call.tenantId : undefined);
+
+  const tenantOfRequest = (req: IncomingMessage) => requestTenant(req, deps.pool, settings);
 
   const actions: Record<string, ActionDef> = {
     create: {
@@ -100,7 +174,7 @@ export function buildApp(deps: AppDeps): RequestListener {
         // BBB's own limit, checked before a route is placed for a meeting BBB would refuse
         meetingId.length < 2 || meetingId.length > 256
           ? Promise.resolve(failed('sizeError', 'Meeting ID must be between 2 and 256 characters'))
-          : meetings.create({ ...call, meetingId, tag: presentParam(call.params, 'meta_server-tag') ?? null }),
+          : meetings.create({ ...call, meetingId }),
       ),
     },
     join: { methods: ['GET'], content: 'none', checksum: true, handler: requireMeetingId((call, meetingId) => meetings.join({ ...call, meetingId })) },
@@ -126,12 +200,21 @@ export function buildApp(deps: AppDeps): RequestListener {
       checksum: true,
       handler: requireMeetingId((call, meetingId) => meetings.insertDocument({ ...call, meetingId, xmlBody: call.xmlBody ?? '' })),
     },
-    // Recordings are not kept yet: answered as Scalelite does with RECORDING_DISABLED.
-    getRecordings: { methods: GET_POST, content: 'form', checksum: false, handler: async () => ({ kind: 'xml', body: noRecordingsXml() }) },
-    publishRecordings: { methods: ['GET'], content: 'none', checksum: false, handler: async () => ({ kind: 'failed', messageKey: 'notFound', message: 'We could not find recordings' }) },
-    updateRecordings: { methods: GET_POST, content: 'form', checksum: false, handler: async () => ({ kind: 'failed', messageKey: 'notFound', message: 'We could not find recordings' }) },
-    deleteRecordings: { methods: ['GET'], content: 'none', checksum: false, handler: async () => ({ kind: 'failed', messageKey: 'notFound', message: 'We could not find recordings' }) },
-  };
+    ...(settings.recordingDisabled
+      ? {
+          // Scalelite with RECORDING_DISABLED: no checksum, nothing found.
+          getRecordings: { methods: GET_POST, content: 'form', checksum: false, handler: async () => ({ kind: 'xml', body: noRecordingsXml() }) },
+          publishRecordings: { methods: ['GET'], content: 'none', checksum: false, handler: async () => recordingsNotFound() },
+          updateRecordings: { methods: GET_POST, content: 'form', checksum: false, handler: async () => recordingsNotFound() },
+          deleteRecordings: { methods: ['GET'], content: 'none', checksum: false, handler: async () => recordingsNotFound() },
+        }
+      : {
+          getRecordings: { methods: GET_POST, content: 'form', checksum: true, handler: (call) => recordings.getRecordings({ ...call, scope: recordingScope(call) }) },
+          publishRecordings: { methods: ['GET'], content: 'none', checksum: true, handler: (call) => recordings.publishRecordings({ ...call, scope: recordingScope(call) }) },
+          updateRecordings: { methods: GET_POST, content: 'form', checksum: true, handler: (call) => recordings.updateRecordings({ ...call, scope: recordingScope(call) }) },
+          deleteRecordings: { methods: ['GET'], content: 'none', checksum: true, handler: (call) => recordings.deleteRecordings({ ...call, scope: recordingScope(call) }) },
+        }),
+  } satisfies Record<string, ActionDef>;
 
   const actorOf = (req: IncomingMessage): Actor => ({ kind: 'api', name: `bbb-api@${req.socket.remoteAddress ?? 'unknown'}` });
   const correlationOf = (req: IncomingMessage): string => {
@@ -153,22 +236,66 @@ export function buildApp(deps: AppDeps): RequestListener {
     const isXml = XML_TYPES.has(mediaType(req)) && body.length > 0;
     const form = isXml ? [] : await readFormFields(req, body);
     const query = rawQuery(req);
+    const tenant = def.checksum ? await tenantOfRequest(req) : null;
     if (def.checksum) {
+      // A tenant host signs with the tenant's secrets; an unknown tenant cannot sign at all.
+      if (tenant === 'unknown') return send(res, errors.checksum());
       const checksum = checksumParam(query, Object.fromEntries(form));
-      if (!verifyChecksum({ secrets: settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksum)) {
+      if (!verifyChecksum({ secrets: tenant ? tenant.secrets : settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksum)) {
         return send(res, errors.checksum());
       }
     }
     const params = mergeParams(form, new URLSearchParams(query));
+    const known = tenant === 'unknown' ? null : tenant;
     const outcome = await def.handler({
       params,
-      tenantId: null,
+      tenantId: known?.id ?? null,
+      tenant: known,
       actor: actorOf(req),
       correlationId: correlationOf(req),
+      origin: originOf(req),
       ...(isXml ? { xmlBody: body.toString('utf8') } : {}),
     });
     send(res, outcome);
   };
+
+  // BBB sends a meeting's analytics here (the URL create gave it); no checksum: a Bearer JWT.
+  app.post('/bigbluebutton/api/analytics_callback', async (req, res, next) => {
+    try {
+      const tenant = await tenantOfRequest(req);
+      if (tenant === 'unknown') return send(res, errors.checksum());
+      const body = hasBody(req) ? await readBody(req, 4 * 1024 * 1024) : Buffer.alloc(0);
+      let params: Record<string, unknown> = Object.fromEntries(new URLSearchParams(rawQuery(req)));
+      if (mediaType(req) === 'application/json' && body.length > 0) {
+        try {
+          const parsed: unknown = JSON.parse(body.toString('utf8'));
+          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) params = { ...(parsed as Record<string, unknown>), ...params };
+        } catch {
+          // not JSON: nothing to pass on
+        }
+      } else params = { ...Object.fromEntries(await readFormFields(req, body)), ...params };
+      await relayAnalytics(deps.analytics, { authorization: req.headers.authorization, params, tenant }).catch((err: unknown) =>
+        logger.warn({ err }, 'analytics callback failed'),
+      );
+      res.status(204).end();
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.post(
+    '/fsapi',
+    fsapiHandler({
+      ...settings.fsapi,
+      realm: settings.urlHost ?? 'scalelite',
+      lookupPin: async (pin) => {
+        const meetingId = await deps.pool.voiceBridge(pin);
+        const meeting = meetingId ? await deps.pool.meeting(meetingId) : null;
+        const server = meeting ? await deps.pool.server(meeting.serverId) : null;
+        return meeting && server ? { meetingId: meeting.meetingId, serverUrl: server.url } : null;
+      },
+    }),
+  );
 
   app.all('/bigbluebutton/api/:action', async (req, res, next) => {
     try {
@@ -193,6 +320,20 @@ export function buildApp(deps: AppDeps): RequestListener {
     getMeetingRoutes: { method: 'GET', run: (r) => admin.getMeetingRoutes(r) },
     getMeetingRoute: { method: 'GET', run: (r) => admin.getMeetingRoute(r) },
     endMeetings: { method: 'POST', run: (r) => admin.endMeetings(r) },
+    getRecordingList: { method: 'GET', run: (r) => deps.recordingAdmin.getRecordingList(r) },
+    importRecording: { method: 'POST', run: (r) => deps.recordingAdmin.importRecording(r) },
+    getImporterStatus: { method: 'GET', run: () => deps.recordingAdmin.getImporterStatus() },
+    addRecordingsToTenant: { method: 'POST', run: (r) => deps.recordingAdmin.addRecordingsToTenant(r) },
+    syncServers: { method: 'POST', run: async (r) => deps.serverSync.syncServers(r) },
+    getServersYaml: { method: 'GET', run: (r) => deps.serverSync.serversYaml(r) },
+    getTenants: { method: 'GET', run: (r) => deps.tenantAdmin.getTenants(r) },
+    getTenantInfo: { method: 'GET', run: (r) => deps.tenantAdmin.getTenantInfo(r) },
+    addTenant: { method: 'POST', run: (r) => deps.tenantAdmin.addTenant(r) },
+    updateTenant: { method: 'POST', run: (r) => deps.tenantAdmin.updateTenant(r) },
+    deleteTenant: { method: 'POST', run: (r) => deps.tenantAdmin.deleteTenant(r) },
+    getTenantSettings: { method: 'GET', run: (r) => deps.tenantAdmin.getTenantSettings(r) },
+    addTenantSetting: { method: 'POST', run: (r) => deps.tenantAdmin.addTenantSetting(r) },
+    deleteTenantSetting: { method: 'POST', run: (r) => deps.tenantAdmin.deleteTenantSetting(r) },
   };
 
   app.all('/scalelite/api/:action', async (req, res, next) => {
@@ -251,7 +392,15 @@ export function buildApp(deps: AppDeps): RequestListener {
       res.status(200).type('text/plain').send(`Health Check Failure: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
+  if (deps.playback) app.use(deps.playback);
   app.get('/health_check', health);
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.status(200).type('text/plain; version=0.0.4; charset=utf-8').send(await deps.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
   app.all('/', health);
 
   app.all('/{*any}', (_req, res) => send(res, errors.unsupportedRequest()));

@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import { decidePlacement, joinTarget, voiceBridgeCandidates } from '../commands/placement';
 import { draft } from '../events/catalog';
 import { Actor } from '../events/envelope';
-import { WriteSide } from '../commands/write-side';
+import { Projected, WriteSide } from '../commands/write-side';
 import { isDomainError } from '../commands/errors';
 import { PoolReader } from '../projections/ports';
-import { byAddition, Meeting, Server } from '../projections/pool';
+import { byAddition, Meeting, Server, Tenant } from '../projections/pool';
 import { BbbGateway } from '../infra/bbb/client';
 import { childrenOf, nameOf, OrderedNode, parseOrdered, buildOrdered, childText } from '../infra/bbb/xml';
+import { applyParamPolicy, capDuration, ParamPolicy, resolveServerTag, SERVER_TAG_PARAM } from '../commands/param-policy';
+import { encryptLrsPayloadAsync, lrsPayload } from '../tenants/lrs';
 import { ApiOutcome, errors, failed, fromReply, noMeetingsXml, notRunningXml, xml, XML_DECLARATION } from './responses';
 import { getParam, Params, presentParam, RESERVED_PARAMS, setParam, withoutParams } from './params';
 
@@ -17,12 +19,16 @@ export interface MeetingApiSettings {
   voiceBridgeLength: number;
   useExternalVoiceBridge: boolean;
   maxMeetingDuration: number;
-  createExcludeParams: string[];
-  joinExcludeParams: string[];
+  createPolicy: ParamPolicy;
+  joinPolicy: ParamPolicy;
+  /** URL_HOST: the analytics callback BBB is told to call is on it */
+  urlHost?: string;
 }
 
 export interface MeetingApiDeps {
   pool: PoolReader;
+  /** where callback URLs are read back (the recordings model): a create returns once it has them */
+  callbackStore?: Projected;
   writeSide: WriteSide;
   bbb: BbbGateway;
   settings: MeetingApiSettings;
@@ -33,9 +39,18 @@ export interface CallContext {
   params: Params;
   /** null without multitenancy */
   tenantId: string | null;
+  /** the tenant itself, when there is one */
+  tenant?: Tenant | null;
+  /** scheme://host[:port] the client called */
+  origin?: string;
   actor: Actor;
   correlationId: string;
 }
+
+export const ANALYTICS_PARAM = 'meta_analytics-callback-url';
+
+/** In the order Scalelite looks for them. */
+export const READY_URL_PARAMS = ['meta_bn-recording-ready-url', 'meta_bbb-recording-ready-url', 'meta_canvas-recording-ready-url'];
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const randomPassword = (): string => Array.from({ length: 8 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
@@ -50,9 +65,12 @@ const visible = (meeting: Meeting | null, tenantId: string | null): meeting is M
 export class MeetingApi {
   constructor(private readonly deps: MeetingApiDeps) {}
 
-  async create(ctx: CallContext & { meetingId: string; tag: string | null; xmlBody?: string }): Promise<ApiOutcome> {
+  async create(ctx: CallContext & { meetingId: string; xmlBody?: string }): Promise<ApiOutcome> {
     const { bbb, settings, logger } = this.deps;
-    const placement = await this.place(ctx);
+    const tenantSettings = await this.settingsOf(ctx);
+    // Tenant and operator policy pick the server pool (tenant server pools are built with tags).
+    const tag = resolveServerTag(presentParam(ctx.params, SERVER_TAG_PARAM), settings.createPolicy, tenantSettings) ?? null;
+    const placement = await this.place({ ...ctx, tag });
     if (isDomainError(placement)) {
       switch (placement.error) {
         case 'serverTagUnavailable':
@@ -62,17 +80,75 @@ export class MeetingApi {
       }
     }
     const { server, meeting } = placement;
-    let params = withoutParams(ctx.params, [...RESERVED_PARAMS, ...settings.createExcludeParams]);
+    const analyticsUrl = presentParam(ctx.params, ANALYTICS_PARAM);
+    await this.registerCallbacks(ctx, analyticsUrl);
+    // Operator and tenant policy first; then what the balancer itself decides, which no policy may override.
+    let params = applyParamPolicy(withoutParams(ctx.params, [...RESERVED_PARAMS, ...READY_URL_PARAMS]), settings.createPolicy, tenantSettings);
     if (placement.kind === 'placed') params = setParam(params, 'moderatorPW', meeting.moderatorPassword ?? '');
     params = setParam(params, 'voiceBridge', meeting.voiceBridge);
-    params = server.tag ? setParam(params, 'meta_server-tag', server.tag) : withoutParams(params, ['meta_server-tag']);
-    if (settings.maxMeetingDuration > 0) {
-      const duration = Number.parseInt(getParam(params, 'duration') ?? '0', 10) || 0;
-      if (duration === 0 || duration > settings.maxMeetingDuration) params = setParam(params, 'duration', String(settings.maxMeetingDuration));
+    params = server.tag ? setParam(params, SERVER_TAG_PARAM, server.tag) : withoutParams(params, [SERVER_TAG_PARAM]);
+    const duration = capDuration(getParam(params, 'duration'), settings.maxMeetingDuration);
+    if (duration !== undefined) params = setParam(params, 'duration', duration);
+    if (ctx.tenant) {
+      params = setParam(params, 'meta_tenant-id', ctx.tenant.id);
+      params = setParam(params, 'meta_tenant-name', ctx.tenant.name);
+    }
+    if (analyticsUrl !== undefined) params = setParam(params, ANALYTICS_PARAM, this.analyticsCallbackUrl(ctx));
+    if (ctx.tenant?.lrsEndpoint) {
+      const payload = await lrsPayload(ctx.tenant);
+      if (payload) params = setParam(params, 'meta_secret-lrs-payload', await encryptLrsPayloadAsync(payload, server.secret));
+      else logger.warn({ tenantId: ctx.tenant.id, meetingId: ctx.meetingId }, 'no LRS payload: the tenant\'s LRS credentials could not be used');
     }
     const reply = await bbb.call(server, 'create', params, { body: ctx.xmlBody, short: !server.online });
     if (reply.kind === 'unreachable') logger.warn({ serverId: server.id, meetingId: ctx.meetingId, error: reply.error }, 'create failed on server');
     return fromReply(reply, 'Unable to create meeting on server.');
+  }
+
+  /**
+   * Keep the recording-ready URL until the meeting's recordings are imported; BBB
+   * never sees it (the balancer calls it, signed with its own secret). The canvas
+   * variant is honoured too: Scalelite drops it by mistake.
+   */
+  private async registerCallbacks(ctx: CallContext & { meetingId: string }, analyticsUrl: string | undefined): Promise<void> {
+    const url = READY_URL_PARAMS.map((name) => presentParam(ctx.params, name)).find((v) => v !== undefined);
+    if (url === undefined && analyticsUrl === undefined) return;
+    const registered = await this.deps.writeSide.decide(
+      ctx.actor,
+      async () => ({
+        events: [
+          draft('MeetingCallbacksRegistered', {
+            meetingId: ctx.meetingId,
+            tenantId: ctx.tenantId,
+            recordingReadyUrl: url?.trim() ?? null,
+            analyticsCallbackUrl: analyticsUrl?.trim() ?? null,
+          }),
+        ],
+        result: null,
+      }),
+      ctx.correlationId,
+    );
+    if (isDomainError(registered)) {
+      this.deps.logger.warn({ meetingId: ctx.meetingId, error: registered.message }, 'callback URLs not kept');
+      return;
+    }
+    const offset = registered.events[registered.events.length - 1]?.offset;
+    if (offset !== undefined) {
+      await this.deps.callbackStore
+        ?.waitFor(offset)
+        .catch((err: unknown) => this.deps.logger.warn({ err, meetingId: ctx.meetingId }, 'callback URLs not yet readable'));
+    }
+  }
+
+  /** The caller's tenant settings (none without a tenant). */
+  private settingsOf(ctx: Pick<CallContext, 'tenantId'>) {
+    return ctx.tenantId ? this.deps.pool.tenantSettings(ctx.tenantId) : Promise.resolve([]);
+  }
+
+  /** Where BBB sends the meeting's analytics: to us, on the tenant's host, and we pass them on. */
+  private analyticsCallbackUrl(ctx: CallContext): string {
+    const host = this.deps.settings.urlHost;
+    if (!host) return `${ctx.origin ?? 'http://localhost'}/bigbluebutton/api/analytics_callback`;
+    return `https://${ctx.tenant ? `${ctx.tenant.name}.` : ''}${host}/bigbluebutton/api/analytics_callback`;
   }
 
   /** Reuse a live route without taking the decision lock; otherwise decide a placement under it. */
@@ -133,7 +209,7 @@ export class MeetingApi {
     if (!visible(meeting, ctx.tenantId)) return errors.notFound();
     const target = joinTarget(await pool.server(meeting.serverId));
     if (!target.ok) return errors.serverUnavailable();
-    const params = withoutParams(ctx.params, [...RESERVED_PARAMS, ...settings.joinExcludeParams]);
+    const params = applyParamPolicy(withoutParams(ctx.params, RESERVED_PARAMS), settings.joinPolicy, await this.settingsOf(ctx));
     return { kind: 'redirect', location: bbb.signedUrl(target.server, 'join', params) };
   }
 

@@ -10,6 +10,11 @@ export type DomainErrorCode =
   | 'noServerAvailable'
   | 'serverTagUnavailable'
   | 'voiceBridgeUnavailable'
+  | 'recordingsNotFound'
+  | 'tenantNotFound'
+  | 'tenantExists'
+  | 'invalidTenant'
+  | 'tenantSettingNotFound'
   | 'invalidRequest';
 
 export interface DomainError {

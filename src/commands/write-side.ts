@@ -9,9 +9,15 @@ export interface DecisionLock {
   withLock<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-export interface WriteSideDeps {
+/** A read model decisions are made against: it can say when it has applied an event. */
+export interface Projected {
+  waitFor(offset: number, timeoutMs?: number): Promise<void>;
+}
+
+export interface WriteSideDeps<R extends Projected = PoolReader> {
   log: EventLog;
-  pool: PoolReader;
+  /** the read model decisions read (the pool, or the recordings) */
+  pool: R;
   lock: DecisionLock;
   clock: () => Date;
   newId: () => string;
@@ -35,12 +41,12 @@ export interface Committed<T> {
  * and wait until the projection includes it. So decisions never see a stale
  * pool, and whoever made a change reads it back at once.
  */
-export class WriteSide {
-  constructor(private readonly deps: WriteSideDeps) {}
+export class WriteSide<R extends Projected = PoolReader> {
+  constructor(private readonly deps: WriteSideDeps<R>) {}
 
   async decide<T>(
     actor: Actor,
-    decision: (pool: PoolReader) => Promise<Decided<T> | DomainError>,
+    decision: (pool: R) => Promise<Decided<T> | DomainError>,
     correlationId?: string,
   ): Promise<Committed<T> | DomainError> {
     const { log, pool, lock, clock, newId, projectionTimeoutMs } = this.deps;

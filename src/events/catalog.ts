@@ -8,7 +8,21 @@ import { Actor, EnvelopeSchema } from './envelope';
  */
 
 /** Longest values the log accepts; decisions check them first so callers get a readable error. */
-export const LIMITS = { url: 2048, secret: 512, tag: 255, meetingId: 256, moderatorPassword: 1024, tagParam: 1024 } as const;
+export const LIMITS = {
+  url: 2048,
+  secret: 512,
+  tag: 255,
+  meetingId: 256,
+  moderatorPassword: 1024,
+  tagParam: 1024,
+  recordId: 256,
+  recordingName: 4096,
+  metadataKey: 255,
+  metadataValue: 16_384,
+  metadataEntries: 200,
+  formats: 20,
+  thumbnails: 100,
+} as const;
 
 const serverId = z.string().min(1).max(255);
 const meetingId = z.string().min(1).max(LIMITS.meetingId);
@@ -16,6 +30,50 @@ const tenantId = z.string().min(1).max(255).nullable();
 const loadMultiplier = z.number().finite().positive();
 const tag = z.string().min(1).max(LIMITS.tag).nullable();
 const count = z.number().int().nonnegative();
+const recordId = z.string().min(1).max(LIMITS.recordId);
+const metadataKey = z.string().min(1).max(LIMITS.metadataKey);
+const metadata = z.record(metadataKey, z.string().max(LIMITS.metadataValue)).refine((m) => Object.keys(m).length <= LIMITS.metadataEntries, {
+  message: `at most ${LIMITS.metadataEntries} metadata entries`,
+});
+const epochMs = z.number().int().nonnegative().nullable();
+
+/** A preview image of a playback format, as metadata.xml lists it (the URL is a path on this host). */
+export const ThumbnailSchema = z.object({
+  url: z.string().min(1).max(LIMITS.url),
+  width: z.number().int().nonnegative().nullable(),
+  height: z.number().int().nonnegative().nullable(),
+  alt: z.string().max(1024).nullable(),
+});
+/** One way to play a recording (presentation, video, podcast, …): `url` is the path of its player. */
+export const PlaybackFormatSchema = z.object({
+  format: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  url: z.string().min(1).max(LIMITS.url),
+  /** minutes, rounded */
+  length: count,
+  processingTime: count.nullable(),
+  thumbnails: z.array(ThumbnailSchema).max(LIMITS.thumbnails),
+});
+export type Thumbnail = z.infer<typeof ThumbnailSchema>;
+export type PlaybackFormat = z.infer<typeof PlaybackFormatSchema>;
+
+const tenantKey = z.string().min(1).max(255);
+const tenantName = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'a DNS label (letters, digits and -)');
+const tenantSecrets = z.array(z.string().min(1).max(LIMITS.secret)).min(1).max(20);
+const optionalText = (max: number) => z.string().max(max).nullable().optional();
+/** The xAPI/LRS fields of a tenant (§5.5): basic credentials or a Keycloak password grant. */
+const lrsFields = {
+  lrsEndpoint: optionalText(LIMITS.url),
+  lrsUsername: optionalText(255),
+  lrsPassword: optionalText(LIMITS.secret),
+  kcTokenUrl: optionalText(LIMITS.url),
+  kcClientId: optionalText(255),
+  kcClientSecret: optionalText(LIMITS.secret),
+  kcUsername: optionalText(255),
+  kcPassword: optionalText(LIMITS.secret),
+};
+export const LRS_FIELDS = Object.keys(lrsFields) as Array<keyof typeof lrsFields>;
+
+export const RECORDING_READY_OUTCOMES = ['delivered', 'rejected', 'failed'] as const;
 
 export const MEETING_END_REASONS = [
   'end', // the BBB API end call
@@ -67,6 +125,69 @@ export const eventSchemas = {
     considered: z.array(z.object({ serverId, load: z.number().finite() })).max(10),
   }),
   MeetingEnded: z.object({ meetingId, serverId, reason: z.enum(MEETING_END_REASONS) }),
+  TenantAdded: z.object({ tenantId: tenantKey, name: tenantName, secrets: tenantSecrets, ...lrsFields }),
+  /** Only the fields given change; a null LRS field is cleared. */
+  TenantUpdated: z.object({ tenantId: tenantKey, name: tenantName.optional(), secrets: tenantSecrets.optional(), ...lrsFields }),
+  TenantRemoved: z.object({ tenantId: tenantKey }),
+  /** A tenant's default (or, with override, forced) value of a create/join param. */
+  TenantSettingAdded: z.object({
+    settingId: tenantKey,
+    tenantId: tenantKey,
+    param: z.string().min(1).max(255),
+    value: z.string().max(LIMITS.metadataValue),
+    override: z.boolean(),
+  }),
+  TenantSettingRemoved: z.object({ settingId: tenantKey, tenantId: tenantKey }),
+  /** Callback URLs a create carried, kept until the meeting's recordings arrive (Scalelite's callback_data). */
+  MeetingCallbacksRegistered: z.object({
+    meetingId,
+    tenantId,
+    recordingReadyUrl: z.string().min(1).max(LIMITS.url).nullable(),
+    analyticsCallbackUrl: z.string().min(1).max(LIMITS.url).nullable(),
+  }),
+  /**
+   * A recording tarball was imported: these formats were moved into the publish
+   * (or unpublish) dir. Metadata and formats are merged into what an earlier
+   * import brought; `published` and `protected` are decided by the importer.
+   */
+  RecordingImported: z.object({
+    recordId,
+    meetingId,
+    tenantId,
+    name: z.string().max(LIMITS.recordingName),
+    published: z.boolean(),
+    protected: z.boolean(),
+    state: z.string().min(1).max(32).nullable(),
+    startTime: epochMs,
+    endTime: epochMs,
+    participants: count.nullable(),
+    metadata,
+    formats: z.array(PlaybackFormatSchema).min(1).max(LIMITS.formats),
+    /** the tarball it came from, for the audit trail */
+    source: z.string().max(1024),
+  }),
+  RecordingImportFailed: z.object({ source: z.string().max(1024), reason: z.string().max(2000), movedTo: z.string().max(2048).nullable() }),
+  RecordingPublished: z.object({ recordId }),
+  RecordingUnpublished: z.object({ recordId }),
+  /** updateRecordings: metadata set and removed (keys lowercased), and protection. */
+  RecordingUpdated: z.object({
+    recordId,
+    set: metadata,
+    removed: z.array(metadataKey).max(LIMITS.metadataEntries),
+    protected: z.boolean().optional(),
+  }),
+  /** Files, metadata and formats are gone; the recording is kept as `deleted`, as in Scalelite. */
+  RecordingDeleted: z.object({ recordId }),
+  /** recordings:addToTenant: every recording without a tenant-id metadatum gets this one. */
+  RecordingsAssignedToTenant: z.object({ tenantId: z.string().min(1).max(255) }),
+  RecordingReadyNotified: z.object({
+    recordId,
+    meetingId,
+    url: z.string().max(LIMITS.url),
+    outcome: z.enum(RECORDING_READY_OUTCOMES),
+    status: z.number().int().nullable(),
+    attempts: z.number().int().positive(),
+  }),
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -132,6 +253,7 @@ export interface Subjects {
   serverId?: string;
   meetingId?: string;
   tenantId?: string;
+  recordId?: string;
 }
 
 export function subjectsOf(event: EventDraft | DomainEvent): Subjects {
@@ -140,12 +262,14 @@ export function subjectsOf(event: EventDraft | DomainEvent): Subjects {
   if (typeof data.serverId === 'string') subjects.serverId = data.serverId;
   if (typeof data.meetingId === 'string') subjects.meetingId = data.meetingId;
   if (typeof data.tenantId === 'string') subjects.tenantId = data.tenantId;
+  if (typeof data.recordId === 'string') subjects.recordId = data.recordId;
   return subjects;
 }
 
 /** The key that orders an event with the others about the same thing. */
 export function subjectKey(event: EventDraft | DomainEvent): string {
   const s = subjectsOf(event);
+  if (s.recordId) return `recording:${s.recordId}`;
   if (s.meetingId) return `meeting:${s.meetingId}`;
   if (s.serverId) return `server:${s.serverId}`;
   if (s.tenantId) return `tenant:${s.tenantId}`;

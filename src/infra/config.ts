@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ChecksumAlgorithm, outgoingAlgorithm, parseAlgorithms } from './bbb/checksum';
+import { isParamConfigError, ParamPolicy, parseNameList, parseParamList } from '../commands/param-policy';
 
 /*
  * Configuration from the environment, with Scalelite's variable names. A bad
@@ -80,6 +81,32 @@ const EnvSchema = z.object({
     .optional()
     .catch(undefined),
   PROJECTION_TIMEOUT: num(10, { positive: true }),
+  RECORDING_DISABLED: bool,
+  RECORDING_SPOOL_DIR: str,
+  RECORDING_WORK_DIR: str,
+  RECORDING_PUBLISH_DIR: str,
+  RECORDING_UNPUBLISH_DIR: str,
+  RECORDING_IMPORT_UNPUBLISHED: bool,
+  RECORDING_IMPORT_POLL_INTERVAL: num(60, { positive: true }),
+  RECORDING_PLAYBACK_FORMATS: str,
+  RECORDING_X_ACCEL_REDIRECT: bool,
+  PROTECTED_RECORDINGS_ENABLED: bool,
+  PROTECTED_RECORDINGS_TOKEN_TIMEOUT: num(60, { positive: true }),
+  PROTECTED_RECORDINGS_TIMEOUT: num(360, { positive: true }),
+  GET_RECORDINGS_API_FILTERED: bool,
+  SECRET_KEY_BASE: str,
+  RECORDING_READY_RETRIES: num(5, { int: true, min: 0, max: 20 }),
+  MULTITENANCY_ENABLED: bool,
+  DEFAULT_CREATE_PARAMS: z.string().optional(),
+  OVERRIDE_CREATE_PARAMS: z.string().optional(),
+  DEFAULT_JOIN_PARAMS: z.string().optional(),
+  OVERRIDE_JOIN_PARAMS: z.string().optional(),
+  CREATE_EXCLUDE_PARAMS: z.string().optional(),
+  JOIN_EXCLUDE_PARAMS: z.string().optional(),
+  VOICE_BRIDGE_MIN: num(5, { int: true, min: 1, max: 20 }),
+  VOICE_BRIDGE_MAX: num(9, { int: true, min: 1, max: 20 }),
+  FSAPI_PASSWORD: z.string().optional(),
+  FSAPI_MAX_DURATION: num(-1, { int: true, min: -1 }),
 });
 
 export interface Config {
@@ -117,7 +144,35 @@ export interface Config {
   databaseUrl: string | undefined;
   logLevel: string;
   projectionTimeoutMs: number;
+  recordings: RecordingSettings;
+  multitenancy: boolean;
+  createPolicy: ParamPolicy;
+  joinPolicy: ParamPolicy;
+  fsapi: { password: string; maxDurationMinutes: number; voiceBridgeMin: number; voiceBridgeMax: number };
 }
+
+export interface RecordingSettings {
+  disabled: boolean;
+  spoolDir: string;
+  workDir: string;
+  publishDir: string;
+  unpublishDir: string;
+  importUnpublished: boolean;
+  importPollIntervalMs: number;
+  playbackFormats: string[];
+  /** answer resource requests with X-Accel-Redirect for a fronting nginx, instead of sending the file */
+  xAccelRedirect: boolean;
+  protectedEnabled: boolean;
+  tokenTtlMs: number;
+  cookieTtlMs: number;
+  getRecordingsFiltered: boolean;
+  /** key of the HS256 playback cookies (SECRET_KEY_BASE) */
+  cookieKey: string;
+  /** how many times a recording-ready callback is retried after the first try */
+  readyCallbackRetries: number;
+}
+
+export const DEFAULT_PLAYBACK_FORMATS = ['presentation', 'video', 'screenshare', 'podcast', 'notes', 'capture'];
 
 export const SECRET_FILE = 'loadbalancer-secret';
 
@@ -207,5 +262,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL ?? 'info',
     projectionTimeoutMs: e.PROJECTION_TIMEOUT * 1000,
+    recordings: recordingSettings(e, dataDir, secrets),
+    multitenancy: e.MULTITENANCY_ENABLED,
+    createPolicy: policy(e.DEFAULT_CREATE_PARAMS, e.OVERRIDE_CREATE_PARAMS, e.CREATE_EXCLUDE_PARAMS, 'CREATE'),
+    joinPolicy: policy(e.DEFAULT_JOIN_PARAMS, e.OVERRIDE_JOIN_PARAMS, e.JOIN_EXCLUDE_PARAMS, 'JOIN'),
+    fsapi: {
+      // Scalelite: the first LB secret unless set; an empty FSAPI_PASSWORD turns the auth off.
+      password: e.FSAPI_PASSWORD ?? secrets[0],
+      maxDurationMinutes: e.FSAPI_MAX_DURATION >= 0 ? e.FSAPI_MAX_DURATION : e.MAX_MEETING_DURATION,
+      voiceBridgeMin: e.VOICE_BRIDGE_MIN,
+      voiceBridgeMax: Math.max(e.VOICE_BRIDGE_MIN, e.VOICE_BRIDGE_MAX),
+    },
+  };
+}
+
+function policy(defaults: string | undefined, overrides: string | undefined, exclude: string | undefined, kind: 'CREATE' | 'JOIN'): ParamPolicy {
+  const d = parseParamList(defaults, `DEFAULT_${kind}_PARAMS`);
+  if (isParamConfigError(d)) throw new ConfigError(d.message);
+  const o = parseParamList(overrides, `OVERRIDE_${kind}_PARAMS`);
+  if (isParamConfigError(o)) throw new ConfigError(o.message);
+  return { defaults: d, overrides: o, exclude: parseNameList(exclude) };
+}
+
+function recordingSettings(e: z.infer<typeof EnvSchema>, dataDir: string, secrets: string[]): RecordingSettings {
+  // Without Scalelite's /var/bigbluebutton tree (the embedded default), recordings live under DATA_DIR.
+  const dir = (value: string | undefined, name: string) => resolve(value ?? join(dataDir, 'recordings', name));
+  const formats = (e.RECORDING_PLAYBACK_FORMATS ?? DEFAULT_PLAYBACK_FORMATS.join(':')).split(':').map((f) => f.trim()).filter(Boolean);
+  const bad = formats.find((f) => !/^[A-Za-z0-9_-]{1,64}$/.test(f));
+  if (bad !== undefined) throw new ConfigError(`RECORDING_PLAYBACK_FORMATS: '${bad}' is not a format name (letters, digits, - and _)`);
+  return {
+    disabled: e.RECORDING_DISABLED,
+    spoolDir: dir(e.RECORDING_SPOOL_DIR, 'spool'),
+    workDir: dir(e.RECORDING_WORK_DIR, 'work'),
+    publishDir: dir(e.RECORDING_PUBLISH_DIR, 'published'),
+    unpublishDir: dir(e.RECORDING_UNPUBLISH_DIR, 'unpublished'),
+    importUnpublished: e.RECORDING_IMPORT_UNPUBLISHED,
+    importPollIntervalMs: e.RECORDING_IMPORT_POLL_INTERVAL * 1000,
+    playbackFormats: formats,
+    xAccelRedirect: e.RECORDING_X_ACCEL_REDIRECT,
+    protectedEnabled: e.PROTECTED_RECORDINGS_ENABLED,
+    tokenTtlMs: e.PROTECTED_RECORDINGS_TOKEN_TIMEOUT * 60_000,
+    cookieTtlMs: e.PROTECTED_RECORDINGS_TIMEOUT * 60_000,
+    getRecordingsFiltered: e.GET_RECORDINGS_API_FILTERED,
+    // Every api process must sign the same way: without SECRET_KEY_BASE, a key derived from the first LB secret.
+    cookieKey: e.SECRET_KEY_BASE ?? createHmac('sha256', secrets[0]).update('scalelite protected recording cookies').digest('hex'),
+    readyCallbackRetries: e.RECORDING_READY_RETRIES,
   };
 }

@@ -1,5 +1,5 @@
 import { StoredEvent } from '../events/catalog';
-import { diffPool, evolveAll, PoolKeys, touchedBy } from './pool';
+import { diffPool, emptyKeys, evolveAll, PoolKeys, touchedBy } from './pool';
 import { CheckpointConflictError, PoolSliceStore } from './ports';
 
 export class ProjectionGapError extends Error {
@@ -30,12 +30,10 @@ async function applyOnce(store: PoolSliceStore, batch: StoredEvent[]): Promise<n
   if (fresh.length === 0) return checkpoint;
   // The log has no holes: an event skipped here would be missing from the read model for good.
   if (fresh[0].offset !== checkpoint + 1) throw new ProjectionGapError(checkpoint, fresh[0].offset);
-  const keys: PoolKeys = { servers: [], meetings: [], voiceBridges: [] };
+  const keys: PoolKeys = emptyKeys();
   for (const { event } of fresh) {
     const k = touchedBy(event);
-    keys.servers.push(...k.servers);
-    keys.meetings.push(...k.meetings);
-    keys.voiceBridges.push(...k.voiceBridges);
+    for (const table of Object.keys(keys) as Array<keyof PoolKeys>) keys[table].push(...k[table]);
   }
   const before = await store.loadSlice(dedupe(keys));
   const after = evolveAll(before, fresh.map((s) => s.event));
@@ -45,7 +43,7 @@ async function applyOnce(store: PoolSliceStore, batch: StoredEvent[]): Promise<n
 }
 
 function dedupe(keys: PoolKeys): PoolKeys {
-  return { servers: [...new Set(keys.servers)], meetings: [...new Set(keys.meetings)], voiceBridges: [...new Set(keys.voiceBridges)] };
+  return Object.fromEntries(Object.entries(keys).map(([table, ids]) => [table, [...new Set(ids)]])) as unknown as PoolKeys;
 }
 
 /** The pool store as a projection the projector feeds. */

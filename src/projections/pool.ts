@@ -1,4 +1,4 @@
-import { DomainEvent } from '../events/catalog';
+import { DomainEvent, LRS_FIELDS } from '../events/catalog';
 
 /*
  * The pool read model: BBB servers, meeting routes and voice bridges.
@@ -41,34 +41,83 @@ export interface Meeting {
   placedAt: string;
 }
 
+/** A tenant (multitenancy): its host label, its secrets and its xAPI/LRS settings. */
+export interface Tenant {
+  id: string;
+  name: string;
+  secrets: string[];
+  lrsEndpoint: string | null;
+  lrsUsername: string | null;
+  lrsPassword: string | null;
+  kcTokenUrl: string | null;
+  kcClientId: string | null;
+  kcClientSecret: string | null;
+  kcUsername: string | null;
+  kcPassword: string | null;
+  addedAt: string;
+  changedAt: string;
+}
+
+/** A tenant's default (or forced, with override) value of a create/join param. */
+export interface TenantSetting {
+  id: string;
+  tenantId: string;
+  param: string;
+  value: string;
+  override: boolean;
+}
+
 export interface PoolState {
   servers: Record<string, Server>;
   meetings: Record<string, Meeting>;
   /** voice bridge number -> meetingID */
   voiceBridges: Record<string, string>;
+  tenants: Record<string, Tenant>;
+  tenantSettings: Record<string, TenantSetting>;
+  /** lowercased tenant name -> tenant id (the host's first label resolves through it) */
+  tenantNames: Record<string, string>;
 }
 
-export const emptyPool = (): PoolState => ({ servers: {}, meetings: {}, voiceBridges: {} });
+export const emptyPool = (): PoolState => ({ servers: {}, meetings: {}, voiceBridges: {}, tenants: {}, tenantSettings: {}, tenantNames: {} });
 
 export interface PoolKeys {
   servers: string[];
   meetings: string[];
   voiceBridges: string[];
+  tenants: string[];
+  tenantSettings: string[];
+  tenantNames: string[];
 }
+
+export const emptyKeys = (): PoolKeys => ({ servers: [], meetings: [], voiceBridges: [], tenants: [], tenantSettings: [], tenantNames: [] });
+
+export const tenantNameKey = (name: string): string => name.toLowerCase();
 
 /** The entities an event reads or writes (voice bridges of the touched meetings are loaded too). */
 export function touchedBy(event: DomainEvent): PoolKeys {
   const d = event.data as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? [v] : []);
+  const tenantEvent = event.type.startsWith('Tenant');
   return {
     servers: [...str(d.serverId), ...str(d.previousServerId)],
     meetings: str(d.meetingId),
     voiceBridges: str(d.voiceBridge),
+    // the names of loaded tenants are loaded with them (a rename frees the old one)
+    tenants: tenantEvent ? str(d.tenantId) : [],
+    tenantSettings: str(d.settingId),
+    tenantNames: tenantEvent && typeof d.name === 'string' ? [tenantNameKey(d.name)] : [],
   };
 }
 
 /** A copy of the state's tables (the entities are shared: they are replaced, never changed in place). */
-const copyTables = (state: PoolState): PoolState => ({ servers: { ...state.servers }, meetings: { ...state.meetings }, voiceBridges: { ...state.voiceBridges } });
+const copyTables = (state: PoolState): PoolState => ({
+  servers: { ...state.servers },
+  meetings: { ...state.meetings },
+  voiceBridges: { ...state.voiceBridges },
+  tenants: { ...state.tenants },
+  tenantSettings: { ...state.tenantSettings },
+  tenantNames: { ...state.tenantNames },
+});
 
 /** The state after an event. Pure: `state` is not touched. */
 export function evolve(state: PoolState, event: DomainEvent): PoolState {
@@ -91,6 +140,12 @@ function withServer(state: PoolState, id: string, change: (s: Server) => Server)
 }
 
 const zeroStats = { meetings: 0, users: 0, largestMeeting: 0, videos: 0 };
+
+/** A tenant's name no longer resolves to it (unless another tenant holds it now). */
+function releaseName(state: PoolState, tenant: Tenant): void {
+  const key = tenantNameKey(tenant.name);
+  if (state.tenantNames[key] === tenant.id) delete state.tenantNames[key];
+}
 
 /** Apply one event to tables the caller owns: entities are replaced with new objects, never modified. */
 function evolveInto(state: PoolState, event: DomainEvent): void {
@@ -181,6 +236,52 @@ function evolveInto(state: PoolState, event: DomainEvent): void {
       if (state.voiceBridges[meeting.voiceBridge] === d.meetingId) delete state.voiceBridges[meeting.voiceBridge];
       return;
     }
+    case 'TenantAdded': {
+      const d = event.data;
+      state.tenants[d.tenantId] = {
+        id: d.tenantId,
+        name: d.name,
+        secrets: d.secrets,
+        ...(Object.fromEntries(LRS_FIELDS.map((field) => [field, d[field] ?? null])) as Pick<Tenant, (typeof LRS_FIELDS)[number]>),
+        addedAt: at,
+        changedAt: at,
+      };
+      state.tenantNames[tenantNameKey(d.name)] = d.tenantId;
+      return;
+    }
+    case 'TenantUpdated': {
+      const d = event.data;
+      const tenant = state.tenants[d.tenantId];
+      if (!tenant) return;
+      const next: Tenant = { ...tenant, changedAt: at };
+      if (d.name !== undefined) next.name = d.name;
+      if (d.secrets !== undefined) next.secrets = d.secrets;
+      for (const field of LRS_FIELDS) {
+        const value = d[field];
+        if (value !== undefined) next[field] = value;
+      }
+      if (next.name !== tenant.name) {
+        releaseName(state, tenant);
+        state.tenantNames[tenantNameKey(next.name)] = tenant.id;
+      }
+      state.tenants[d.tenantId] = next;
+      return;
+    }
+    case 'TenantRemoved': {
+      const tenant = state.tenants[event.data.tenantId];
+      if (!tenant) return;
+      delete state.tenants[tenant.id];
+      releaseName(state, tenant);
+      return;
+    }
+    case 'TenantSettingAdded': {
+      const d = event.data;
+      state.tenantSettings[d.settingId] = { id: d.settingId, tenantId: d.tenantId, param: d.param, value: d.value, override: d.override };
+      return;
+    }
+    case 'TenantSettingRemoved':
+      delete state.tenantSettings[event.data.settingId];
+      return;
   }
 }
 
@@ -193,6 +294,9 @@ export interface PoolChanges {
   servers: EntityChanges<Server>;
   meetings: EntityChanges<Meeting>;
   voiceBridges: EntityChanges<string>;
+  tenants: EntityChanges<Tenant>;
+  tenantSettings: EntityChanges<TenantSetting>;
+  tenantNames: EntityChanges<string>;
 }
 
 function diffRecord<T>(before: Record<string, T>, after: Record<string, T>): EntityChanges<T> {
@@ -210,11 +314,14 @@ export function diffPool(before: PoolState, after: PoolState): PoolChanges {
     servers: diffRecord(before.servers, after.servers),
     meetings: diffRecord(before.meetings, after.meetings),
     voiceBridges: diffRecord(before.voiceBridges, after.voiceBridges),
+    tenants: diffRecord(before.tenants, after.tenants),
+    tenantSettings: diffRecord(before.tenantSettings, after.tenantSettings),
+    tenantNames: diffRecord(before.tenantNames, after.tenantNames),
   };
 }
 
 export function isEmptyChange(c: PoolChanges): boolean {
-  return [c.servers, c.meetings, c.voiceBridges].every((e) => e.put.length === 0 && e.remove.length === 0);
+  return [c.servers, c.meetings, c.voiceBridges, c.tenants, c.tenantSettings, c.tenantNames].every((e) => e.put.length === 0 && e.remove.length === 0);
 }
 
 /** The order admins see servers in: as they were added. */

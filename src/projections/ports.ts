@@ -1,4 +1,4 @@
-import { Meeting, PoolChanges, PoolKeys, PoolState, Server } from './pool';
+import { Meeting, PoolChanges, PoolKeys, PoolState, Server, Tenant, TenantSetting } from './pool';
 
 /** What the API, the poller and the decisions read: a projection of the log. */
 export interface PoolReader {
@@ -15,6 +15,12 @@ export interface PoolReader {
   voiceBridgesTaken(numbers: string[]): Promise<Set<string>>;
   /** The meetingID holding a voice bridge, if any. */
   voiceBridge(number: string): Promise<string | null>;
+  tenant(id: string): Promise<Tenant | null>;
+  tenants(): Promise<Tenant[]>;
+  /** By name, case-insensitively (the host's first label). */
+  tenantByName(name: string): Promise<Tenant | null>;
+  /** A tenant's settings, or every tenant's. */
+  tenantSettings(tenantId?: string): Promise<TenantSetting[]>;
 }
 
 /** A store the pool projector writes: a slice in, the changes and the checkpoint out, atomically. */

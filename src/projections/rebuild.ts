@@ -37,6 +37,9 @@ export function differences(live: PoolState, rebuilt: PoolState): string[] {
   compare('server', live.servers, rebuilt.servers);
   compare('meeting', live.meetings, rebuilt.meetings);
   compare('voice bridge', live.voiceBridges, rebuilt.voiceBridges);
+  compare('tenant', live.tenants, rebuilt.tenants);
+  compare('tenant setting', live.tenantSettings, rebuilt.tenantSettings);
+  compare('tenant name', live.tenantNames, rebuilt.tenantNames);
   return out;
 }
 

@@ -42,3 +42,64 @@ export class CheckpointWaiters {
     return this.waiting.length;
   }
 }
+
+/**
+ * A checkpoint kept in a store another process may advance (a projector writing to PostgreSQL):
+ * waiters are released when this process advances it, or when polling the store finds it moved.
+ */
+export class PolledCheckpoint {
+  private known = -1;
+  private readonly waiters = new CheckpointWaiters(() => this.known);
+  private poll: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly read: () => Promise<number>,
+    private readonly defaultTimeoutMs = 10_000,
+    /** how often a waiter looks for a checkpoint moved by another process */
+    private readonly pollMs = 25,
+  ) {}
+
+  async current(): Promise<number> {
+    const position = await this.read();
+    this.advance(position);
+    return position;
+  }
+
+  async waitFor(offset: number, timeoutMs = this.defaultTimeoutMs): Promise<void> {
+    if (this.known >= offset || (await this.current()) >= offset) return;
+    const waiting = this.waiters.wait(offset, timeoutMs);
+    this.startPolling();
+    return waiting;
+  }
+
+  /** This process moved the checkpoint (forward only, except `reset`). */
+  advance(position: number): void {
+    if (position <= this.known) return;
+    this.known = position;
+    this.waiters.advanced();
+  }
+
+  /** A rebuild replaced the store: its checkpoint is what it says, even if lower. */
+  reset(position: number): void {
+    this.known = position;
+    this.waiters.advanced();
+  }
+
+  stop(): void {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+  }
+
+  private startPolling(): void {
+    if (this.poll) return;
+    this.poll = setInterval(() => {
+      if (this.waiters.size === 0) {
+        if (this.poll) clearInterval(this.poll);
+        this.poll = null;
+        return;
+      }
+      this.current().catch(() => undefined);
+    }, this.pollMs);
+    this.poll.unref();
+  }
+}

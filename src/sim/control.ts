@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { recordingOptionsFor, type SimRecorder } from './recordings';
 import type { SimServer } from './server';
 import type { SimMode } from './types';
 
@@ -24,6 +25,25 @@ const addParticipantsSchema = z.object({
 });
 
 const removeParticipantsSchema = z.object({ count: z.number().int().min(0).optional() });
+
+const recordingName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const recordingRequestSchema = z.strictObject({
+  meetingId: z.string().min(1).max(256),
+  meetingName: z.string().max(256).optional(),
+  recordId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,255}$/)
+    .refine((id) => id !== '.' && id !== '..', 'not a usable record id')
+    .optional(),
+  formats: z.array(recordingName).min(1).max(10).optional(),
+  metadata: z.record(z.string().min(1).max(255), z.string().max(16_384)).optional(),
+  published: z.boolean().optional(),
+  participants: z.number().int().min(0).max(100_000).optional(),
+  startTime: z.number().int().min(0).optional(),
+  durationMs: z.number().int().min(0).max(7 * 24 * 3_600_000).optional(),
+  host: z.string().regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/).optional(),
+  isBreakout: z.boolean().optional(),
+});
 
 class HttpError extends Error {
   constructor(
@@ -91,7 +111,10 @@ export class ControlServer {
   private readonly http: http.Server;
   private boundPort = 0;
 
-  constructor(private readonly servers: readonly SimServer[]) {
+  constructor(
+    private readonly servers: readonly SimServer[],
+    private readonly recorder?: SimRecorder,
+  ) {
     this.http = http.createServer((req, res) => {
       this.route(req)
         .then((body) => {
@@ -152,6 +175,7 @@ export class ControlServer {
     const seg = path.split('/').slice(1);
 
     if (method === 'GET' && path === '/servers') return this.servers.map(describeServer);
+    if (path === '/recordings' || path === '/sim/recordings') return this.recordings(method, req);
     if (seg[0] !== 'servers' || seg[1] === undefined) throw new HttpError(404, `unknown control route ${method} ${path}`);
     const s = this.server(seg[1]);
 
@@ -191,5 +215,24 @@ export class ControlServer {
       return { ended: true };
     }
     throw new HttpError(404, `unknown control route ${method} ${path}`);
+  }
+
+  /**
+   * POST produces a recording into the spool dir; fields left out are taken
+   * from the live meeting with that meetingID when there is one (its internal
+   * id as record id, name, metadata, participants), else from BBB-like
+   * defaults. GET lists what was produced so far.
+   */
+  private async recordings(method: string, req: http.IncomingMessage): Promise<Json> {
+    const recorder = this.recorder;
+    if (!recorder) throw new HttpError(409, 'recordings are off: start the simulator with recordingSpoolDir (--recording-spool-dir)');
+    if (method === 'GET') return { spoolDir: recorder.spoolDir, recordings: recorder.produced, failures: recorder.failures };
+    if (method !== 'POST') throw new HttpError(405, `${method} not allowed on /recordings`);
+    const body = parseWith(recordingRequestSchema, await readJson(req));
+    const owner = this.servers.find((s) => s.findMeeting(body.meetingId) !== undefined);
+    const live = owner?.findMeeting(body.meetingId);
+    const fromMeeting = live && owner ? recordingOptionsFor(live, owner.recordingHost) : undefined;
+    const given = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as typeof body;
+    return recorder.record({ ...fromMeeting, ...given });
   }
 }

@@ -1,5 +1,6 @@
 import { ControlServer } from './control';
 import { randomAlnum } from './meetings';
+import { SimRecorder } from './recordings';
 import { SimServer } from './server';
 import { ALL_CHECKSUM_ALGORITHMS, type Simulator, type SimulatorDescription, type SimulatorOptions } from './types';
 
@@ -23,6 +24,7 @@ export type {
 export { ALL_CHECKSUM_ALGORITHMS } from './types';
 export { computeChecksum, signQuery, verifyChecksum, stripChecksum, algorithmForChecksum } from './checksum';
 export { simModeSchema } from './control';
+export { generateRecording, DEFAULT_RECORDING_FORMATS, type GenerateRecordingOptions, type GeneratedRecording, type ProducedRecording } from './recordings';
 
 export const DEFAULT_BBB_VERSION = '3.0.4';
 
@@ -33,6 +35,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const algorithms = opts.checksumAlgorithms ?? [...ALL_CHECKSUM_ALGORITHMS];
   if (algorithms.length === 0) throw new Error('checksumAlgorithms must not be empty');
 
+  const recorder = opts.recordingSpoolDir ? new SimRecorder(opts.recordingSpoolDir) : undefined;
   const servers: SimServer[] = [];
   let control: ControlServer | undefined;
   try {
@@ -48,11 +51,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         revealVersion: opts.revealVersion ?? true,
         ...(opts.emptyMeetingTimeoutMs !== undefined ? { emptyMeetingTimeoutMs: opts.emptyMeetingTimeoutMs } : {}),
         endCallbacks: opts.endCallbacks ?? true,
+        ...(recorder ? { recorder } : {}),
       });
       servers.push(server);
       await server.start();
     }
-    control = new ControlServer(servers);
+    control = new ControlServer(servers, recorder);
     await control.listen(opts.controlPort ?? 0);
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
@@ -62,11 +66,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 
   const controlServer = control;
   let closing: Promise<void> | undefined;
+  const settled = () => recorder?.settled() ?? Promise.resolve();
   return {
     servers,
     controlUrl: controlServer.url,
+    ...(recorder ? { recordingSpoolDir: recorder.spoolDir } : {}),
+    recordingsSettled: settled,
     close: () => {
-      closing ??= Promise.all([...servers.map((s) => s.close()), controlServer.close()]).then(() => undefined);
+      // Recordings under way finish first, so no half-built tarball outlives the simulator.
+      closing ??= Promise.all([...servers.map((s) => s.close()), controlServer.close()])
+        .then(settled)
+        .then(() => undefined);
       return closing;
     },
   };

@@ -6,10 +6,12 @@ import { ALL_CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type SimulatorOptions 
 //   node dist/src/sim/main.js --servers 3 --port 9100 --control-port 9099
 // Prints one JSON line ({controlUrl, servers:[{index,url,secret}]}) on stdout
 // once every listener is up, then serves until SIGINT/SIGTERM.
+// --recording-spool-dir (or SIM_RECORDING_SPOOL_DIR) makes recorded meetings
+// deliver <record_id>.tar there when they end, as BBB's post_publish hook does.
 
 const USAGE = `usage: sim [--servers N] [--port P] [--host H] [--control-port P] [--secret S ...]
            [--bbb-version V] [--algorithms sha1,sha256,...] [--empty-timeout-ms MS]
-           [--no-reveal-version] [--no-end-callbacks]`;
+           [--no-reveal-version] [--no-end-callbacks] [--recording-spool-dir DIR]`;
 
 function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -17,7 +19,7 @@ function intOption(value: string | undefined, name: string): number | undefined 
   return Number(value);
 }
 
-export function parseCli(argv: string[]): SimulatorOptions {
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): SimulatorOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -31,6 +33,7 @@ export function parseCli(argv: string[]): SimulatorOptions {
       'empty-timeout-ms': { type: 'string' },
       'no-reveal-version': { type: 'boolean' },
       'no-end-callbacks': { type: 'boolean' },
+      'recording-spool-dir': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -44,6 +47,7 @@ export function parseCli(argv: string[]): SimulatorOptions {
   const port = intOption(values.port, 'port');
   const controlPort = intOption(values['control-port'], 'control-port');
   const emptyTimeout = intOption(values['empty-timeout-ms'], 'empty-timeout-ms');
+  const spoolDir = values['recording-spool-dir'] ?? (env['SIM_RECORDING_SPOOL_DIR'] || undefined);
   return {
     servers: intOption(values.servers, 'servers') ?? 1,
     ...(port !== undefined ? { port } : {}),
@@ -55,6 +59,7 @@ export function parseCli(argv: string[]): SimulatorOptions {
     ...(emptyTimeout !== undefined ? { emptyMeetingTimeoutMs: emptyTimeout } : {}),
     ...(values['no-reveal-version'] ? { revealVersion: false } : {}),
     ...(values['no-end-callbacks'] ? { endCallbacks: false } : {}),
+    ...(spoolDir !== undefined ? { recordingSpoolDir: spoolDir } : {}),
   };
 }
 

@@ -52,6 +52,8 @@ export interface Meeting {
   /** Internal ids of breakout rooms spawned from this meeting. */
   breakoutRooms: string[];
   hasUserJoined: boolean;
+  /** Everyone who ever joined: BBB's recording metadata reports this as participants. */
+  participantsJoined: number;
   attendees: Attendee[];
   documents: PresentationDocument[];
   /** create's meetingEndedURL parameter. */
@@ -237,6 +239,7 @@ export class MeetingRegistry {
       freeJoin: input.freeJoin,
       breakoutRooms: [],
       hasUserJoined: false,
+      participantsJoined: 0,
       attendees: [],
       documents: input.documents,
       ...(input.meetingEndedURL ? { meetingEndedURL: input.meetingEndedURL } : {}),
@@ -274,6 +277,7 @@ export class MeetingRegistry {
     };
     meeting.attendees.push(attendee);
     meeting.hasUserJoined = true;
+    meeting.participantsJoined++;
     this.assignPresenter(meeting);
     this.refreshExpiry(meeting);
     return attendee;

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleApiCall, XML_CONTENT_TYPE, type ApiContext, type JoinSession } from './api';
 import { MeetingRegistry, snapshotMeeting, type Meeting } from './meetings';
+import type { SimRecorder } from './recordings';
 import type { AddParticipantsOptions, ChecksumAlgorithm, SimMeetingSnapshot, SimMode, SimRequestRecord, SimulatedServer } from './types';
 import { escapeXml, renderError } from './xml';
 
@@ -20,6 +21,8 @@ export interface SimServerConfig {
   revealVersion: boolean;
   emptyMeetingTimeoutMs?: number;
   endCallbacks: boolean;
+  /** Delivers a recording for every ended meeting that was created with record=true. */
+  recorder?: SimRecorder;
 }
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -194,8 +197,20 @@ export class SimServer implements SimulatedServer {
     });
   }
 
+  /** Host BBB would put in playback links; one per simulated server, like real deployments. */
+  get recordingHost(): string {
+    return `bbb${this.index}.example.com`;
+  }
+
+  /** The meeting as it is now, for producing a recording on demand. */
+  findMeeting(meetingID: string): Meeting | undefined {
+    return this.registry.find(meetingID);
+  }
+
   private onMeetingEnded(meeting: Meeting): void {
     for (const [token, s] of this.sessions) if (s.meetingID === meeting.meetingID) this.sessions.delete(token);
+    // BBB archives, processes and publishes after the end; the simulator skips straight to delivery.
+    if (meeting.record && this.config.recorder) this.config.recorder.recordEndedMeeting(meeting, this.recordingHost);
     if (!this.config.endCallbacks) return;
     const endCallback = meeting.metadata.find(([k]) => k === 'endcallbackurl')?.[1];
     if (endCallback) fireAndForgetGet(`${endCallback}${endCallback.includes('?') ? '&' : '?'}recordingmarks=false`);

@@ -34,6 +34,13 @@ export interface SimulatorOptions {
   revealVersion?: boolean;
   /** Call meta_endCallbackUrl / meetingEndedURL when a meeting ends, as BBB does (default true). */
   endCallbacks?: boolean;
+  /**
+   * Balancer spool dir to deliver recordings into, as BBB's post_publish hook
+   * does: a meeting created with record=true leaves `<record_id>.tar` there
+   * when it ends, and the control API can produce recordings on demand. Off
+   * when absent.
+   */
+  recordingSpoolDir?: string;
 }
 
 export interface AddParticipantsOptions {
@@ -106,6 +113,10 @@ export interface SimulatedServer {
 export interface Simulator {
   servers: SimulatedServer[];
   controlUrl: string;
+  /** Set when recordings are delivered (SimulatorOptions.recordingSpoolDir). */
+  recordingSpoolDir?: string;
+  /** Resolves once every recording under way is in the spool dir (at once when recordings are off). */
+  recordingsSettled(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -30,6 +30,15 @@ describe.each(BACKENDS)('BBB API (%s backends)', (backend) => {
       }
     });
 
+    test('/metrics is Prometheus text with every server and no secret', async () => {
+      const res = await h.lms.raw(`${h.balancer.url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(String(res.headers['content-type'])).toContain('text/plain; version=0.0.4');
+      for (const id of h.serverIds) expect(res.body).toMatch(new RegExp(`scalelite_server_online\\{server_id="${id}",[^}]*\\} 1`));
+      for (const s of h.sim.servers) expect(res.body).not.toContain(s.secret);
+      expect(res.body).toContain('scalelite_importer_active 1');
+    });
+
     test('health_check and / answer success in plain text', async () => {
       for (const path of ['/health_check', '/']) {
         const res = await h.lms.raw(h.balancer.url + path);

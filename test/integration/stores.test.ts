@@ -3,7 +3,7 @@ import { draft, DomainEvent, stamp, StoredEvent } from '../../src/events/catalog
 import { EventLog } from '../../src/events/log';
 import { applyToPool } from '../../src/projections/apply';
 import { CheckpointConflictError, PoolStore } from '../../src/projections/ports';
-import { emptyPool } from '../../src/projections/pool';
+import { diffPool, emptyPool } from '../../src/projections/pool';
 import { MemoryPoolStore } from '../../src/infra/embedded/memory-pool';
 import { SqlEventLog } from '../../src/infra/embedded/sql-log';
 import { KafkaEventLog } from '../../src/infra/kafka/kafka-log';
@@ -174,7 +174,7 @@ describe.each(['memory', 'redis'] as const)('pool read model in %s', (kind) => {
   });
 
   test('a commit computed from an old checkpoint is refused', async () => {
-    await expect(store.commit({ servers: { put: [], remove: [] }, meetings: { put: [], remove: [] }, voiceBridges: { put: [], remove: [] } }, 9, 2)).rejects.toBeInstanceOf(
+    await expect(store.commit(diffPool(emptyPool(), emptyPool()), 9, 2)).rejects.toBeInstanceOf(
       CheckpointConflictError,
     );
     expect(await store.checkpoint()).toBe(5);
@@ -183,6 +183,33 @@ describe.each(['memory', 'redis'] as const)('pool read model in %s', (kind) => {
   test('a gap in the events is refused rather than skipped', async () => {
     const [c] = events(1);
     await expect(applyToPool(store, [{ offset: 7, event: c }])).rejects.toThrow(/refusing to skip/);
+  });
+
+  test('tenants: by id, by name case-insensitively, renamed, their settings, removed', async () => {
+    const from = (await store.checkpoint()) + 1;
+    const stamped = stamp(
+      [
+        draft('TenantAdded', { tenantId: 't-1', name: 'Alpha', secrets: ['s1', 's2'] }),
+        draft('TenantSettingAdded', { settingId: 'ts-1', tenantId: 't-1', param: 'record', value: 'false', override: true }),
+        draft('TenantAdded', { tenantId: 't-2', name: 'beta', secrets: ['s3'] }),
+        draft('TenantUpdated', { tenantId: 't-1', name: 'gamma', lrsEndpoint: 'https://lrs.example.com' }),
+      ],
+      actor,
+      new Date('2026-11-25T10:00:05Z'),
+      () => crypto.randomUUID(),
+    );
+    await applyToPool(store, stamped.map((event, i) => ({ offset: from + i, event })));
+    expect(await store.tenantByName('ALPHA')).toBeNull();
+    expect(await store.tenantByName('Gamma')).toMatchObject({ id: 't-1', name: 'gamma', secrets: ['s1', 's2'], lrsEndpoint: 'https://lrs.example.com' });
+    expect((await store.tenants()).map((t) => t.id).sort()).toEqual(['t-1', 't-2']);
+    expect(await store.tenantSettings('t-1')).toEqual([{ id: 'ts-1', tenantId: 't-1', param: 'record', value: 'false', override: true }]);
+    expect(await store.tenantSettings('t-2')).toEqual([]);
+    const removed = stamp([draft('TenantRemoved', { tenantId: 't-2' })], actor, new Date('2026-11-25T10:00:06Z'), () => crypto.randomUUID())[0];
+    await applyToPool(store, [{ offset: from + stamped.length, event: removed }]);
+    expect(await store.tenant('t-2')).toBeNull();
+    expect(await store.tenantByName('beta')).toBeNull();
+    const snapshot = await store.snapshot();
+    expect(snapshot.tenantNames).toEqual({ gamma: 't-1' });
   });
 
   test('replaceAll swaps the whole model and its checkpoint; waiters in other processes wake', async () => {

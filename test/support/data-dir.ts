@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { latestMigration, migrate } from '../../src/infra/sql/migrations';
 import { openPglite } from '../../src/infra/sql/pglite';
 
 /*
@@ -9,13 +10,15 @@ import { openPglite } from '../../src/infra/sql/pglite';
  * test still gets its own database.
  */
 const ROOT = join(tmpdir(), 'scalelite-es-tests');
-const TEMPLATE = join(ROOT, 'pglite-template-v1');
+// Migrated when made: creating the schema in PGlite takes seconds too.
+const TEMPLATE = join(ROOT, `pglite-template-m${latestMigration()}`);
 
 async function template(): Promise<string> {
   if (existsSync(join(TEMPLATE, 'PG_VERSION'))) return TEMPLATE;
   mkdirSync(ROOT, { recursive: true });
   const building = mkdtempSync(join(ROOT, 'template-'));
   const db = await openPglite(building);
+  await migrate(db);
   await db.close();
   try {
     renameSync(building, TEMPLATE);

@@ -56,6 +56,48 @@ export const e = {
     }),
   meetingEnded: (meetingId: string, serverId: string, reason: EventData<'MeetingEnded'>['reason'] = 'end'): EventDraft =>
     draft('MeetingEnded', { meetingId, serverId, reason }),
+  tenantAdded: (tenantId: string, name: string, secrets = [`${name.toLowerCase()}-secret`]): EventDraft => draft('TenantAdded', { tenantId, name, secrets }),
+  tenantUpdated: (tenantId: string, changes: Omit<EventData<'TenantUpdated'>, 'tenantId'>): EventDraft => draft('TenantUpdated', { tenantId, ...changes }),
+  tenantRemoved: (tenantId: string): EventDraft => draft('TenantRemoved', { tenantId }),
+  tenantSettingAdded: (settingId: string, tenantId: string, param: string, value: string, override = false): EventDraft =>
+    draft('TenantSettingAdded', { settingId, tenantId, param, value, override }),
+  tenantSettingRemoved: (settingId: string, tenantId: string): EventDraft => draft('TenantSettingRemoved', { settingId, tenantId }),
+  callbacksRegistered: (meetingId: string, recordingReadyUrl: string | null = 'https://lms.example.com/ready'): EventDraft =>
+    draft('MeetingCallbacksRegistered', { meetingId, tenantId: null, recordingReadyUrl, analyticsCallbackUrl: null }),
+  recordingImported: (recordId: string, meetingId: string, over: Partial<EventData<'RecordingImported'>> = {}): EventDraft =>
+    draft('RecordingImported', {
+      recordId,
+      meetingId,
+      tenantId: null,
+      name: `Meeting ${meetingId}`,
+      published: true,
+      protected: false,
+      state: 'published',
+      startTime: 1_764_000_000_000,
+      endTime: 1_764_003_600_000,
+      participants: 3,
+      metadata: { 'bbb-origin': 'Moodle' },
+      formats: [
+        {
+          format: 'presentation',
+          url: `/playback/presentation/2.3/${recordId}`,
+          length: 60,
+          processingTime: 1200,
+          thumbnails: [{ url: `/presentation/${recordId}/thumb-1.png`, width: 176, height: 136, alt: 'Welcome' }],
+        },
+      ],
+      source: `${recordId}.tar`,
+      ...over,
+    }),
+  importFailed: (source: string, reason = 'not a tar archive'): EventDraft => draft('RecordingImportFailed', { source, reason, movedTo: `/spool/failed/${source}` }),
+  recordingPublished: (recordId: string): EventDraft => draft('RecordingPublished', { recordId }),
+  recordingUnpublished: (recordId: string): EventDraft => draft('RecordingUnpublished', { recordId }),
+  recordingUpdated: (recordId: string, over: Partial<EventData<'RecordingUpdated'>> = {}): EventDraft =>
+    draft('RecordingUpdated', { recordId, set: {}, removed: [], ...over }),
+  recordingDeleted: (recordId: string): EventDraft => draft('RecordingDeleted', { recordId }),
+  recordingsToTenant: (tenantId: string): EventDraft => draft('RecordingsAssignedToTenant', { tenantId }),
+  readyNotified: (recordId: string, meetingId: string): EventDraft =>
+    draft('RecordingReadyNotified', { recordId, meetingId, url: 'https://lms.example.com/ready', outcome: 'delivered', status: 200, attempts: 1 }),
 };
 
 /** The events that make a server selectable: added, enabled, online, polled at `load`. */

@@ -1,5 +1,4 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { request } from 'undici';
@@ -9,16 +8,8 @@ import { request } from 'undici';
 export const ROOT = join(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'run.js');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+// One way to find a free port, shared with the benchmarks.
+export { freePort } from '../../bench/support';
 
 /** A clean environment for child processes: nothing from the test runner's own config leaks in. */
 export function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

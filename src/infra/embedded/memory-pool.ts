@@ -1,4 +1,4 @@
-import { emptyPool, Meeting, PoolChanges, PoolKeys, PoolState, Server } from '../../projections/pool';
+import { emptyPool, Meeting, PoolChanges, PoolKeys, PoolState, Server, Tenant, TenantSetting, tenantNameKey } from '../../projections/pool';
 import { CheckpointConflictError, PoolStore } from '../../projections/ports';
 import { CheckpointWaiters } from '../../projections/waiters';
 
@@ -8,6 +8,9 @@ export class MemoryPoolStore implements PoolStore {
   private meetingsById = new Map<string, Meeting>();
   private meetingsByServer = new Map<string, Set<string>>();
   private voiceBridgeOwners = new Map<string, string>();
+  private tenantsById = new Map<string, Tenant>();
+  private settingsById = new Map<string, TenantSetting>();
+  private tenantIdsByName = new Map<string, string>();
   private applied = -1;
   private readonly waiters = new CheckpointWaiters(() => this.applied);
 
@@ -49,8 +52,42 @@ export class MemoryPoolStore implements PoolStore {
     return this.voiceBridgeOwners.get(number) ?? null;
   }
 
+  async tenant(id: string): Promise<Tenant | null> {
+    return this.tenantsById.get(id) ?? null;
+  }
+
+  async tenants(): Promise<Tenant[]> {
+    return [...this.tenantsById.values()];
+  }
+
+  async tenantByName(name: string): Promise<Tenant | null> {
+    const id = this.tenantIdsByName.get(tenantNameKey(name));
+    return id === undefined ? null : (this.tenantsById.get(id) ?? null);
+  }
+
+  async tenantSettings(tenantId?: string): Promise<TenantSetting[]> {
+    const all = [...this.settingsById.values()];
+    return tenantId === undefined ? all : all.filter((s) => s.tenantId === tenantId);
+  }
+
   async loadSlice(keys: PoolKeys): Promise<PoolState> {
     const slice = emptyPool();
+    const names = new Set(keys.tenantNames);
+    for (const id of keys.tenants) {
+      const t = this.tenantsById.get(id);
+      if (t) {
+        slice.tenants[id] = t;
+        names.add(tenantNameKey(t.name));
+      }
+    }
+    for (const n of names) {
+      const id = this.tenantIdsByName.get(n);
+      if (id !== undefined) slice.tenantNames[n] = id;
+    }
+    for (const id of keys.tenantSettings) {
+      const setting = this.settingsById.get(id);
+      if (setting) slice.tenantSettings[id] = setting;
+    }
     for (const id of keys.servers) {
       const s = this.serversById.get(id);
       if (s) slice.servers[id] = s;
@@ -87,6 +124,12 @@ export class MemoryPoolStore implements PoolStore {
     }
     for (const { key } of changes.voiceBridges.remove) this.voiceBridgeOwners.delete(key);
     for (const { key, value } of changes.voiceBridges.put) this.voiceBridgeOwners.set(key, value);
+    for (const { key } of changes.tenants.remove) this.tenantsById.delete(key);
+    for (const { key, value } of changes.tenants.put) this.tenantsById.set(key, value);
+    for (const { key } of changes.tenantSettings.remove) this.settingsById.delete(key);
+    for (const { key, value } of changes.tenantSettings.put) this.settingsById.set(key, value);
+    for (const { key } of changes.tenantNames.remove) this.tenantIdsByName.delete(key);
+    for (const { key, value } of changes.tenantNames.put) this.tenantIdsByName.set(key, value);
     this.applied = checkpoint;
     this.waiters.advanced();
   }
@@ -102,16 +145,23 @@ export class MemoryPoolStore implements PoolStore {
       servers: Object.fromEntries(this.serversById),
       meetings: Object.fromEntries(this.meetingsById),
       voiceBridges: Object.fromEntries(this.voiceBridgeOwners),
+      tenants: Object.fromEntries(this.tenantsById),
+      tenantSettings: Object.fromEntries(this.settingsById),
+      tenantNames: Object.fromEntries(this.tenantIdsByName),
     };
   }
 
   async replaceAll(state: PoolState, checkpoint: number): Promise<void> {
     await this.clear();
+    const all = <T>(table: Record<string, T>) => ({ put: Object.entries(table).map(([key, value]) => ({ key, value })), remove: [] });
     await this.commit(
       {
-        servers: { put: Object.entries(state.servers).map(([key, value]) => ({ key, value })), remove: [] },
-        meetings: { put: Object.entries(state.meetings).map(([key, value]) => ({ key, value })), remove: [] },
-        voiceBridges: { put: Object.entries(state.voiceBridges).map(([key, value]) => ({ key, value })), remove: [] },
+        servers: all(state.servers),
+        meetings: all(state.meetings),
+        voiceBridges: all(state.voiceBridges),
+        tenants: all(state.tenants),
+        tenantSettings: all(state.tenantSettings),
+        tenantNames: all(state.tenantNames),
       },
       checkpoint,
       -1,
@@ -123,6 +173,9 @@ export class MemoryPoolStore implements PoolStore {
     this.meetingsById.clear();
     this.meetingsByServer.clear();
     this.voiceBridgeOwners.clear();
+    this.tenantsById.clear();
+    this.settingsById.clear();
+    this.tenantIdsByName.clear();
     this.applied = -1;
   }
 }

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { emptyPool, Meeting, PoolChanges, PoolKeys, PoolState, Server } from '../../projections/pool';
+import { emptyPool, Meeting, PoolChanges, PoolKeys, PoolState, Server, Tenant, TenantSetting, tenantNameKey } from '../../projections/pool';
 import { CheckpointConflictError, PoolStore } from '../../projections/ports';
 import { CheckpointWaiters } from '../../projections/waiters';
 
@@ -129,6 +129,25 @@ export class RedisPoolStore implements PoolStore {
     return this.redis.hget(this.k.voiceBridges, number);
   }
 
+  async tenant(id: string): Promise<Tenant | null> {
+    return parse<Tenant>(await this.redis.get(this.k.tenant(id)));
+  }
+
+  async tenants(): Promise<Tenant[]> {
+    return this.many<Tenant>(await this.redis.smembers(this.k.tenants), this.k.tenant);
+  }
+
+  async tenantByName(name: string): Promise<Tenant | null> {
+    const id = await this.redis.hget(this.k.tenantNames, tenantNameKey(name));
+    return id === null ? null : this.tenant(id);
+  }
+
+  async tenantSettings(tenantId?: string): Promise<TenantSetting[]> {
+    // A tenant's own set: create and join read it on every call of that tenant.
+    const ids = await this.redis.smembers(tenantId === undefined ? this.k.tenantSettings : this.k.settingsOfTenant(tenantId));
+    return this.many<TenantSetting>(ids, this.k.tenantSetting);
+  }
+
   private async many<T>(ids: string[], key: (id: string) => string): Promise<T[]> {
     if (ids.length === 0) return [];
     const values = await this.redis.mget(...ids.map(key));
@@ -162,6 +181,31 @@ export class RedisPoolStore implements PoolStore {
         if (owners[i] !== null) slice.voiceBridges[n] = owners[i]!;
       });
     }
+    const names = new Set(keys.tenantNames);
+    if (keys.tenants.length > 0) {
+      const values = await this.redis.mget(...keys.tenants.map(this.k.tenant));
+      keys.tenants.forEach((id, i) => {
+        const t = parse<Tenant>(values[i]);
+        if (t) {
+          slice.tenants[id] = t;
+          names.add(tenantNameKey(t.name));
+        }
+      });
+    }
+    const nameList = [...names];
+    if (nameList.length > 0) {
+      const ids = await this.redis.hmget(this.k.tenantNames, ...nameList);
+      nameList.forEach((n, i) => {
+        if (ids[i] !== null) slice.tenantNames[n] = ids[i]!;
+      });
+    }
+    if (keys.tenantSettings.length > 0) {
+      const values = await this.redis.mget(...keys.tenantSettings.map(this.k.tenantSetting));
+      keys.tenantSettings.forEach((id, i) => {
+        const setting = parse<TenantSetting>(values[i]);
+        if (setting) slice.tenantSettings[id] = setting;
+      });
+    }
     return slice;
   }
 
@@ -178,6 +222,16 @@ export class RedisPoolStore implements PoolStore {
     }
     for (const { key } of changes.voiceBridges.remove) ops.push(['HDEL', this.k.voiceBridges, key]);
     for (const { key, value } of changes.voiceBridges.put) ops.push(['HSET', this.k.voiceBridges, key, value]);
+    for (const { key } of changes.tenants.remove) ops.push(['DEL', this.k.tenant(key)], ['SREM', this.k.tenants, key]);
+    for (const { key, value } of changes.tenants.put) ops.push(['SET', this.k.tenant(key), JSON.stringify(value)], ['SADD', this.k.tenants, key]);
+    for (const { key, previous } of changes.tenantSettings.remove) {
+      ops.push(['DEL', this.k.tenantSetting(key)], ['SREM', this.k.tenantSettings, key], ['SREM', this.k.settingsOfTenant(previous.tenantId), key]);
+    }
+    for (const { key, value } of changes.tenantSettings.put) {
+      ops.push(['SET', this.k.tenantSetting(key), JSON.stringify(value)], ['SADD', this.k.tenantSettings, key], ['SADD', this.k.settingsOfTenant(value.tenantId), key]);
+    }
+    for (const { key } of changes.tenantNames.remove) ops.push(['HDEL', this.k.tenantNames, key]);
+    for (const { key, value } of changes.tenantNames.put) ops.push(['HSET', this.k.tenantNames, key, value]);
     const applied = await (this.redis as unknown as { scaleliteCommit: (...a: string[]) => Promise<number> }).scaleliteCommit(
       this.k.checkpoint,
       String(expected),
@@ -190,11 +244,21 @@ export class RedisPoolStore implements PoolStore {
   }
 
   async snapshot(): Promise<PoolState> {
-    const [servers, meetings, voiceBridges] = await Promise.all([this.servers(), this.meetings(), this.redis.hgetall(this.k.voiceBridges)]);
+    const [servers, meetings, voiceBridges, tenants, settings, tenantNames] = await Promise.all([
+      this.servers(),
+      this.meetings(),
+      this.redis.hgetall(this.k.voiceBridges),
+      this.tenants(),
+      this.tenantSettings(),
+      this.redis.hgetall(this.k.tenantNames),
+    ]);
     return {
       servers: Object.fromEntries(servers.map((s) => [s.id, s])),
       meetings: Object.fromEntries(meetings.map((m) => [m.meetingId, m])),
       voiceBridges,
+      tenants: Object.fromEntries(tenants.map((t) => [t.id, t])),
+      tenantSettings: Object.fromEntries(settings.map((t) => [t.id, t])),
+      tenantNames,
     };
   }
 
@@ -209,6 +273,12 @@ export class RedisPoolStore implements PoolStore {
     }
     const vb = Object.entries(state.voiceBridges);
     if (vb.length > 0) tx.hset(this.k.voiceBridges, Object.fromEntries(vb));
+    for (const t of Object.values(state.tenants)) tx.set(this.k.tenant(t.id), JSON.stringify(t)).sadd(this.k.tenants, t.id);
+    for (const setting of Object.values(state.tenantSettings)) {
+      tx.set(this.k.tenantSetting(setting.id), JSON.stringify(setting)).sadd(this.k.tenantSettings, setting.id).sadd(this.k.settingsOfTenant(setting.tenantId), setting.id);
+    }
+    const names = Object.entries(state.tenantNames);
+    if (names.length > 0) tx.hset(this.k.tenantNames, Object.fromEntries(names));
     tx.set(this.k.checkpoint, String(checkpoint)).publish(this.k.applied, String(checkpoint));
     await tx.exec();
     this.known = checkpoint;
@@ -221,8 +291,15 @@ export class RedisPoolStore implements PoolStore {
   }
 
   private async modelKeys(): Promise<string[]> {
-    const found: string[] = [this.k.servers, this.k.meetings, this.k.voiceBridges, this.k.checkpoint];
-    for (const pattern of [this.k.server('*'), this.k.meeting('*'), this.k.serverMeetings('*')]) {
+    const found: string[] = [this.k.servers, this.k.meetings, this.k.voiceBridges, this.k.tenants, this.k.tenantSettings, this.k.tenantNames, this.k.checkpoint];
+    for (const pattern of [
+      this.k.server('*'),
+      this.k.meeting('*'),
+      this.k.serverMeetings('*'),
+      this.k.tenant('*'),
+      this.k.tenantSetting('*'),
+      this.k.settingsOfTenant('*'),
+    ]) {
       let cursor = '0';
       do {
         const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
@@ -255,5 +332,11 @@ export function keys(namespace: string) {
     meeting: (id: string) => `${ns}:meeting:${id}`,
     serverMeetings: (id: string) => `${ns}:server_meetings:${id}`,
     voiceBridges: `${ns}:voice_bridges`,
+    tenants: `${ns}:tenants`,
+    tenant: (id: string) => `${ns}:tenant:${id}`,
+    tenantNames: `${ns}:tenant_names`,
+    tenantSettings: `${ns}:tenant_settings`,
+    tenantSetting: (id: string) => `${ns}:tenant_setting:${id}`,
+    settingsOfTenant: (tenantId: string) => `${ns}:tenant_settings_of:${tenantId}`,
   };
 }

@@ -40,6 +40,74 @@ const migrations: Array<{ id: number; name: string; sql: string }> = [
       create index if not exists history_meeting on history (meeting_id, position);
       create index if not exists history_actor on history (actor_name, position);`,
   },
+  {
+    id: 3,
+    name: 'recordings',
+    sql: `
+      create table if not exists projection_checkpoints (
+        name text primary key,
+        position bigint not null
+      );
+      create table if not exists recordings (
+        record_id text primary key,
+        meeting_id text not null,
+        name text not null,
+        published boolean not null,
+        protected boolean not null,
+        state text,
+        start_time bigint,
+        end_time bigint,
+        participants integer,
+        publish_updated boolean not null default false,
+        tenant_id text,
+        imported_at timestamptz not null,
+        updated_at timestamptz not null
+      );
+      create index if not exists recordings_meeting on recordings (meeting_id, start_time desc);
+      create index if not exists recordings_newest on recordings (start_time desc nulls last, record_id desc);
+      create index if not exists recordings_record_prefix on recordings (record_id text_pattern_ops);
+      create index if not exists recordings_tenant on recordings (tenant_id, start_time desc);
+      create table if not exists recording_metadata (
+        record_id text not null references recordings (record_id) on delete cascade,
+        key text not null,
+        value text not null,
+        primary key (record_id, key)
+      );
+      create index if not exists recording_metadata_key_value on recording_metadata (key, value);
+      create table if not exists playback_formats (
+        record_id text not null references recordings (record_id) on delete cascade,
+        format text not null,
+        url text not null,
+        length integer not null,
+        processing_time integer,
+        primary key (record_id, format)
+      );
+      create table if not exists thumbnails (
+        record_id text not null,
+        format text not null,
+        sequence integer not null,
+        url text not null,
+        width integer,
+        height integer,
+        alt text,
+        primary key (record_id, format, sequence),
+        foreign key (record_id, format) references playback_formats (record_id, format) on delete cascade
+      );
+      create table if not exists meeting_callbacks (
+        meeting_id text primary key,
+        tenant_id text,
+        recording_ready_url text,
+        analytics_callback_url text,
+        registered_at timestamptz not null
+      );`,
+  },
+  {
+    id: 4,
+    name: 'recording-ready callbacks owed',
+    sql: `
+      alter table recordings add column if not exists ready_pending boolean not null default false;
+      create index if not exists recordings_ready_pending on recordings (imported_at) where ready_pending;`,
+  },
 ];
 
 export async function migrate(sql: Sql): Promise<void> {

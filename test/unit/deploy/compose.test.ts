@@ -22,7 +22,7 @@ describe('docker-compose.yml', () => {
     for (const v of [...kafka.volumes!, ...redis.volumes!, ...postgres.volumes!]) expect(Object.keys(compose.volumes)).toContain(v.split(':')[0]);
   });
 
-  test.each(['api', 'poller', 'projector'])('runs the %s role on the production backends, after the infrastructure is healthy', (role) => {
+  test.each(['api', 'poller', 'projector', 'importer'])('runs the %s role on the production backends, after the infrastructure is healthy', (role) => {
     const service = compose.services[role];
     expect(service.command).toEqual([role]);
     expect(service.build).toBe('.');

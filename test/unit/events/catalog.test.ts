@@ -29,6 +29,20 @@ const oneOfEach = (): DomainEvent[] =>
     e.wentOffline('bbb-1', 'timeout'),
     e.meetingPlaced('m-1', 'bbb-1', { tenantId: 't-1', previousServerId: 'bbb-0', considered: [{ serverId: 'bbb-1', load: 0 }] }),
     e.meetingEnded('m-1', 'bbb-1', 'notRunning'),
+    e.tenantAdded('t-1', 'math'),
+    e.tenantUpdated('t-1', { name: 'physics', secrets: ['a', 'b'], lrsEndpoint: 'https://lrs.example.com', kcPassword: null }),
+    e.tenantRemoved('t-1'),
+    e.tenantSettingAdded('s-1', 't-1', 'record', 'false', true),
+    e.tenantSettingRemoved('s-1', 't-1'),
+    e.callbacksRegistered('m-1'),
+    e.recordingImported('rec-1', 'm-1'),
+    e.importFailed('rec-2.tar'),
+    e.recordingPublished('rec-1'),
+    e.recordingUnpublished('rec-1'),
+    e.recordingUpdated('rec-1', { set: { course: 'HIS101' }, removed: ['old'], protected: true }),
+    e.recordingDeleted('rec-1'),
+    e.recordingsToTenant('t-1'),
+    e.readyNotified('rec-1', 'm-1'),
   ]);
 
 const json = (value: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(value));

@@ -50,7 +50,57 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
       databaseUrl: undefined,
       logLevel: 'info',
       projectionTimeoutMs: 10_000,
+      recordings: {
+        disabled: false,
+        spoolDir: resolve('./data/recordings/spool'),
+        workDir: resolve('./data/recordings/work'),
+        publishDir: resolve('./data/recordings/published'),
+        unpublishDir: resolve('./data/recordings/unpublished'),
+        importUnpublished: false,
+        importPollIntervalMs: 60_000,
+        playbackFormats: ['presentation', 'video', 'screenshare', 'podcast', 'notes', 'capture'],
+        xAccelRedirect: false,
+        protectedEnabled: false,
+        tokenTtlMs: 3_600_000,
+        cookieTtlMs: 21_600_000,
+        getRecordingsFiltered: false,
+        cookieKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+        readyCallbackRetries: 5,
+      },
+      multitenancy: false,
+      createPolicy: { defaults: {}, overrides: {}, exclude: [] },
+      joinPolicy: { defaults: {}, overrides: {}, exclude: [] },
+      fsapi: { password: 'lb-secret', maxDurationMinutes: 0, voiceBridgeMin: 5, voiceBridgeMax: 9 },
     });
+  });
+
+  test('param policies are read at start; a malformed entry stops it, naming the variable', () => {
+    expect(loadConfig({ ...base, DEFAULT_CREATE_PARAMS: 'record=false,welcome=Hi there', CREATE_EXCLUDE_PARAMS: 'logo, bannerText' }).createPolicy).toEqual({
+      defaults: { record: 'false', welcome: 'Hi there' },
+      overrides: {},
+      exclude: ['logo', 'bannerText'],
+    });
+    expect(() => loadConfig({ ...base, OVERRIDE_JOIN_PARAMS: 'userdata-x' })).toThrow(/OVERRIDE_JOIN_PARAMS/);
+    expect(loadConfig({ ...base, FSAPI_PASSWORD: '', MAX_MEETING_DURATION: '90' }).fsapi).toMatchObject({ password: '', maxDurationMinutes: 90 });
+  });
+
+  test('recordings: Scalelite\'s dirs when set, SECRET_KEY_BASE as the cookie key, formats checked', () => {
+    const c = loadConfig({
+      ...base,
+      RECORDING_SPOOL_DIR: '/var/bigbluebutton/spool',
+      RECORDING_PUBLISH_DIR: '/var/bigbluebutton/published',
+      SECRET_KEY_BASE: 'kb',
+      RECORDING_PLAYBACK_FORMATS: 'presentation:video',
+      PROTECTED_RECORDINGS_TIMEOUT: '10',
+    });
+    expect(c.recordings).toMatchObject({
+      spoolDir: '/var/bigbluebutton/spool',
+      publishDir: '/var/bigbluebutton/published',
+      cookieKey: 'kb',
+      playbackFormats: ['presentation', 'video'],
+      cookieTtlMs: 600_000,
+    });
+    expect(() => loadConfig({ ...base, RECORDING_PLAYBACK_FORMATS: 'presentation:../etc' })).toThrow(/RECORDING_PLAYBACK_FORMATS/);
   });
 
   test('blank values count as unset', () => {

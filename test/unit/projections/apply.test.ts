@@ -1,6 +1,6 @@
 import { DomainEvent, StoredEvent } from '../../../src/events/catalog';
 import { applyToPool, poolProjection } from '../../../src/projections/apply';
-import { emptyPool } from '../../../src/projections/pool';
+import { emptyKeys, emptyPool } from '../../../src/projections/pool';
 import { ProjectionTimeoutError } from '../../../src/projections/waiters';
 import { MemoryPoolStore } from '../../../src/infra/embedded/memory-pool';
 import { e, given, liveServer, project, stored } from '../../support/events';
@@ -191,7 +191,7 @@ describe('MemoryPoolStore readers', () => {
 
   test('loadSlice returns only what it is asked, with the voice bridges of the meetings', async () => {
     const store = await storeAfter(history());
-    const slice = await store.loadSlice({ servers: ['bbb-3', 'gone'], meetings: ['m-4', 'nope'], voiceBridges: ['666', '000'] });
+    const slice = await store.loadSlice({ ...emptyKeys(), servers: ['bbb-3', 'gone'], meetings: ['m-4', 'nope'], voiceBridges: ['666', '000'] });
     expect(Object.keys(slice.servers)).toEqual(['bbb-3']);
     expect(Object.keys(slice.meetings)).toEqual(['m-4']);
     expect(slice.voiceBridges).toEqual({ '444': 'm-4', '666': 'm-6' });

@@ -294,9 +294,36 @@ describe('touchedBy', () => {
       e.meetingEnded('m-1', 'bbb-2'),
       e.serverEnabled('bbb-3'),
     ]);
-    expect(touchedBy(placed)).toEqual({ servers: ['bbb-2', 'bbb-1'], meetings: ['m-1'], voiceBridges: ['999'] });
-    expect(touchedBy(ended)).toEqual({ servers: ['bbb-2'], meetings: ['m-1'], voiceBridges: [] });
-    expect(touchedBy(enabled)).toEqual({ servers: ['bbb-3'], meetings: [], voiceBridges: [] });
+    const none = { tenants: [], tenantSettings: [], tenantNames: [] };
+    expect(touchedBy(placed)).toEqual({ servers: ['bbb-2', 'bbb-1'], meetings: ['m-1'], voiceBridges: ['999'], ...none });
+    expect(touchedBy(ended)).toEqual({ servers: ['bbb-2'], meetings: ['m-1'], voiceBridges: [], ...none });
+    expect(touchedBy(enabled)).toEqual({ servers: ['bbb-3'], meetings: [], voiceBridges: [], ...none });
+  });
+
+  test('names the tenant, its new name and the setting a tenant event touches', () => {
+    const [added, setting] = given([e.tenantAdded('t-1', 'Math'), e.tenantSettingAdded('s-1', 't-1', 'record', 'false')]);
+    expect(touchedBy(added)).toMatchObject({ tenants: ['t-1'], tenantNames: ['math'], tenantSettings: [] });
+    expect(touchedBy(setting)).toMatchObject({ tenants: ['t-1'], tenantSettings: ['s-1'] });
+  });
+});
+
+describe('evolve: tenants', () => {
+  test('given a tenant renamed, then the new name resolves to it and the old one to nothing', () => {
+    const state = poolAfter([e.tenantAdded('t-1', 'math'), e.tenantUpdated('t-1', { name: 'Physics', lrsEndpoint: 'https://lrs.example.com' })]);
+    expect(state.tenantNames).toEqual({ physics: 't-1' });
+    expect(state.tenants['t-1']).toMatchObject({ name: 'Physics', secrets: ['math-secret'], lrsEndpoint: 'https://lrs.example.com', lrsPassword: null });
+  });
+
+  test('given a tenant removed, then its name is free; its settings stay (as in Scalelite)', () => {
+    const state = poolAfter([e.tenantAdded('t-1', 'math'), e.tenantSettingAdded('s-1', 't-1', 'record', 'false'), e.tenantRemoved('t-1')]);
+    expect(state.tenants).toEqual({});
+    expect(state.tenantNames).toEqual({});
+    expect(Object.keys(state.tenantSettings)).toEqual(['s-1']);
+  });
+
+  test('given a setting removed, then it is gone', () => {
+    const state = poolAfter([e.tenantAdded('t-1', 'math'), e.tenantSettingAdded('s-1', 't-1', 'record', 'false'), e.tenantSettingRemoved('s-1', 't-1')]);
+    expect(state.tenantSettings).toEqual({});
   });
 });
 

@@ -1,0 +1,133 @@
+import { copyFile, readdir, rename, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Logger } from 'pino';
+import { isDomainError } from '../commands/errors';
+import { WriteSide } from '../commands/write-side';
+import { draft } from '../events/catalog';
+import { HistoryStore } from '../projections/history';
+import { listSpool, RecordingDirs } from '../recordings/files';
+import { RecordingImporter } from '../recordings/importer';
+import { Recording, tenantOf } from '../recordings/model';
+import { RecordingQuery, RecordingReader } from '../recordings/ports';
+import type { AdminOutcome, AdminRequest } from './admin';
+import { err, historyJson, ok, str } from './admin';
+
+/*
+ * The admin side of recordings, for the CLI: list with filters, import a
+ * tarball, the importer's status, and attaching recordings to a tenant.
+ */
+
+export interface RecordingAdminDeps {
+  store: RecordingReader;
+  writeSide: WriteSide<RecordingReader>;
+  history: HistoryStore;
+  dirs: RecordingDirs;
+  /** the importer of this process, if it runs one */
+  importer: RecordingImporter | null;
+  /** whether a tenant exists (multitenancy); undefined when tenants are not kept */
+  tenantExists?: (id: string) => Promise<boolean>;
+  disabled: boolean;
+  logger: Logger;
+}
+
+const csv = (v: unknown): string[] | undefined => {
+  const items = str(v)?.split(',').map((s) => s.trim()).filter(Boolean);
+  return items && items.length > 0 ? items : undefined;
+};
+
+export function recordingJson(r: Recording) {
+  return {
+    record_id: r.recordId,
+    meeting_id: r.meetingId,
+    name: r.name,
+    published: r.published,
+    protected: r.protected,
+    state: r.state,
+    start_time: r.startTime,
+    end_time: r.endTime,
+    participants: r.participants,
+    tenant_id: tenantOf(r),
+    metadata: r.metadata,
+    formats: r.formats.map((f) => ({ format: f.format, url: f.url, length: f.length, processing_time: f.processingTime, thumbnails: f.thumbnails.length })),
+    imported_at: r.importedAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+export class RecordingAdmin {
+  constructor(private readonly deps: RecordingAdminDeps) {}
+
+  private get unavailable(): AdminOutcome | null {
+    return this.deps.disabled ? err(409, 'Recordings are disabled (RECORDING_DISABLED=true)') : null;
+  }
+
+  async getRecordingList(req: AdminRequest): Promise<AdminOutcome> {
+    const p = req.params;
+    const limit = Number(str(p.limit) ?? 100);
+    const offset = Number(str(p.offset) ?? 0);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return err(400, 'limit must be a whole number from 1 to 10000');
+    if (!Number.isInteger(offset) || offset < 0) return err(400, 'offset must be a whole number, 0 or more');
+    const states = csv(p.state);
+    const query: RecordingQuery = {
+      states: !states || states.includes('any') ? null : states,
+      ...(csv(p.meeting) ? { meetingIds: csv(p.meeting) } : {}),
+      ...(csv(p.record) ? { recordIdPrefixes: csv(p.record) } : {}),
+      ...(str(p.tenant) ? { tenantId: str(p.tenant) } : {}),
+      limit,
+      offset,
+    };
+    const [recordings, total] = await Promise.all([this.deps.store.query(query), this.deps.store.count({ ...query, limit: undefined, offset: undefined })]);
+    return ok({ recordings: recordings.map(recordingJson), total, offset, limit });
+  }
+
+  /**
+   * Import a tarball the balancer can read. With an importer in this process it
+   * is imported now and left where it is; otherwise it is copied into the spool
+   * dir for the importer role to pick up.
+   */
+  async importRecording(req: AdminRequest): Promise<AdminOutcome> {
+    const off = this.unavailable;
+    if (off) return off;
+    const path = str(req.params.path);
+    if (!path) return err(400, 'path is required: a recording tarball (<record_id>.tar) the balancer can read');
+    const info = await stat(path).catch(() => null);
+    if (!info?.isFile()) return err(404, `No such file on the balancer: ${path}`);
+    if (this.deps.importer) {
+      const result = await this.deps.importer.importFile(path, { fromSpool: false });
+      return result.kind === 'imported' ? ok({ imported: result }) : err(422, `Failed to import recording: ${result.reason}`);
+    }
+    const name = basename(path).endsWith('.tar') ? basename(path) : `${basename(path)}.tar`;
+    const partial = join(this.deps.dirs.spoolDir, `.${name}.partial`);
+    await copyFile(path, partial);
+    await rename(partial, join(this.deps.dirs.spoolDir, name));
+    return ok({ queued: { file: name, spool_dir: this.deps.dirs.spoolDir } }, 202);
+  }
+
+  async getImporterStatus(): Promise<AdminOutcome> {
+    const { dirs, history, importer } = this.deps;
+    const queued = await listSpool(dirs.spoolDir).catch(() => [] as string[]);
+    const failedFiles = await readdir(join(dirs.spoolDir, 'failed')).then(
+      (names) => names.filter((n) => n.endsWith('.tar')),
+      () => [] as string[],
+    );
+    const recent = await history.query({ types: ['RecordingImported', 'RecordingImportFailed', 'RecordingReadyNotified'], limit: 20 });
+    return ok({
+      disabled: this.deps.disabled,
+      dirs: { spool: dirs.spoolDir, work: dirs.workDir, published: dirs.publishDir, unpublished: dirs.unpublishDir },
+      queued: queued.map((f) => basename(f)),
+      failed: failedFiles,
+      importer: importer ? await importer.status() : null,
+      recent: recent.map(historyJson),
+    });
+  }
+
+  async addRecordingsToTenant(req: AdminRequest): Promise<AdminOutcome> {
+    const tenantId = str(req.params.tenant_id)?.trim();
+    if (!tenantId) return err(400, 'No tenant ID was provided');
+    if (this.deps.tenantExists && !(await this.deps.tenantExists(tenantId))) return err(404, `Couldn't find Tenant with id=${tenantId}`);
+    const before = await this.deps.store.count({ states: null, tenantId: null });
+    const outcome = await this.deps.writeSide.decide(req.actor, async () => ({ events: [draft('RecordingsAssignedToTenant', { tenantId })], result: null }), req.correlationId);
+    if (isDomainError(outcome)) return err(400, outcome.message);
+    return ok({ success: `All existing recordings have been successfully linked to tenant ${tenantId}`, recordings: before });
+  }
+}

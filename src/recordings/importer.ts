@@ -1,0 +1,245 @@
+import { watch, FSWatcher } from 'node:fs';
+import { mkdir, rm, unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Logger } from 'pino';
+import { decideImport, ImportSettings } from '../commands/recordings';
+import { domainError, isDomainError } from '../commands/errors';
+import { WriteSide } from '../commands/write-side';
+import { draft, eventSchemas } from '../events/catalog';
+import { Actor } from '../events/envelope';
+import { Lease, soleLease } from '../poller/leadership';
+import { cleanStaleWork, extractTarball, findFormatDirs, listSpool, moveToFailed, placeFormat, RecordingDirs, TarballError } from './files';
+import { combineFormats, parseMetadataXml } from './metadata';
+import { RecordingReader } from './ports';
+
+export type ImportResult =
+  | { file: string; kind: 'imported'; recordId: string; formats: string[]; published: boolean }
+  | { file: string; kind: 'failed'; reason: string; movedTo: string | null }
+  | { file: string; kind: 'deferred'; reason: string };
+
+export interface ImporterSettings extends ImportSettings {
+  pollIntervalMs: number;
+  /** a file failing this many times for reasons other than its content is given up (moved to failed/) */
+  maxAttempts: number;
+}
+
+export interface ImporterStatus {
+  running: boolean;
+  leading: boolean;
+  spoolDir: string;
+  queued: number;
+  current: string | null;
+  lastScanAt: string | null;
+  imported: number;
+  failed: number;
+  lastImport: { file: string; recordId: string; at: string } | null;
+  lastFailure: { file: string; reason: string; at: string } | null;
+}
+
+export interface ImporterDeps {
+  dirs: RecordingDirs;
+  writeSide: WriteSide<RecordingReader>;
+  settings: ImporterSettings;
+  logger: Logger;
+  /** one active importer across processes */
+  lease?: Lease;
+  /** after a recording is imported (the recording-ready callback) */
+  onImported?: (recordId: string, meetingId: string) => void;
+}
+
+const actor: Actor = { kind: 'importer', name: 'recording-importer' };
+
+class NotAnImport extends Error {}
+
+/**
+ * Watches the spool dir and imports `<record_id>.tar` files: extract into the
+ * work dir, parse every metadata.xml, move the format dirs into place, then
+ * append RecordingImported, the commit point. The tarball is deleted only
+ * after that, so a crash at any step means the same file is imported again
+ * (idempotently) at the next start. A tarball that cannot be imported goes to
+ * `failed/` with its reason, and is never retried by itself.
+ */
+export class RecordingImporter {
+  private timer: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
+  private scanning: Promise<ImportResult[]> | null = null;
+  private rescan = false;
+  private stopped = true;
+  private leading = false;
+  private readonly attempts = new Map<string, number>();
+  private readonly state: Omit<ImporterStatus, 'running' | 'leading' | 'spoolDir' | 'queued'> = {
+    current: null,
+    lastScanAt: null,
+    imported: 0,
+    failed: 0,
+    lastImport: null,
+    lastFailure: null,
+  };
+
+  constructor(private readonly deps: ImporterDeps) {}
+
+  async start(): Promise<void> {
+    const { dirs, logger, settings } = this.deps;
+    this.stopped = false;
+    for (const dir of [dirs.spoolDir, dirs.workDir, dirs.publishDir, dirs.unpublishDir]) await mkdir(dir, { recursive: true });
+    await cleanStaleWork(dirs.workDir);
+    try {
+      // New tarballs are picked up at once; the timer is the safety net (NFS does not always notify).
+      this.watcher = watch(dirs.spoolDir, { persistent: false }, (_e, name) => {
+        if (typeof name === 'string' && name.endsWith('.tar') && !name.startsWith('.')) this.kick();
+      });
+      this.watcher.on('error', (err) => logger.warn({ err }, 'spool dir watch failed; polling only'));
+    } catch (err) {
+      logger.warn({ err }, 'cannot watch the spool dir; polling only');
+    }
+    const loop = () => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        this.kick();
+        loop();
+      }, settings.pollIntervalMs);
+      this.timer.unref();
+    };
+    loop();
+    this.kick();
+    logger.info({ spoolDir: dirs.spoolDir, intervalMs: settings.pollIntervalMs }, 'recording importer watching the spool dir');
+  }
+
+  /** Scan soon; a scan under way scans again when it ends. */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.scanning) {
+      this.rescan = true;
+      return;
+    }
+    void this.scan().catch((err: unknown) => this.deps.logger.error({ err }, 'Failed to import recording'));
+  }
+
+  /** Import every tarball in the spool dir now (if this process holds the importer lease). */
+  async scan(): Promise<ImportResult[]> {
+    if (this.scanning) {
+      this.rescan = true;
+      return this.scanning;
+    }
+    this.scanning = (async () => {
+      const results: ImportResult[] = [];
+      try {
+        do {
+          this.rescan = false;
+          this.leading = await (this.deps.lease ?? soleLease).acquire().catch(() => false);
+          if (!this.leading) break;
+          this.state.lastScanAt = new Date().toISOString();
+          for (const file of await listSpool(this.deps.dirs.spoolDir)) {
+            if (this.stopped && results.length > 0) break;
+            results.push(await this.importFile(file));
+            await (this.deps.lease ?? soleLease).acquire().catch(() => false);
+          }
+        } while (this.rescan && !this.stopped);
+      } finally {
+        this.scanning = null;
+      }
+      return results;
+    })();
+    return this.scanning;
+  }
+
+  /**
+   * Import one tarball; never throws for a bad file. A file named by an admin
+   * (`fromSpool` false) is left where it is, imported or not.
+   */
+  async importFile(file: string, options: { fromSpool: boolean } = { fromSpool: true }): Promise<ImportResult> {
+    const { dirs, writeSide, settings, logger } = this.deps;
+    const name = basename(file);
+    this.state.current = name;
+    let extracted: string | null = null;
+    try {
+      extracted = await extractTarball(file, dirs.workDir);
+      const found = await findFormatDirs(extracted);
+      if (found.length === 0) throw new NotAnImport('no <format>/<record_id>/metadata.xml in the tarball');
+      const parsed = [];
+      for (const f of found) {
+        const one = parseMetadataXml(f.metadataXml);
+        if ('error' in one) throw new NotAnImport(`${f.format}/${f.recordId}/metadata.xml: ${one.error}`);
+        if (one.recordId !== f.recordId || one.format.format !== f.format) {
+          throw new NotAnImport(`${f.format}/${f.recordId}/metadata.xml describes ${one.format.format}/${one.recordId}`);
+        }
+        parsed.push(one);
+      }
+      const combined = combineFormats(parsed);
+      if ('error' in combined) throw new NotAnImport(combined.error);
+      const imported = { ...combined.recording, formats: combined.formats };
+      const committed = await writeSide.decide(actor, async (store) => {
+        const current = await store.recording(imported.recordId);
+        const event = decideImport(current, imported, settings, name);
+        const valid = eventSchemas.RecordingImported.safeParse(event.data);
+        if (!valid.success) return domainError('invalidRequest', valid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        const published = (event.data as { published: boolean }).published;
+        for (const f of found) await placeFormat(dirs, f.format, f.recordId, f.dir, published);
+        return { events: [event], result: published };
+      });
+      if (isDomainError(committed)) throw new NotAnImport(committed.message);
+      if (options.fromSpool) await unlink(file).catch(() => undefined);
+      this.attempts.delete(file);
+      this.state.imported += 1;
+      this.state.lastImport = { file: name, recordId: imported.recordId, at: new Date().toISOString() };
+      logger.info({ file: name, recordId: imported.recordId, formats: found.map((f) => f.format), published: committed.result }, 'recording imported');
+      this.deps.onImported?.(imported.recordId, imported.meetingId);
+      return { file: name, kind: 'imported', recordId: imported.recordId, formats: found.map((f) => f.format), published: committed.result };
+    } catch (err) {
+      const content = err instanceof TarballError || err instanceof NotAnImport;
+      const reason = err instanceof Error ? err.message : String(err);
+      if (!options.fromSpool) {
+        logger.error({ file, reason }, 'Failed to import recording');
+        return { file: name, kind: 'failed', reason, movedTo: null };
+      }
+      const attempts = (this.attempts.get(file) ?? 0) + 1;
+      this.attempts.set(file, attempts);
+      if (!content && attempts < settings.maxAttempts) {
+        // The file may be fine and the backends down: try again at the next scan.
+        logger.warn({ err, file: name, attempts }, 'Failed to import recording; will retry');
+        return { file: name, kind: 'deferred', reason };
+      }
+      this.attempts.delete(file);
+      return this.fail(file, reason);
+    } finally {
+      this.state.current = null;
+      if (extracted) await rm(extracted, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  private async fail(file: string, reason: string): Promise<ImportResult> {
+    const { dirs, writeSide, logger } = this.deps;
+    const name = basename(file);
+    let movedTo: string | null = null;
+    try {
+      movedTo = await moveToFailed(dirs.spoolDir, file, reason);
+    } catch (err) {
+      logger.error({ err, file: name }, 'could not move a failed tarball out of the spool dir');
+    }
+    logger.error({ file: name, reason, movedTo }, 'Failed to import recording');
+    this.state.failed += 1;
+    this.state.lastFailure = { file: name, reason, at: new Date().toISOString() };
+    await writeSide
+      .decide(actor, async () => ({ events: [draft('RecordingImportFailed', { source: name.slice(0, 1024), reason: reason.slice(0, 2000), movedTo })], result: null }))
+      .catch((err: unknown) => logger.warn({ err }, 'could not record the failed import'));
+    return { file: name, kind: 'failed', reason, movedTo };
+  }
+
+  async status(): Promise<ImporterStatus> {
+    const queued = await listSpool(this.deps.dirs.spoolDir).then(
+      (l) => l.length,
+      () => 0,
+    );
+    return { running: !this.stopped, leading: this.leading, spoolDir: this.deps.dirs.spoolDir, queued, ...this.state };
+  }
+
+  /** Stop watching; an import under way finishes first. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.watcher?.close();
+    await this.scanning?.catch(() => undefined);
+    if (this.leading) await this.deps.lease?.release().catch(() => undefined);
+    this.leading = false;
+  }
+}

@@ -1,0 +1,53 @@
+import { StoredEvent } from '../events/catalog';
+import { Recording } from './model';
+
+/** getRecordings filters, already parsed; every present filter narrows the result (AND). */
+export interface RecordingQuery {
+  meetingIds?: string[];
+  /** case-sensitive prefixes of the record id */
+  recordIdPrefixes?: string[];
+  /** null: any state */
+  states: string[] | null;
+  /** OR across entries: (key = k1 and value in v1) or (key = k2 and value in v2) … */
+  metadata?: Array<{ key: string; values: string[] }>;
+  /** undefined: no tenant filter; null: only recordings of no tenant; a string: that tenant's only */
+  tenantId?: string | null;
+  offset?: number;
+  limit?: number;
+}
+
+/** Callback URLs a create left for the meeting's recordings (Scalelite's callback_data). */
+export interface MeetingCallbacks {
+  meetingId: string;
+  tenantId: string | null;
+  recordingReadyUrl: string | null;
+  analyticsCallbackUrl: string | null;
+}
+
+/** What the API, the importer and the decisions read. */
+export interface RecordingReader {
+  checkpoint(): Promise<number>;
+  /** Resolves once the event at `offset` is applied (read-your-writes). */
+  waitFor(offset: number, timeoutMs?: number): Promise<void>;
+  recording(recordId: string): Promise<Recording | null>;
+  /** exact ids, in the order of the query's sort (newest first) */
+  recordings(recordIds: string[]): Promise<Recording[]>;
+  query(q: RecordingQuery): Promise<Recording[]>;
+  count(q: RecordingQuery): Promise<number>;
+  callbacks(meetingId: string): Promise<MeetingCallbacks | null>;
+}
+
+export interface RebuildOutcome {
+  events: number;
+  checkpoint: number;
+  recordings: number;
+  /** record ids whose row differed from what the log says (or existed on one side only) */
+  differences: string[];
+}
+
+export interface RecordingStore extends RecordingReader {
+  apply(batch: StoredEvent[]): Promise<void>;
+  /** Replace the whole model, atomically, by the recording events of the log up to `checkpoint`. */
+  rebuild(events: StoredEvent[], checkpoint: number): Promise<RebuildOutcome>;
+  close(): Promise<void>;
+}
