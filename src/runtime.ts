@@ -166,7 +166,7 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
       tokens = memoryTokens;
     }
 
-    const history = new SqlHistoryStore(sql);
+    const history = new SqlHistoryStore(sql, config.projectionTimeoutMs);
     const recordings = new SqlRecordingStore(sql, config.projectionTimeoutMs);
     closers.unshift(() => recordings.close());
     const memoryPool = !config.redisUrl;
@@ -400,6 +400,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
       pool,
       writeSide,
       history,
+      logHead: () => log.lastOffset(),
       bbb,
       pollAll: pollNow,
       endOnServer,

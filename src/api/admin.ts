@@ -10,6 +10,7 @@ import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, PoolState, Server } from '../projections/pool';
 import { PollSummary } from '../poller/poller';
 import { RebuildProgress, RebuildResult } from '../projections/rebuild';
+import { ProjectionTimeoutError } from '../projections/waiters';
 import { BbbGateway } from '../infra/bbb/client';
 import { parseXml, XmlNode } from '../infra/bbb/xml';
 
@@ -89,6 +90,8 @@ export interface AdminDeps {
   pool: PoolReader;
   writeSide: WriteSide;
   history: HistoryStore;
+  /** the offset of the log's last event: the history answers only once it holds it */
+  logHead: () => Promise<number>;
   bbb: BbbGateway;
   pollAll: () => Promise<PollSummary>;
   endOnServer: (server: Server, meeting: Meeting) => Promise<boolean>;
@@ -321,6 +324,15 @@ export class AdminApi {
     if (since === 'invalid') return err(400, 'since must be a time, e.g. 2026-11-25T10:00:00Z');
     if (until === 'invalid') return err(400, 'until must be a time, e.g. 2026-11-25T10:00:00Z');
     const after = str(p.after);
+    // The history is projected apart from the pool: wait for it to hold what the log holds now,
+    // so an admin sees their own change at once.
+    try {
+      const head = await this.deps.logHead();
+      if (head >= 0) await this.deps.history.waitFor(head);
+    } catch (e) {
+      if (e instanceof ProjectionTimeoutError) return err(503, `the event history is behind the log: ${e.message}; is a projector running?`);
+      throw e;
+    }
     const entries = await this.deps.history.query({
       serverId: str(p.server) || undefined,
       meetingId: str(p.meeting) || undefined,

@@ -65,6 +65,8 @@ export interface HistoryQuery {
 
 export interface HistoryStore {
   checkpoint(): Promise<number>;
+  /** Resolves once the events up to `offset` are in the history (rejects after the timeout). */
+  waitFor(offset: number, timeoutMs?: number): Promise<void>;
   apply(batch: StoredEvent[]): Promise<void>;
   query(q: HistoryQuery): Promise<HistoryEntry[]>;
 }

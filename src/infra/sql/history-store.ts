@@ -1,14 +1,28 @@
 import { StoredEvent } from '../../events/catalog';
 import { HistoryEntry, historyEntry, HistoryQuery, HistoryStore } from '../../projections/history';
+import { PolledCheckpoint } from '../../projections/waiters';
 import { Sql } from '../sql/sql';
 
 /** The history table in PostgreSQL or PGlite: applying an event twice is a no-op (keyed by offset). */
 export class SqlHistoryStore implements HistoryStore {
-  constructor(private readonly sql: Sql) {}
+  private readonly position: PolledCheckpoint;
 
-  async checkpoint(): Promise<number> {
-    const r = await this.sql.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from history');
-    return Number(r.rows[0].last);
+  constructor(
+    private readonly sql: Sql,
+    defaultTimeoutMs = 10_000,
+  ) {
+    this.position = new PolledCheckpoint(async () => {
+      const r = await this.sql.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from history');
+      return Number(r.rows[0].last);
+    }, defaultTimeoutMs);
+  }
+
+  checkpoint(): Promise<number> {
+    return this.position.current();
+  }
+
+  waitFor(offset: number, timeoutMs?: number): Promise<void> {
+    return this.position.waitFor(offset, timeoutMs);
   }
 
   async apply(batch: StoredEvent[]): Promise<void> {
@@ -25,6 +39,7 @@ export class SqlHistoryStore implements HistoryStore {
        values ${rows.join(', ')} on conflict (position) do nothing`,
       values,
     );
+    this.position.advance(Math.max(...batch.map((e) => e.offset)));
   }
 
   async query(q: HistoryQuery): Promise<HistoryEntry[]> {
