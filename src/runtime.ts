@@ -38,6 +38,7 @@ import { TenantAdmin } from './api/admin-tenants';
 import { RecordingAdmin } from './api/admin-recordings';
 import { renderMetrics } from './api/metrics';
 import { ServerSyncAdmin } from './api/admin-sync';
+import { RetentionJob } from './recordings/retention';
 import { RecordingImporter } from './recordings/importer';
 import { RecordingReader } from './recordings/ports';
 import { PlaybackTokens } from './recordings/tokens';
@@ -366,6 +367,14 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
       if (owed.length > 0) logger.info({ callbacks: owed.length }, 'sending the recording-ready callbacks a previous run owed');
       for (const { recordId, meetingId } of owed) notifyReady(recordId, meetingId);
     })().catch((err: unknown) => logger.warn({ err }, 'could not resume the owed recording-ready callbacks'));
+    if (rec.retention.days > 0) {
+      const retention = new RetentionJob(
+        { store: backends.recordings, writeSide: recordingWriteSide, dirs, lease: backends.importerLease, clock, logger: logger.child({ role: 'importer' }) },
+        rec.retention,
+      );
+      retention.start();
+      stops.unshift(() => retention.stop());
+    }
   }
   const pollerSettings = {
     intervalMs: config.pollIntervalMs,

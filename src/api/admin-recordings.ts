@@ -9,12 +9,14 @@ import { listSpool, RecordingDirs } from '../recordings/files';
 import { RecordingImporter } from '../recordings/importer';
 import { Recording, tenantOf } from '../recordings/model';
 import { RecordingQuery, RecordingReader } from '../recordings/ports';
+import { parseRetentionAge, purgeRecordings, PURGEABLE_STATES } from '../recordings/retention';
 import type { AdminOutcome, AdminRequest } from './admin';
-import { err, historyJson, ok, str } from './admin';
+import { err, historyJson, ok, str, truthy } from './admin';
 
 /*
  * The admin side of recordings, for the CLI: list with filters, import a
- * tarball, the importer's status, and attaching recordings to a tenant.
+ * tarball, the importer's status, attaching recordings to a tenant, and
+ * purging old recordings.
  */
 
 export interface RecordingAdminDeps {
@@ -129,5 +131,43 @@ export class RecordingAdmin {
     const outcome = await this.deps.writeSide.decide(req.actor, async () => ({ events: [draft('RecordingsAssignedToTenant', { tenantId })], result: null }), req.correlationId);
     if (isDomainError(outcome)) return err(400, outcome.message);
     return ok({ success: `All existing recordings have been successfully linked to tenant ${tenantId}`, recordings: before });
+  }
+
+  /**
+   * Delete the recordings that started before a time (`before`) or are older
+   * than an age (`older_than`: 365d, 12w, …); `dry_run` only counts and lists them.
+   */
+  async purgeRecordings(req: AdminRequest): Promise<AdminOutcome> {
+    const off = this.unavailable;
+    if (off) return off;
+    const p = req.params;
+    const olderThan = str(p.older_than)?.trim();
+    const beforeText = str(p.before)?.trim();
+    if (!olderThan === !beforeText) return err(400, 'Say which recordings to purge: older_than (an age such as 365d) or before (a time such as 2025-09-01), one of them');
+    let before: number;
+    let reason: string;
+    if (olderThan) {
+      const age = parseRetentionAge(olderThan);
+      if (isDomainError(age)) return err(400, age.message);
+      before = Date.now() - age;
+      reason = `purge: older than ${olderThan}`;
+    } else {
+      before = Date.parse(beforeText!);
+      if (Number.isNaN(before)) return err(400, `'${beforeText}' is not a time: use e.g. 2025-09-01 or 2025-09-01T00:00:00Z`);
+      reason = `purge: started before ${new Date(before).toISOString()}`;
+    }
+    const tenant = str(p.tenant)?.trim();
+    if (tenant && this.deps.tenantExists && !(await this.deps.tenantExists(tenant))) return err(404, `Couldn't find Tenant with id=${tenant}`);
+    const outcome = await purgeRecordings(this.deps, {
+      before,
+      states: csv(p.state) ?? PURGEABLE_STATES,
+      ...(tenant ? { tenantId: tenant } : {}),
+      dryRun: truthy(p.dry_run),
+      reason,
+      actor: req.actor,
+      correlationId: req.correlationId,
+    });
+    if (isDomainError(outcome)) return err(400, outcome.message);
+    return ok({ dry_run: outcome.dryRun, before: new Date(outcome.before).toISOString(), total: outcome.total, recordings: outcome.recordings.map(recordingJson) });
   }
 }

@@ -324,6 +324,7 @@ export function buildApp(deps: AppDeps): RequestListener {
     importRecording: { method: 'POST', run: (r) => deps.recordingAdmin.importRecording(r) },
     getImporterStatus: { method: 'GET', run: () => deps.recordingAdmin.getImporterStatus() },
     addRecordingsToTenant: { method: 'POST', run: (r) => deps.recordingAdmin.addRecordingsToTenant(r) },
+    purgeRecordings: { method: 'POST', run: (r) => deps.recordingAdmin.purgeRecordings(r) },
     syncServers: { method: 'POST', run: async (r) => deps.serverSync.syncServers(r) },
     getServersYaml: { method: 'GET', run: (r) => deps.serverSync.serversYaml(r) },
     getTenants: { method: 'GET', run: (r) => deps.tenantAdmin.getTenants(r) },

@@ -108,7 +108,7 @@ export function decideUpdate(recordIds: string[], found: Recording[], update: Re
 }
 
 /** deleteRecordings: every found recording, deleted ones included (their files may still be on disk). */
-export function decideDelete(found: Recording[]): EventDraft[] | DomainError {
+export function decideDelete(found: Recording[], reason?: string): EventDraft[] | DomainError {
   if (found.length === 0) return domainError('recordingsNotFound', 'We could not find recordings');
-  return found.map((r) => draft('RecordingDeleted', { recordId: r.recordId }));
+  return found.map((r) => draft('RecordingDeleted', reason ? { recordId: r.recordId, reason } : { recordId: r.recordId }));
 }

@@ -176,8 +176,11 @@ export const eventSchemas = {
     removed: z.array(metadataKey).max(LIMITS.metadataEntries),
     protected: z.boolean().optional(),
   }),
-  /** Files, metadata and formats are gone; the recording is kept as `deleted`, as in Scalelite. */
-  RecordingDeleted: z.object({ recordId }),
+  /**
+   * Files, metadata and formats are gone; the recording is kept as `deleted`, as in Scalelite.
+   * `reason` says why when it was not an LMS's deleteRecordings (a purge, the retention policy).
+   */
+  RecordingDeleted: z.object({ recordId, reason: z.string().min(1).max(200).optional() }),
   /** recordings:addToTenant: every recording without a tenant-id metadatum gets this one. */
   RecordingsAssignedToTenant: z.object({ tenantId: z.string().min(1).max(255) }),
   RecordingReadyNotified: z.object({

@@ -96,6 +96,8 @@ const EnvSchema = z.object({
   GET_RECORDINGS_API_FILTERED: bool,
   SECRET_KEY_BASE: str,
   RECORDING_READY_RETRIES: num(5, { int: true, min: 0, max: 20 }),
+  RECORDING_RETENTION_DAYS: num(0, { int: true, min: 0, max: 36_500 }),
+  RECORDING_RETENTION_CHECK_INTERVAL: num(3600, { positive: true }),
   MULTITENANCY_ENABLED: bool,
   DEFAULT_CREATE_PARAMS: z.string().optional(),
   OVERRIDE_CREATE_PARAMS: z.string().optional(),
@@ -170,6 +172,8 @@ export interface RecordingSettings {
   cookieKey: string;
   /** how many times a recording-ready callback is retried after the first try */
   readyCallbackRetries: number;
+  /** the retention policy the active importer applies (days 0: keep forever) */
+  retention: { days: number; checkIntervalMs: number };
 }
 
 export const DEFAULT_PLAYBACK_FORMATS = ['presentation', 'video', 'screenshare', 'podcast', 'notes', 'capture'];
@@ -307,5 +311,6 @@ function recordingSettings(e: z.infer<typeof EnvSchema>, dataDir: string, secret
     // Every api process must sign the same way: without SECRET_KEY_BASE, a key derived from the first LB secret.
     cookieKey: e.SECRET_KEY_BASE ?? createHmac('sha256', secrets[0]).update('scalelite protected recording cookies').digest('hex'),
     readyCallbackRetries: e.RECORDING_READY_RETRIES,
+    retention: { days: e.RECORDING_RETENTION_DAYS, checkIntervalMs: e.RECORDING_RETENTION_CHECK_INTERVAL * 1000 },
   };
 }

@@ -12,6 +12,8 @@ export interface RecordingQuery {
   metadata?: Array<{ key: string; values: string[] }>;
   /** undefined: no tenant filter; null: only recordings of no tenant; a string: that tenant's only */
   tenantId?: string | null;
+  /** epoch ms: only recordings that started before (or, without a start time, were imported before) */
+  startedBefore?: number;
   offset?: number;
   limit?: number;
 }

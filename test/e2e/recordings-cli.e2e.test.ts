@@ -78,4 +78,26 @@ describe('recordings CLI (embedded)', () => {
     const json = await cliJson<{ recordings: Array<{ tenant_id: string }> }>('recordings', '--tenant', 'tenant-42');
     expect(json.recordings.length).toBe(1);
   });
+
+  test('recordings:purge lists what it would delete, deletes only with --yes, and refuses a bad age', async () => {
+    const old = await generateRecording({ spoolDir: outside, meetingId: 'archive-2024', startTime: Date.now() - 400 * 86_400_000 });
+    expect((await cli('recordings:import', old.tarPath)).code).toBe(0);
+    const dry = await cli('recordings:purge', '--older-than', '365d');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(old.recordId);
+    expect(dry.stdout).not.toContain('physics-1');
+    expect(dry.stdout).toMatch(/1 recordings started before \S+ would be deleted\. Run again with --yes to delete them\./);
+    expect((await cliJson<{ recordings: Array<{ state: string }> }>('recordings', '--meeting', 'archive-2024')).recordings[0].state).toBe('published');
+
+    const done = await cli('recordings:purge', '--older-than', '365d', '--yes');
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/Deleted 1 recordings started before/);
+    expect((await cliJson<{ recordings: Array<{ state: string }> }>('recordings', '--meeting', 'archive-2024')).recordings[0].state).toBe('deleted');
+    expect((await cli('recordings:purge', '--older-than', '365d')).stdout).toMatch(/No recordings started before/);
+
+    const bad = await cli('recordings:purge', '--older-than', 'a while');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("'a while' is not an age");
+    expect((await cli('recordings:purge')).code).not.toBe(0);
+  });
 });

@@ -225,6 +225,37 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     expect(deleted).toContain('<playback></playback>');
   });
 
+  test('purgeRecordings: a dry run lists what is older; the purge deletes both copies, each as an event that says why', async () => {
+    const yearsAgo = Date.now() - 800 * 86_400_000;
+    const old = await generateRecording({ spoolDir: spool(), meetingId: 'archive-1', startTime: yearsAgo });
+    const older = await generateRecording({ spoolDir: spool(), meetingId: 'archive-1', startTime: yearsAgo - 86_400_000 });
+    await eventually('the imports', async () => (await listed({ meetingID: 'archive-1' })).split('<recording>').length === 3);
+    await h.lms.get('publishRecordings', { recordID: older.recordId, publish: 'false' });
+
+    type Purged = { dry_run: boolean; total: number; recordings: Array<{ record_id: string }> };
+    await expect(h.admin.call('purgeRecordings', 'POST', { older_than: 'soon' })).rejects.toThrow(/'soon' is not an age/);
+    await expect(h.admin.call('purgeRecordings', 'POST', { older_than: '1y', before: '2020-01-01' })).rejects.toThrow(/one of them/);
+    await expect(h.admin.call('purgeRecordings', 'POST', { older_than: '1y', state: 'deleted' })).rejects.toThrow(/cannot be purged/);
+    const dry = await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y', dry_run: 'true' });
+    expect(dry).toMatchObject({ dry_run: true, total: 2 });
+    expect(dry.recordings.map((r) => r.record_id).sort()).toEqual([old.recordId, older.recordId].sort());
+    expect((await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y', state: 'unpublished', dry_run: 'true' })).total).toBe(1);
+
+    const purged = await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y' });
+    expect(purged).toMatchObject({ dry_run: false, total: 2 });
+    for (const dir of [h.config.recordings.publishDir, h.config.recordings.unpublishDir]) {
+      for (const format of readdirSync(dir)) for (const id of [old.recordId, older.recordId]) expect(existsSync(join(dir, format, id))).toBe(false);
+    }
+    expect(await listed({ meetingID: 'archive-1' })).toContain('noRecordings');
+    // the newer recordings are untouched
+    expect(await listed({ meetingID: 'history-101' })).toContain(recordId);
+    const { events } = await h.admin.call<{ events: Array<{ actor: { name: string }; data: { recordId: string; reason: string } }> }>('getEvents', 'GET', { type: 'RecordingDeleted', limit: '10' });
+    const byPurge = events.filter((e) => e.data.reason === 'purge: older than 2y');
+    expect(byPurge.map((e) => e.data.recordId).sort()).toEqual([old.recordId, older.recordId].sort());
+    expect(byPurge.every((e) => e.actor.name === 'test-admin')).toBe(true);
+    expect((await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y' })).total).toBe(0);
+  });
+
   test('everything survives a restart and a rebuild', async () => {
     const before = await listed({ state: 'any' });
     await h.restart();
@@ -232,6 +263,38 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     expect(after.replace(/token=[0-9a-f]+/g, '')).toBe(before.replace(/token=[0-9a-f]+/g, ''));
     expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     expect(await listed({ meetingID: 'history-101' })).toContain(recordId);
+  });
+});
+
+describe('recording retention (RECORDING_RETENTION_DAYS)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      servers: 1,
+      env: { RECORDING_IMPORT_POLL_INTERVAL: '0.2', RECORDING_RETENTION_DAYS: '30', RECORDING_RETENTION_CHECK_INTERVAL: '0.2' },
+    });
+  });
+  afterAll(async () => {
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
+    await h.close();
+  });
+
+  test('the active importer deletes what is past the retention period, as the importer, and keeps the rest', async () => {
+    const spool = h.config.recordings.spoolDir;
+    const recent = await generateRecording({ spoolDir: spool, meetingId: 'this-term', startTime: Date.now() - 29 * 86_400_000 });
+    const expired = await generateRecording({ spoolDir: spool, meetingId: 'last-year', startTime: Date.now() - 31 * 86_400_000 });
+    const deleted = await eventually('the retention pass', async () => {
+      const { events } = await h.admin.call<{ events: Array<{ actor: { kind: string; name: string }; data: { recordId: string; reason: string } }> }>('getEvents', 'GET', { type: 'RecordingDeleted' });
+      return events.length > 0 ? events : null;
+    });
+    expect(deleted).toEqual([
+      expect.objectContaining({ actor: expect.objectContaining({ kind: 'importer', name: 'retention' }), data: { recordId: expired.recordId, reason: 'retention: older than 30 days (RECORDING_RETENTION_DAYS)' } }),
+    ]);
+    expect(tag((await h.lms.get('getRecordings', { meetingID: 'last-year' })).body, 'messageKey')).toBe('noRecordings');
+    await eventually('the recent import', async () => (await h.lms.get('getRecordings', { meetingID: 'this-term' })).body.includes(recent.recordId));
+    // a later pass leaves it alone
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await h.lms.get('getRecordings', { meetingID: 'this-term' })).body).toContain(recent.recordId);
   });
 });
 

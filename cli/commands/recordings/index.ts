@@ -17,7 +17,7 @@ export interface RecordingRow {
   formats: Array<{ format: string; url: string; length: number }>;
 }
 
-const when = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+export const when = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 export default class Recordings extends AdminCommand {
   static override summary = 'The recordings the balancer knows, newest first.';

@@ -360,6 +360,10 @@ function whereClause(q: RecordingQuery): { where: string; params: unknown[] } {
   }
   if (q.tenantId === null) clauses.push('r.tenant_id is null');
   else if (q.tenantId !== undefined) clauses.push(`r.tenant_id = ${param(q.tenantId)}`);
+  if (q.startedBefore !== undefined) {
+    const before = param(q.startedBefore);
+    clauses.push(`(r.start_time < ${before} or (r.start_time is null and r.imported_at < to_timestamp(${before}::bigint / 1000.0)))`);
+  }
   if (q.metadata && q.metadata.length > 0) {
     const any = q.metadata.map((m) => `(m.key = ${param(m.key)} and m.value = any(${param(m.values)}))`).join(' or ');
     clauses.push(`exists (select 1 from recording_metadata m where m.record_id = r.record_id and (${any}))`);

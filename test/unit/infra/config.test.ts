@@ -66,6 +66,7 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
         getRecordingsFiltered: false,
         cookieKey: expect.stringMatching(/^[0-9a-f]{64}$/),
         readyCallbackRetries: 5,
+        retention: { days: 0, checkIntervalMs: 3_600_000 },
       },
       multitenancy: false,
       createPolicy: { defaults: {}, overrides: {}, exclude: [] },
@@ -92,6 +93,8 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
       SECRET_KEY_BASE: 'kb',
       RECORDING_PLAYBACK_FORMATS: 'presentation:video',
       PROTECTED_RECORDINGS_TIMEOUT: '10',
+      RECORDING_RETENTION_DAYS: '365',
+      RECORDING_RETENTION_CHECK_INTERVAL: '600',
     });
     expect(c.recordings).toMatchObject({
       spoolDir: '/var/bigbluebutton/spool',
@@ -99,8 +102,11 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
       cookieKey: 'kb',
       playbackFormats: ['presentation', 'video'],
       cookieTtlMs: 600_000,
+      retention: { days: 365, checkIntervalMs: 600_000 },
     });
     expect(() => loadConfig({ ...base, RECORDING_PLAYBACK_FORMATS: 'presentation:../etc' })).toThrow(/RECORDING_PLAYBACK_FORMATS/);
+    expect(() => loadConfig({ ...base, RECORDING_RETENTION_DAYS: '-1' })).toThrow(/RECORDING_RETENTION_DAYS/);
+    expect(() => loadConfig({ ...base, RECORDING_RETENTION_DAYS: '1.5' })).toThrow(/RECORDING_RETENTION_DAYS/);
   });
 
   test('blank values count as unset', () => {
