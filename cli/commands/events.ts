@@ -39,8 +39,9 @@ export function detail(e: EventRow): string {
       return `${d.source}: ${d.reason}`;
     case 'RecordingPublished':
     case 'RecordingUnpublished':
-    case 'RecordingDeleted':
       return String(d.recordId);
+    case 'RecordingDeleted':
+      return d.reason ? `${d.recordId} (${d.reason})` : String(d.recordId);
     case 'RecordingUpdated':
       return `${d.recordId}: ${[
         ...Object.keys((d.set as Record<string, string>) ?? {}).map((k) => `${k} set`),

@@ -94,6 +94,7 @@ describe('recordings CLI (embedded)', () => {
     expect(done.stdout).toMatch(/Deleted 1 recordings started before/);
     expect((await cliJson<{ recordings: Array<{ state: string }> }>('recordings', '--meeting', 'archive-2024')).recordings[0].state).toBe('deleted');
     expect((await cli('recordings:purge', '--older-than', '365d')).stdout).toMatch(/No recordings started before/);
+    expect((await cli('events', '--type', 'RecordingDeleted')).stdout).toContain(`${old.recordId} (purge: older than 365d)`);
 
     const bad = await cli('recordings:purge', '--older-than', 'a while');
     expect(bad.code).toBe(1);
