@@ -9,14 +9,15 @@ import { listSpool, RecordingDirs } from '../recordings/files';
 import { RecordingImporter } from '../recordings/importer';
 import { Recording, tenantOf } from '../recordings/model';
 import { RecordingQuery, RecordingReader } from '../recordings/ports';
+import { repairRecordingFiles } from '../recordings/repair';
 import { parseRetentionAge, purgeRecordings, PURGEABLE_STATES } from '../recordings/retention';
 import type { AdminOutcome, AdminRequest } from './admin';
 import { err, historyJson, ok, str, truthy } from './admin';
 
 /*
  * The admin side of recordings, for the CLI: list with filters, import a
- * tarball, the importer's status, attaching recordings to a tenant, and
- * purging old recordings.
+ * tarball, the importer's status, attaching recordings to a tenant,
+ * purging old recordings, and putting files where the index says.
  */
 
 export interface RecordingAdminDeps {
@@ -169,5 +170,27 @@ export class RecordingAdmin {
     });
     if (isDomainError(outcome)) return err(400, outcome.message);
     return ok({ dry_run: outcome.dryRun, before: new Date(outcome.before).toISOString(), total: outcome.total, recordings: outcome.recordings.map(recordingJson) });
+  }
+
+  /** Files follow the index: moved to their published state's tree, a deleted recording's leftovers removed; progress streamed. */
+  repairRecordingFiles(req: AdminRequest): AdminOutcome {
+    const off = this.unavailable;
+    if (off) return off;
+    return {
+      stream: async (progress) => {
+        const outcome = await repairRecordingFiles(this.deps, req.actor, (p) => progress({ progress: p }));
+        if (outcome.moved + outcome.removed > 0) this.deps.logger.info({ moved: outcome.moved, removed: outcome.removed }, 'recording files put where the index says');
+        if (outcome.missing > 0) this.deps.logger.warn({ missing: outcome.missing }, 'recordings listed whose files are gone');
+        return {
+          checked: outcome.checked,
+          moved: outcome.moved,
+          removed: outcome.removed,
+          missing: outcome.missing,
+          moved_ids: outcome.movedIds,
+          removed_ids: outcome.removedIds,
+          missing_formats: outcome.missingFormats.map((m) => ({ record_id: m.recordId, formats: m.formats })),
+        };
+      },
+    };
   }
 }

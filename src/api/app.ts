@@ -325,6 +325,7 @@ export function buildApp(deps: AppDeps): RequestListener {
     getImporterStatus: { method: 'GET', run: () => deps.recordingAdmin.getImporterStatus() },
     addRecordingsToTenant: { method: 'POST', run: (r) => deps.recordingAdmin.addRecordingsToTenant(r) },
     purgeRecordings: { method: 'POST', run: (r) => deps.recordingAdmin.purgeRecordings(r) },
+    repairRecordingFiles: { method: 'POST', run: async (r) => deps.recordingAdmin.repairRecordingFiles(r) },
     syncServers: { method: 'POST', run: async (r) => deps.serverSync.syncServers(r) },
     getServersYaml: { method: 'GET', run: (r) => deps.serverSync.serversYaml(r) },
     getTenants: { method: 'GET', run: (r) => deps.tenantAdmin.getTenants(r) },

@@ -273,6 +273,30 @@ export async function moveRecordingFiles(dirs: RecordingDirs, recordId: string, 
   }
 }
 
+/** Where each format dir of a recording is: in the published tree, the unpublished tree, both or neither. */
+export interface FormatLocation {
+  format: string;
+  published: boolean;
+  unpublished: boolean;
+}
+
+export async function locateFormats(dirs: RecordingDirs, recordId: string, formats: string[]): Promise<FormatLocation[]> {
+  requireSafe('record id', recordId);
+  return Promise.all(
+    formats.map(async (format) => {
+      requireSafe('format', format);
+      const [published, unpublished] = await Promise.all([isDirectory(formatDirOf(dirs.publishDir, format, recordId)), isDirectory(formatDirOf(dirs.unpublishDir, format, recordId))]);
+      return { format, published, unpublished };
+    }),
+  );
+}
+
+/** The format names that have a dir in either tree. */
+export async function formatsOnDisk(dirs: RecordingDirs): Promise<string[]> {
+  const [a, b] = await Promise.all([formatsIn(dirs.publishDir), formatsIn(dirs.unpublishDir)]);
+  return [...new Set([...a, ...b])].sort();
+}
+
 async function formatsIn(base: string): Promise<string[]> {
   try {
     return (await subdirs(base)).filter(isSafeName);

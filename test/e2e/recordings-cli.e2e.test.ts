@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateRecording } from '../../src/sim/recordings';
@@ -100,5 +100,20 @@ describe('recordings CLI (embedded)', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("'a while' is not an age");
     expect((await cli('recordings:purge')).code).not.toBe(0);
+  });
+
+  test('recordings:update moves misplaced files back; recordings:repair then finds everything in place', async () => {
+    const [physics] = (await cliJson<{ recordings: Array<{ record_id: string }> }>('recordings', '--meeting', 'physics-1')).recordings;
+    const dirs = join(dataDir, 'recordings');
+    mkdirSync(join(dirs, 'unpublished', 'video'), { recursive: true });
+    renameSync(join(dirs, 'published', 'video', physics.record_id), join(dirs, 'unpublished', 'video', physics.record_id));
+    const fixed = await cli('recordings:update');
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toMatch(/Checked \d+ recordings\./);
+    expect(fixed.stdout).toContain(`Moved the files of ${physics.record_id} to match its published state`);
+    expect(existsSync(join(dirs, 'published', 'video', physics.record_id))).toBe(true);
+    const again = await cli('recordings:repair');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("Every recording's files are where its state says.");
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { verifyJwt } from '../../src/infra/jwt';
@@ -254,6 +254,39 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     expect(byPurge.map((e) => e.data.recordId).sort()).toEqual([old.recordId, older.recordId].sort());
     expect(byPurge.every((e) => e.actor.name === 'test-admin')).toBe(true);
     expect((await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y' })).total).toBe(0);
+  });
+
+  test('repairRecordingFiles puts files where the index says, removes a deleted recording\'s leftovers and lists missing files', async () => {
+    const { publishDir, unpublishDir } = h.config.recordings;
+    // a published recording whose presentation sits in the unpublished tree (a copy from another Scalelite, say)
+    renameSync(join(publishDir, 'presentation', recordId), join(unpublishDir, 'presentation', recordId));
+    expect((await get(`${h.balancer.url}/presentation/${recordId}/metadata.xml`)).status).toBe(404);
+    // a deleted recording's files restored from a backup
+    const { recordId: deleted } = await generateRecording({ spoolDir: spool(), meetingId: 'restored-1' });
+    await eventually('the import', async () => (await listed({ meetingID: 'restored-1' })).includes(deleted));
+    cpSync(join(publishDir, 'video', deleted), join(h.dataDir, 'video-backup'), { recursive: true });
+    await h.lms.get('deleteRecordings', { recordID: deleted });
+    cpSync(join(h.dataDir, 'video-backup'), join(publishDir, 'video', deleted), { recursive: true });
+    // a recording whose video is gone
+    const { recordId: lost } = await generateRecording({ spoolDir: spool(), meetingId: 'lost-1' });
+    await eventually('the import', async () => (await listed({ meetingID: 'lost-1' })).includes(lost));
+    rmSync(join(publishDir, 'video', lost), { recursive: true });
+
+    const progress: unknown[] = [];
+    const result = await h.admin.stream<{ checked: number; moved: number; removed: number; missing: number; moved_ids: string[]; removed_ids: string[]; missing_formats: unknown[] }>(
+      'repairRecordingFiles',
+      {},
+      (line) => progress.push(line.progress),
+    );
+    expect(result).toMatchObject({ moved: 1, removed: 1, missing: 1, moved_ids: [recordId], removed_ids: [deleted], missing_formats: [{ record_id: lost, formats: ['video'] }] });
+    expect(result.checked).toBe((await h.admin.call<{ total: number }>('getRecordingList', 'GET', { state: 'any' })).total);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(existsSync(join(publishDir, 'presentation', recordId))).toBe(true);
+    expect(existsSync(join(unpublishDir, 'presentation', recordId))).toBe(false);
+    expect((await get(`${h.balancer.url}/presentation/${recordId}/metadata.xml`)).status).toBe(200);
+    expect(existsSync(join(publishDir, 'video', deleted))).toBe(false);
+    // a second run finds nothing more to do but the loss
+    expect(await h.admin.stream('repairRecordingFiles', {}, () => undefined)).toMatchObject({ moved: 0, removed: 0, missing: 1 });
   });
 
   test('everything survives a restart and a rebuild', async () => {
