@@ -458,6 +458,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
         importer,
         tenantExists: config.multitenancy ? async (id) => (await pool.tenant(id)) !== null : undefined,
         disabled: rec.disabled,
+        retentionDays: rec.retention.days,
         logger: logger.child({ role: 'admin' }),
       }),
       playback: rec.disabled

@@ -30,6 +30,8 @@ export interface RecordingAdminDeps {
   /** whether a tenant exists (multitenancy); undefined when tenants are not kept */
   tenantExists?: (id: string) => Promise<boolean>;
   disabled: boolean;
+  /** RECORDING_RETENTION_DAYS (0: kept forever) */
+  retentionDays: number;
   logger: Logger;
 }
 
@@ -113,13 +115,14 @@ export class RecordingAdmin {
       (names) => names.filter((n) => n.endsWith('.tar')),
       () => [] as string[],
     );
-    const recent = await history.query({ types: ['RecordingImported', 'RecordingImportFailed', 'RecordingReadyNotified'], limit: 20 });
+    const recent = await history.query({ types: ['RecordingImported', 'RecordingImportFailed', 'RecordingReadyNotified', 'RecordingDeleted'], limit: 20 });
     return ok({
       disabled: this.deps.disabled,
       dirs: { spool: dirs.spoolDir, work: dirs.workDir, published: dirs.publishDir, unpublished: dirs.unpublishDir },
       queued: queued.map((f) => basename(f)),
       failed: failedFiles,
       importer: importer ? await importer.status() : null,
+      retention_days: this.deps.retentionDays,
       recent: recent.map(historyJson),
     });
   }

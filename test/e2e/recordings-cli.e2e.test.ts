@@ -66,6 +66,7 @@ describe('recordings CLI (embedded)', () => {
     expect(watch.stdout).toMatch(/Failed:\s+1/);
     expect(watch.stdout).toContain('imported');
     expect(watch.stdout).toContain('FAILED    broken.tar');
+    expect(watch.stdout).toContain('Retention:       kept forever (RECORDING_RETENTION_DAYS unset)');
   });
 
   test('recordings:addToTenant needs a tenant id; the rake form works', async () => {
@@ -95,6 +96,7 @@ describe('recordings CLI (embedded)', () => {
     expect((await cliJson<{ recordings: Array<{ state: string }> }>('recordings', '--meeting', 'archive-2024')).recordings[0].state).toBe('deleted');
     expect((await cli('recordings:purge', '--older-than', '365d')).stdout).toMatch(/No recordings started before/);
     expect((await cli('events', '--type', 'RecordingDeleted')).stdout).toContain(`${old.recordId} (purge: older than 365d)`);
+    expect((await cli('recordings:watch')).stdout).toContain(`deleted   ${old.recordId} (purge: older than 365d)`);
 
     const bad = await cli('recordings:purge', '--older-than', 'a while');
     expect(bad.code).toBe(1);

@@ -8,6 +8,7 @@ interface WatchStatus {
   failed: string[];
   importer: { running: boolean; leading: boolean; current: string | null; lastScanAt: string | null; imported: number; failed: number } | null;
   recent: Array<{ at: string; type: string; data: Record<string, unknown> }>;
+  retention_days: number;
 }
 
 function line(e: WatchStatus['recent'][number]): string {
@@ -19,6 +20,8 @@ function line(e: WatchStatus['recent'][number]): string {
       return `${e.at}  FAILED    ${d.source}: ${d.reason}`;
     case 'RecordingReadyNotified':
       return `${e.at}  callback  ${d.recordId}: ${d.outcome}${d.status ? ` (HTTP ${d.status})` : ''} after ${d.attempts} request(s)`;
+    case 'RecordingDeleted':
+      return `${e.at}  deleted   ${d.recordId}${d.reason ? ` (${d.reason})` : ''}`;
     default:
       return `${e.at}  ${e.type}`;
   }
@@ -53,6 +56,7 @@ export default class RecordingsWatch extends AdminCommand {
     } else this.log('Importer:        not in the process answering (run `scalelite importer` or `scalelite start`)');
     this.log(`Waiting:         ${s.queued.length}${s.queued.length ? ` (${s.queued.slice(0, 5).join(', ')}${s.queued.length > 5 ? ', …' : ''})` : ''}`);
     this.log(`Failed:          ${s.failed.length}${s.failed.length ? ` (in ${s.dirs.spool}/failed)` : ''}`);
+    this.log(`Retention:       ${s.retention_days > 0 ? `${s.retention_days} days (RECORDING_RETENTION_DAYS)` : 'kept forever (RECORDING_RETENTION_DAYS unset)'}`);
     if (s.recent.length > 0) {
       this.log('\nLatest:');
       for (const e of s.recent) this.log(`  ${line(e)}`);
