@@ -78,10 +78,18 @@ const GET_POST = ['GET', 'POST'] as const;
 const XML_TYPE = 'application/xml; charset=utf-8';
 
 /** Plain node http, so the express routes and the join fast path answer alike. */
-function send(res: ServerResponse, outcome: ApiOutcome): void {
+function send(res: ServerResponse, outcome: ApiOutcome, logger?: Logger): void {
   switch (outcome.kind) {
     case 'redirect':
       res.writeHead(302, { Location: outcome.location, 'Content-Length': '0' }).end();
+      return;
+    case 'xmlStream':
+      res.writeHead(200, { 'Content-Type': XML_TYPE });
+      writeChunks(res, outcome.chunks).catch((err: unknown) => {
+        // The status is sent: cut the response short, so the client sees a broken document rather than a wrong one.
+        logger?.error({ err }, 'streaming a response failed');
+        res.destroy(err instanceof Error ? err : new Error(String(err)));
+      });
       return;
     case 'xml':
     case 'failed': {
@@ -90,6 +98,23 @@ function send(res: ServerResponse, outcome: ApiOutcome): void {
       return;
     }
   }
+}
+
+/** Write as the client reads: a slow client holds back the producer instead of filling memory. */
+async function writeChunks(res: ServerResponse, chunks: AsyncIterable<string>): Promise<void> {
+  for await (const chunk of chunks) {
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+  res.end();
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -256,7 +281,7 @@ export function buildApp(deps: AppDeps): RequestListener {
       origin: originOf(req),
       ...(isXml ? { xmlBody: body.toString('utf8') } : {}),
     });
-    send(res, outcome);
+    send(res, outcome, logger);
   };
 
   // BBB sends a meeting's analytics here (the URL create gave it); no checksum: a Bearer JWT.

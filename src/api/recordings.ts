@@ -24,6 +24,8 @@ export interface RecordingApiDeps {
   tokens: PlaybackTokens;
   settings: RecordingApiSettings;
   logger: Logger;
+  /** recordings read per query when getRecordings has no limit (it streams) */
+  pageSize?: number;
 }
 
 export interface RecordingCall {
@@ -60,7 +62,11 @@ const XML_NAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
  * the write side: files are moved first, then the event is the commit point.
  */
 export class RecordingApi {
-  constructor(private readonly deps: RecordingApiDeps) {}
+  private readonly pageSize: number;
+
+  constructor(private readonly deps: RecordingApiDeps) {
+    this.pageSize = deps.pageSize ?? 200;
+  }
 
   /** getRecordings params to a query, or the BBB error for bad ones. */
   parseQuery(call: Pick<RecordingCall, 'params' | 'scope'>): RecordingQuery | ApiOutcome {
@@ -101,11 +107,33 @@ export class RecordingApi {
   async getRecordings(call: RecordingCall): Promise<ApiOutcome> {
     const query = this.parseQuery(call);
     if ('kind' in query) return query;
-    const found = await this.deps.store.query(query);
-    if (found.length === 0) return xml(noRecordingsXml());
-    const rendered: string[] = [];
-    for (const r of found) rendered.push(await this.recordingXml(r, call.origin));
-    return xml(`<response><returncode>SUCCESS</returncode><recordings>${rendered.join('')}</recordings></response>`);
+    if (query.limit !== undefined) {
+      const found = await this.deps.store.query(query);
+      if (found.length === 0) return xml(noRecordingsXml());
+      const rendered: string[] = [];
+      for (const r of found) rendered.push(await this.recordingXml(r, call.origin));
+      return xml(`<response><returncode>SUCCESS</returncode><recordings>${rendered.join('')}</recordings></response>`);
+    }
+    // Unbounded, as Scalelite answers: page through the index and write as we go, so a large
+    // archive never has to fit in memory (Scalelite #718 timed out and grew instead).
+    const first = await this.deps.store.query({ ...query, limit: this.pageSize });
+    if (first.length === 0) return xml(noRecordingsXml());
+    return { kind: 'xmlStream', chunks: this.streamRecordings(query, first, call.origin) };
+  }
+
+  private async *streamRecordings(query: RecordingQuery, first: Recording[], origin: string): AsyncGenerator<string> {
+    yield '<response><returncode>SUCCESS</returncode><recordings>';
+    let page = first;
+    for (;;) {
+      const rendered: string[] = [];
+      for (const r of page) rendered.push(await this.recordingXml(r, origin));
+      yield rendered.join('');
+      if (page.length < this.pageSize) break;
+      const last = page[page.length - 1];
+      page = await this.deps.store.query({ ...query, limit: this.pageSize, after: { startTime: last.startTime, recordId: last.recordId } });
+      if (page.length === 0) break;
+    }
+    yield '</recordings></response>';
   }
 
   private async recordingXml(r: Recording, origin: string): Promise<string> {

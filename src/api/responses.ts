@@ -4,6 +4,8 @@ import { BbbReply } from '../infra/bbb/client';
 /** What a BBB API handler answers, before the edge renders it. */
 export type ApiOutcome =
   | { kind: 'xml'; body: string }
+  /** a document too large to hold in memory, written as it is made */
+  | { kind: 'xmlStream'; chunks: AsyncIterable<string> }
   | { kind: 'redirect'; location: string }
   | { kind: 'failed'; messageKey: string; message: string };
 

@@ -14,6 +14,8 @@ export interface RecordingQuery {
   tenantId?: string | null;
   /** epoch ms: only recordings that started before (or, without a start time, were imported before) */
   startedBefore?: number;
+  /** keyset paging: only recordings after this one in the listing order (newest first) */
+  after?: { startTime: number | null; recordId: string };
   offset?: number;
   limit?: number;
 }

@@ -364,6 +364,15 @@ function whereClause(q: RecordingQuery): { where: string; params: unknown[] } {
     const before = param(q.startedBefore);
     clauses.push(`(r.start_time < ${before} or (r.start_time is null and r.imported_at < to_timestamp(${before}::bigint / 1000.0)))`);
   }
+  if (q.after) {
+    // The listing order is start_time desc nulls last, record_id desc: what follows the cursor.
+    const id = param(q.after.recordId);
+    if (q.after.startTime === null) clauses.push(`(r.start_time is null and r.record_id < ${id})`);
+    else {
+      const start = param(q.after.startTime);
+      clauses.push(`(r.start_time < ${start} or (r.start_time = ${start} and r.record_id < ${id}) or r.start_time is null)`);
+    }
+  }
   if (q.metadata && q.metadata.length > 0) {
     const any = q.metadata.map((m) => `(m.key = ${param(m.key)} and m.value = any(${param(m.values)}))`).join(' or ');
     clauses.push(`exists (select 1 from recording_metadata m where m.record_id = r.record_id and (${any}))`);
