@@ -39,6 +39,8 @@ import { RecordingAdmin } from './api/admin-recordings';
 import { renderMetrics } from './api/metrics';
 import { ServerSyncAdmin } from './api/admin-sync';
 import { RetentionJob } from './recordings/retention';
+import { PoolSnapshotter, restoreFromSnapshot } from './projections/snapshots';
+import { SqlPoolSnapshots } from './infra/sql/pool-snapshots';
 import { RecordingImporter } from './recordings/importer';
 import { RecordingReader } from './recordings/ports';
 import { PlaybackTokens } from './recordings/tokens';
@@ -238,6 +240,9 @@ export interface StartOptions {
 /** Recording-ready callbacks older than this are not sent again after a restart: the LMS has moved on. */
 const READY_CALLBACK_RESUME_MS = 7 * 24 * 3600_000;
 
+/** An in-memory read model is snapshotted every 10,000 events (looked at each minute) and at stop. */
+const SNAPSHOTS = { checkIntervalMs: 60_000, everyEvents: 10_000 };
+
 /** How long to wait at start for an in-memory read model to catch up with the log. */
 const CATCH_UP_TIMEOUT_MS = 10 * 60_000;
 
@@ -249,13 +254,31 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
   const stops: Array<() => Promise<void>> = [];
 
   if (backends.ownProjections.length > 0) {
+    const started = Date.now();
+    const ownsPool = backends.ownProjections.some((p) => p.name === 'pool');
+    // An in-memory read model starts from its latest snapshot and replays only what came after.
+    let snapshotter: PoolSnapshotter | null = null;
+    let fromSnapshot: number | null = null;
+    if (ownsPool && pool instanceof MemoryPoolStore) {
+      const deps = { log, pool, snapshots: new SqlPoolSnapshots(backends.sql), logger: logger.child({ role: 'projector' }), clock };
+      fromSnapshot = await restoreFromSnapshot(deps);
+      snapshotter = new PoolSnapshotter(deps, SNAPSHOTS, fromSnapshot ?? -1);
+    }
     const own = new Projector(log, backends.ownProjections, logger.child({ role: 'projector' }));
     await own.start();
     stops.push(() => own.stop());
     const head = await log.lastOffset();
-    const started = Date.now();
-    if (head >= 0 && backends.ownProjections.some((p) => p.name === 'pool')) await pool.waitFor(head, CATCH_UP_TIMEOUT_MS);
-    logger.info({ events: head + 1, ms: Date.now() - started }, 'read model caught up with the event log');
+    if (head >= 0 && ownsPool) await pool.waitFor(head, CATCH_UP_TIMEOUT_MS);
+    logger.info(
+      { events: head + 1, replayed: head - (fromSnapshot ?? -1), fromSnapshot, ms: Date.now() - started },
+      'read model caught up with the event log',
+    );
+    if (snapshotter) {
+      const s = snapshotter;
+      s.start();
+      // After the projector stopped: the last snapshot holds every event applied.
+      stops.push(() => s.stop());
+    }
   }
   if (roles.projector && backends.sharedProjections.length > 0) {
     const shared = new Projector(log, backends.sharedProjections, logger.child({ role: 'projector' }));

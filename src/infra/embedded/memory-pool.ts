@@ -1,9 +1,10 @@
 import { emptyPool, Meeting, PoolChanges, PoolKeys, PoolState, Server, Tenant, TenantSetting, tenantNameKey } from '../../projections/pool';
 import { CheckpointConflictError, PoolStore } from '../../projections/ports';
+import { SnapshottablePool } from '../../projections/snapshots';
 import { CheckpointWaiters } from '../../projections/waiters';
 
-/** The pool read model in process memory: the embedded default, rebuilt from the log at start. */
-export class MemoryPoolStore implements PoolStore {
+/** The pool read model in process memory: the embedded default, restored at start from its snapshot and the log. */
+export class MemoryPoolStore implements PoolStore, SnapshottablePool {
   private serversById = new Map<string, Server>();
   private meetingsById = new Map<string, Meeting>();
   private meetingsByServer = new Map<string, Set<string>>();
@@ -141,7 +142,11 @@ export class MemoryPoolStore implements PoolStore {
   }
 
   async snapshot(): Promise<PoolState> {
-    return {
+    return this.snapshotAt().state;
+  }
+
+  snapshotAt(): { state: PoolState; checkpoint: number } {
+    const state = {
       servers: Object.fromEntries(this.serversById),
       meetings: Object.fromEntries(this.meetingsById),
       voiceBridges: Object.fromEntries(this.voiceBridgeOwners),
@@ -149,6 +154,7 @@ export class MemoryPoolStore implements PoolStore {
       tenantSettings: Object.fromEntries(this.settingsById),
       tenantNames: Object.fromEntries(this.tenantIdsByName),
     };
+    return { state, checkpoint: this.applied };
   }
 
   async replaceAll(state: PoolState, checkpoint: number): Promise<void> {

@@ -108,6 +108,18 @@ const migrations: Array<{ id: number; name: string; sql: string }> = [
       alter table recordings add column if not exists ready_pending boolean not null default false;
       create index if not exists recordings_ready_pending on recordings (imported_at) where ready_pending;`,
   },
+  {
+    id: 5,
+    name: 'pool snapshots',
+    sql: `
+      create table if not exists pool_snapshots (
+        position bigint primary key,
+        event_id text not null,
+        version integer not null,
+        taken_at timestamptz not null,
+        state jsonb not null
+      );`,
+  },
 ];
 
 export async function migrate(sql: Sql): Promise<void> {
