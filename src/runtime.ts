@@ -146,7 +146,7 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
       await store.connect();
       closers.unshift(() => store.close());
       pool = store;
-      const redisLock = new RedisDecisionLock(config.redisUrl, `${config.redisNamespace}:decision-lock`, config.projectionTimeoutMs + 5_000, 60_000, logger);
+      const redisLock = new RedisDecisionLock(config.redisUrl, `${config.redisNamespace}:decision-lock`, DECISION_LOCK_TTL_MS, 60_000, logger);
       closers.unshift(() => redisLock.close());
       lock = redisLock;
       const redisLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:poller-lease`, pollerLeaseMs(config));
@@ -239,6 +239,9 @@ export interface StartOptions {
 
 /** Recording-ready callbacks older than this are not sent again after a restart: the LMS has moved on. */
 const READY_CALLBACK_RESUME_MS = 7 * 24 * 3600_000;
+
+/** The decision lock's lease, renewed while held: how long a holder that died blocks the others. */
+const DECISION_LOCK_TTL_MS = 5_000;
 
 /** An in-memory read model is snapshotted every 10,000 events (looked at each minute) and at stop. */
 const SNAPSHOTS = { checkIntervalMs: 60_000, everyEvents: 10_000 };

@@ -21,9 +21,10 @@ export class LockTimeoutError extends Error {}
 
 /**
  * The decision lock across processes: a Redis lease (SET NX PX with a token,
- * released only by its holder). Decisions are short; the lease outlives the
- * longest one allowed (the projection timeout) so it never expires under a
- * healthy holder, and frees itself if the holder dies.
+ * released only by its holder). The holder renews it while its decision runs,
+ * so a short lease never expires under a live holder (however long it waits
+ * for the projection), and a holder that dies mid-decision blocks the others
+ * for one short lease, not for the longest decision allowed.
  */
 export class RedisDecisionLock implements DecisionLock {
   private readonly redis: Scripted;
@@ -54,9 +55,20 @@ export class RedisDecisionLock implements DecisionLock {
       if (Date.now() > deadline) throw new LockTimeoutError(`could not take the decision lock within ${this.waitMs} ms`);
       await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
     }
+    let deciding = true;
+    const renewing = setInterval(() => {
+      this.redis.scaleliteRenew(this.key, token, String(this.ttlMs)).then(
+        (renewed) => {
+          if (deciding && renewed !== 1) this.logger.error({ key: this.key }, 'the decision lock expired while its holder was deciding');
+        },
+        (err: unknown) => this.logger.warn({ err, key: this.key }, 'could not renew the decision lock'),
+      );
+    }, Math.max(100, Math.floor(this.ttlMs / 5)));
     try {
       return await fn();
     } finally {
+      deciding = false;
+      clearInterval(renewing);
       const released = await this.redis.scaleliteRelease(this.key, token).catch(() => 0);
       if (released !== 1) this.logger.warn({ key: this.key }, 'the decision lock had expired before its holder released it');
     }

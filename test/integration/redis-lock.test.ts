@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import pino from 'pino';
+import { RedisDecisionLock } from '../../src/infra/redis/redis-lock';
+import { TEST_REDIS_URL } from '../support/production';
+
+/*
+ * The decision lock across processes: a live holder keeps it however long it
+ * decides (it renews a short lease); a holder that died frees it within one lease.
+ */
+describe('the Redis decision lock', () => {
+  const key = `test:${randomUUID()}:decision-lock`;
+  const logger = pino({ level: 'silent' });
+  const TTL = 300;
+  let redis: Redis;
+  const locks: RedisDecisionLock[] = [];
+  const lock = () => {
+    const l = new RedisDecisionLock(TEST_REDIS_URL, key, TTL, 10_000, logger);
+    locks.push(l);
+    return l;
+  };
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(async () => {
+    await Promise.all(locks.map((l) => l.close()));
+    await redis.del(key);
+    await redis.quit();
+  });
+
+  test('given a holder deciding for three leases, when another process asks, then it waits until the holder is done', async () => {
+    const [a, b] = [lock(), lock()];
+    const timeline: string[] = [];
+    const first = a.withLock(async () => {
+      timeline.push('a starts');
+      await new Promise((r) => setTimeout(r, 3 * TTL));
+      timeline.push('a ends');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const second = b.withLock(async () => void timeline.push('b runs'));
+    await Promise.all([first, second]);
+    expect(timeline).toEqual(['a starts', 'a ends', 'b runs']);
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  test('given a holder that died holding it (no renewals), when another process asks, then it gets it within about one lease', async () => {
+    await redis.set(key, 'a-process-that-died', 'PX', TTL);
+    const asked = Date.now();
+    const waited = await lock().withLock(async () => Date.now() - asked);
+    expect(waited).toBeGreaterThan(TTL / 2);
+    expect(waited).toBeLessThan(TTL + 1_000);
+  });
+});
