@@ -8,7 +8,25 @@ import { request } from 'undici';
 export const ROOT = join(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'run.js');
 
-export function freePort(): Promise<number> {
+/** Whether something can listen on this loopback port now. */
+export function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port free now, for a server started a moment later. It is taken below Linux's ephemeral
+ * range (32768+), where the kernel never hands ports to the outgoing connections of tests
+ * running alongside, so it is still free when the server starts.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
