@@ -59,12 +59,21 @@ export function detail(e: EventRow): string {
   }
 }
 
+const FOLLOW_EVERY_MS = 1_000;
+
+const subject = (e: EventRow): string =>
+  e.meeting_id ? `meeting ${e.meeting_id}` : e.server_id ? `server ${e.server_id}` : e.tenant_id ? `tenant ${e.tenant_id}` : '';
+const columns = (e: EventRow): string[] => [e.at, `${e.actor.kind}:${e.actor.name}`, e.type, subject(e), detail(e)];
+/** One event on one line, for --follow (a table cannot grow). */
+const line = (e: EventRow): string => columns(e).filter(Boolean).join('  ');
+
 export default class Events extends AdminCommand {
   static override summary = 'The audit history: who did what, when, to which server or meeting.';
   static override examples = [
     '<%= config.bin %> events --server bbb1 --since 2026-11-25T08:00:00Z',
     '<%= config.bin %> events --meeting math-101 --json',
     '<%= config.bin %> events --type ServerWentOffline,ServerWentOnline --limit 20',
+    '<%= config.bin %> events --follow --server bbb1',
   ];
   static override flags = {
     server: Flags.string({ description: 'only events about this server id' }),
@@ -75,6 +84,7 @@ export default class Events extends AdminCommand {
     until: Flags.string({ description: 'up to this time (ISO 8601)' }),
     limit: Flags.integer({ description: 'how many (newest first)', default: 50, min: 1, max: 10000 }),
     oldest: Flags.boolean({ description: 'oldest first' }),
+    follow: Flags.boolean({ char: 'f', description: 'print the latest events, oldest first, then each new one as it happens, until interrupted' }),
   };
 
   async run(): Promise<unknown> {
@@ -82,28 +92,27 @@ export default class Events extends AdminCommand {
     for (const name of ['since', 'until'] as const) {
       if (flags[name] !== undefined && Number.isNaN(Date.parse(flags[name]!))) this.error(`--${name} must be a time, e.g. 2026-11-25T10:00:00Z`, { exit: 1 });
     }
-    const result = await this.client(flags.balancer).call<{ events: EventRow[] }>('getEvents', 'GET', {
-      server: flags.server,
-      meeting: flags.meeting,
-      type: flags.type,
-      actor: flags.actor,
-      since: flags.since,
-      until: flags.until,
-      limit: String(flags.limit),
-      order: flags.oldest ? 'asc' : 'desc',
-    });
+    const filters = { server: flags.server, meeting: flags.meeting, type: flags.type, actor: flags.actor, since: flags.since, until: flags.until };
+    const client = this.client(flags.balancer);
+    if (flags.follow) {
+      if (this.jsonEnabled()) this.error('--follow prints lines as events happen; it has no --json form (use `events --json --oldest` repeatedly with --since)', { exit: 1 });
+      const latest = (await client.call<{ events: EventRow[] }>('getEvents', 'GET', { ...filters, limit: String(flags.limit), order: 'desc' })).events.reverse();
+      let after = latest.length > 0 ? latest[latest.length - 1].offset : -1;
+      for (const e of latest) this.log(line(e));
+      for (;;) {
+        await new Promise((r) => setTimeout(r, FOLLOW_EVERY_MS));
+        const fresh = (await client.call<{ events: EventRow[] }>('getEvents', 'GET', { ...filters, after: String(after), limit: '1000', order: 'asc' })).events;
+        for (const e of fresh) this.log(line(e));
+        if (fresh.length > 0) after = fresh[fresh.length - 1].offset;
+      }
+    }
+    const result = await client.call<{ events: EventRow[] }>('getEvents', 'GET', { ...filters, limit: String(flags.limit), order: flags.oldest ? 'asc' : 'desc' });
     if (result.events.length === 0) this.logToStderr('No events match.');
     else
       this.log(
         table(
           ['TIME', 'ACTOR', 'TYPE', 'SUBJECT', 'DETAIL'],
-          result.events.map((e) => [
-            e.at,
-            `${e.actor.kind}:${e.actor.name}`,
-            e.type,
-            e.meeting_id ? `meeting ${e.meeting_id}` : e.server_id ? `server ${e.server_id}` : e.tenant_id ? `tenant ${e.tenant_id}` : '',
-            detail(e),
-          ]),
+          result.events.map(columns),
         ),
       );
     return result;

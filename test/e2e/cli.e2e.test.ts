@@ -147,6 +147,27 @@ describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
     expect(res.stderr).toContain("POLL_INTERVAL: expected a number, got 'soon'");
   }, 60_000);
 
+  test('events --follow prints the latest events, then each new one as it happens', async () => {
+    const [server] = await cliJson<Array<{ id: string }>>('servers');
+    const follower = new ScaleliteProcess('events-follow', ['events', '--follow', '--type', 'ServerCordoned,ServerEnabled', '--limit', '1'], env);
+    try {
+      await follower.waitForLog(/ServerEnabled/, 30_000);
+      const shown = follower.log;
+      expect((await cli('servers:cordon', server.id)).code).toBe(0);
+      await follower.waitForLog(new RegExp(`admin:\\S+  ServerCordoned  server ${server.id}`), 30_000);
+      expect((await cli('servers:enable', server.id)).code).toBe(0);
+      await follower.waitForLog(new RegExp(`ServerCordoned[^\\n]*\\n[^\\n]*ServerEnabled  server ${server.id}`), 30_000);
+      // the latest one first, then only what happened since, each once
+      expect(follower.log.startsWith(shown)).toBe(true);
+      expect(follower.log.split('\n').filter((l) => l.includes('ServerCordoned'))).toHaveLength(1);
+    } finally {
+      await follower.stop('SIGINT');
+    }
+    const refused = await cli('events', '--follow', '--json');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout + refused.stderr).toContain('--follow prints lines as events happen');
+  });
+
   test('every route is intact after a restart, and after the process is killed', async () => {
     const before = await cliJson<{ meetings: Array<{ meeting_id: string; server_id: string; voice_bridge: string }> }>('meetings');
     expect(before.meetings.map((m) => m.meeting_id).sort()).toEqual(['biology', 'chemistry', 'physics']);
