@@ -10,7 +10,7 @@ import { RecordingImporter } from '../recordings/importer';
 import { Recording, tenantOf } from '../recordings/model';
 import { RecordingQuery, RecordingReader } from '../recordings/ports';
 import { repairRecordingFiles } from '../recordings/repair';
-import { parseRetentionAge, purgeRecordings, PURGEABLE_STATES } from '../recordings/retention';
+import { parseRetentionAge, purgeRecordings, PURGEABLE_STATES, unpurgeableState } from '../recordings/retention';
 import type { AdminOutcome, AdminRequest } from './admin';
 import { err, historyJson, ok, str, truthy } from './admin';
 
@@ -162,17 +162,18 @@ export class RecordingAdmin {
     }
     const tenant = str(p.tenant)?.trim();
     if (tenant && this.deps.tenantExists && !(await this.deps.tenantExists(tenant))) return err(404, `Couldn't find Tenant with id=${tenant}`);
-    const outcome = await purgeRecordings(this.deps, {
-      before,
-      states: csv(p.state) ?? PURGEABLE_STATES,
-      ...(tenant ? { tenantId: tenant } : {}),
-      dryRun: truthy(p.dry_run),
-      reason,
-      actor: req.actor,
-      correlationId: req.correlationId,
-    });
-    if (isDomainError(outcome)) return err(400, outcome.message);
-    return ok({ dry_run: outcome.dryRun, before: new Date(outcome.before).toISOString(), total: outcome.total, recordings: outcome.recordings.map(recordingJson) });
+    const states = csv(p.state) ?? PURGEABLE_STATES;
+    const refused = unpurgeableState(states);
+    if (refused) return err(400, refused.message);
+    const request = { before, states, ...(tenant ? { tenantId: tenant } : {}), dryRun: truthy(p.dry_run), reason, actor: req.actor, correlationId: req.correlationId };
+    // A large purge outlasts an HTTP timeout: the count so far is streamed, then the result.
+    return {
+      stream: async (progress) => {
+        const outcome = await purgeRecordings(this.deps, request, (deleted) => progress({ progress: { deleted } }));
+        if (isDomainError(outcome)) throw new Error(outcome.message);
+        return { dry_run: outcome.dryRun, before: new Date(outcome.before).toISOString(), total: outcome.total, recordings: outcome.recordings.map(recordingJson) };
+      },
+    };
   }
 
   /** Files follow the index: moved to their published state's tree, a deleted recording's leftovers removed; progress streamed. */

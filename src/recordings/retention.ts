@@ -32,6 +32,12 @@ export function parseRetentionAge(text: string): number | DomainError {
   return ms;
 }
 
+/** The error for a state a purge cannot take (a deleted recording stays listed), or null. */
+export function unpurgeableState(states: string[]): DomainError | null {
+  const bad = states.find((s) => !PURGEABLE_STATES.includes(s));
+  return bad === undefined ? null : domainError('invalidRequest', `state '${bad}' cannot be purged: use ${PURGEABLE_STATES.join(' or ')}`);
+}
+
 export interface PurgeRequest {
   /** epoch ms: recordings that started before this go */
   before: number;
@@ -61,9 +67,9 @@ export interface PurgeDeps {
   logger: Logger;
 }
 
-export async function purgeRecordings(deps: PurgeDeps, req: PurgeRequest): Promise<PurgeOutcome | DomainError> {
-  const bad = req.states.find((s) => !PURGEABLE_STATES.includes(s));
-  if (bad !== undefined) return domainError('invalidRequest', `state '${bad}' cannot be purged: use ${PURGEABLE_STATES.join(' or ')}`);
+export async function purgeRecordings(deps: PurgeDeps, req: PurgeRequest, onProgress: (deleted: number) => void = () => undefined): Promise<PurgeOutcome | DomainError> {
+  const refused = unpurgeableState(req.states);
+  if (refused) return refused;
   const query: RecordingQuery = { states: req.states, startedBefore: req.before, ...(req.tenantId !== undefined ? { tenantId: req.tenantId } : {}) };
   if (req.dryRun) {
     const [total, recordings] = await Promise.all([deps.store.count(query), deps.store.query({ ...query, limit: LISTED_MAX })]);
@@ -93,6 +99,7 @@ export async function purgeRecordings(deps: PurgeDeps, req: PurgeRequest): Promi
     if (outcome.result.length === 0) break;
     total += outcome.result.length;
     purged.push(...outcome.result.slice(0, Math.max(0, LISTED_MAX - purged.length)));
+    onProgress(total);
   }
   return { before: req.before, dryRun: false, total, recordings: purged };
 }

@@ -233,16 +233,18 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     await h.lms.get('publishRecordings', { recordID: older.recordId, publish: 'false' });
 
     type Purged = { dry_run: boolean; total: number; recordings: Array<{ record_id: string }> };
-    await expect(h.admin.call('purgeRecordings', 'POST', { older_than: 'soon' })).rejects.toThrow(/'soon' is not an age/);
-    await expect(h.admin.call('purgeRecordings', 'POST', { older_than: '1y', before: '2020-01-01' })).rejects.toThrow(/one of them/);
-    await expect(h.admin.call('purgeRecordings', 'POST', { older_than: '1y', state: 'deleted' })).rejects.toThrow(/cannot be purged/);
-    const dry = await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y', dry_run: 'true' });
+    await expect(h.admin.stream('purgeRecordings', { older_than: 'soon' }, () => undefined)).rejects.toThrow(/'soon' is not an age/);
+    await expect(h.admin.stream('purgeRecordings', { older_than: '1y', before: '2020-01-01' }, () => undefined)).rejects.toThrow(/one of them/);
+    await expect(h.admin.stream('purgeRecordings', { older_than: '1y', state: 'deleted' }, () => undefined)).rejects.toThrow(/cannot be purged/);
+    const dry = await h.admin.stream<Purged>('purgeRecordings', { older_than: '2y', dry_run: 'true' }, () => undefined);
     expect(dry).toMatchObject({ dry_run: true, total: 2 });
     expect(dry.recordings.map((r) => r.record_id).sort()).toEqual([old.recordId, older.recordId].sort());
-    expect((await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y', state: 'unpublished', dry_run: 'true' })).total).toBe(1);
+    expect((await h.admin.stream<Purged>('purgeRecordings', { older_than: '2y', state: 'unpublished', dry_run: 'true' }, () => undefined)).total).toBe(1);
 
-    const purged = await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y' });
+    const progress: unknown[] = [];
+    const purged = await h.admin.stream<Purged>('purgeRecordings', { older_than: '2y' }, (line) => progress.push(line.progress));
     expect(purged).toMatchObject({ dry_run: false, total: 2 });
+    expect(progress).toEqual([{ deleted: 2 }]);
     for (const dir of [h.config.recordings.publishDir, h.config.recordings.unpublishDir]) {
       for (const format of readdirSync(dir)) for (const id of [old.recordId, older.recordId]) expect(existsSync(join(dir, format, id))).toBe(false);
     }
@@ -253,7 +255,7 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     const byPurge = events.filter((e) => e.data.reason === 'purge: older than 2y');
     expect(byPurge.map((e) => e.data.recordId).sort()).toEqual([old.recordId, older.recordId].sort());
     expect(byPurge.every((e) => e.actor.name === 'test-admin')).toBe(true);
-    expect((await h.admin.call<Purged>('purgeRecordings', 'POST', { older_than: '2y' })).total).toBe(0);
+    expect((await h.admin.stream<Purged>('purgeRecordings', { older_than: '2y' }, () => undefined)).total).toBe(0);
   });
 
   test('repairRecordingFiles puts files where the index says, removes a deleted recording\'s leftovers and lists missing files', async () => {

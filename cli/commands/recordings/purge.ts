@@ -35,7 +35,12 @@ export default class RecordingsPurge extends AdminCommand {
     if (flags.before) params.before = flags.before;
     if (flags.state) params.state = flags.state;
     if (flags.tenant) params.tenant = flags.tenant;
-    const result = await this.client(flags.balancer).call<PurgeResult>('purgeRecordings', 'POST', params);
+    const tty = process.stderr.isTTY && !this.jsonEnabled();
+    const result = await this.client(flags.balancer).stream<PurgeResult>('purgeRecordings', params, (line) => {
+      const p = line.progress as { deleted: number } | undefined;
+      if (p && tty) process.stderr.write(`\rdeleted ${p.deleted} recordings`);
+    });
+    if (tty && !result.dry_run && result.total > 0) process.stderr.write('\n');
     const cutoff = result.before.replace(/\.\d{3}Z$/, 'Z');
     if (result.total === 0) {
       this.log(`No recordings started before ${cutoff}`);
