@@ -480,6 +480,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
         store: backends.recordings,
         writeSide: recordingWriteSide,
         history,
+        logHead: () => log.lastOffset(),
         dirs,
         importer,
         tenantExists: config.multitenancy ? async (id) => (await pool.tenant(id)) !== null : undefined,

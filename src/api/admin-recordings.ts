@@ -24,6 +24,8 @@ export interface RecordingAdminDeps {
   store: RecordingReader;
   writeSide: WriteSide<RecordingReader>;
   history: HistoryStore;
+  /** the offset of the log's last event (the status waits for the history to hold it) */
+  logHead: () => Promise<number>;
   dirs: RecordingDirs;
   /** the importer of this process, if it runs one */
   importer: RecordingImporter | null;
@@ -115,6 +117,8 @@ export class RecordingAdmin {
       (names) => names.filter((n) => n.endsWith('.tar')),
       () => [] as string[],
     );
+    // The latest imports include what just happened; a history that lags (no projector) still shows what it has.
+    await this.deps.logHead().then((head) => (head >= 0 ? history.waitFor(head, 2_000) : undefined)).catch(() => undefined);
     const recent = await history.query({ types: ['RecordingImported', 'RecordingImportFailed', 'RecordingReadyNotified', 'RecordingDeleted'], limit: 20 });
     return ok({
       disabled: this.deps.disabled,
