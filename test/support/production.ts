@@ -30,8 +30,8 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function isolatedProductionEnv(label = 'it'): Promise<ProductionEnv> {
-  const id = `${RUN}_${label}_${randomBytes(3).toString('hex')}`.toLowerCase();
+/** A fresh PostgreSQL database of this run, and how to drop it. */
+export async function isolatedDatabase(id: string): Promise<{ database: string; databaseUrl: string; drop(): Promise<void> }> {
   const database = `scalelite_${id}`.slice(0, 63);
   const admin = new Client({ connectionString: TEST_PG_URL });
   try {
@@ -41,9 +41,25 @@ export async function isolatedProductionEnv(label = 'it'): Promise<ProductionEnv
   }
   await admin.query(`create database "${database}"`);
   await admin.end();
+  return {
+    database,
+    databaseUrl: withDatabase(TEST_PG_URL, database),
+    drop: async () => {
+      const pg = new Client({ connectionString: TEST_PG_URL });
+      await pg.connect();
+      await pg.query(`drop database if exists "${database}" with (force)`).catch(() => undefined);
+      await pg.end();
+    },
+  };
+}
+
+export const isolationId = (label: string): string => `${RUN}_${label}_${randomBytes(3).toString('hex')}`.toLowerCase();
+
+export async function isolatedProductionEnv(label = 'it'): Promise<ProductionEnv> {
+  const id = isolationId(label);
+  const { database, databaseUrl, drop } = await isolatedDatabase(id);
   const topicPrefix = `test.${id}.`;
   const namespace = `test:${id}`;
-  const databaseUrl = withDatabase(TEST_PG_URL, database);
   return {
     env: { KAFKA_BROKERS: TEST_KAFKA_BROKERS, KAFKA_TOPIC_PREFIX: topicPrefix, REDIS_URL: TEST_REDIS_URL, REDIS_NAMESPACE: namespace, DATABASE_URL: databaseUrl },
     topic: `${topicPrefix}events`,
@@ -51,10 +67,7 @@ export async function isolatedProductionEnv(label = 'it'): Promise<ProductionEnv
     database,
     databaseUrl,
     cleanup: async () => {
-      const pg = new Client({ connectionString: TEST_PG_URL });
-      await pg.connect();
-      await pg.query(`drop database if exists "${database}" with (force)`).catch(() => undefined);
-      await pg.end();
+      await drop();
       const redis = new Redis(TEST_REDIS_URL);
       let cursor = '0';
       do {

@@ -122,12 +122,20 @@ const migrations: Array<{ id: number; name: string; sql: string }> = [
   },
 ];
 
+/** Any fixed number: the advisory lock every migrating process takes. */
+const MIGRATION_LOCK = 7_462_151;
+
 export async function migrate(sql: Sql): Promise<void> {
-  await sql.query(`create table if not exists schema_migrations (id integer primary key, name text not null, applied_at timestamptz not null default now())`);
+  // Processes starting at once against a fresh database: concurrent CREATE TABLE IF NOT EXISTS
+  // can still collide in PostgreSQL's catalog, so even the bookkeeping table is made under the lock.
+  await sql.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`create table if not exists schema_migrations (id integer primary key, name text not null, applied_at timestamptz not null default now())`);
+  });
   for (const m of migrations) {
     await sql.transaction(async (tx) => {
-      // Two processes may start at once against one database: one migrates, the other waits then skips.
-      await tx.query('lock table schema_migrations in exclusive mode');
+      // One migrates, the others wait, then skip.
+      await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       const done = await tx.query('select 1 from schema_migrations where id = $1', [m.id]);
       if (done.rows.length > 0) return;
       for (const statement of m.sql.split(';').map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
