@@ -22,7 +22,7 @@ export const PURGEABLE_STATES = ['published', 'unpublished'];
 /** Deleted per decision, so the decision lock is never held for long. */
 const BATCH = 100;
 /** A purge's answer lists at most this many recordings (it counts them all). */
-export const LISTED_MAX = 1_000;
+const LISTED_MAX = 1_000;
 
 /** '365d', '12w', '48h', '2y' (365-day years) or a bare number of days, as milliseconds. */
 export function parseRetentionAge(text: string): number | DomainError {
