@@ -446,12 +446,15 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
         const rebuilt = await rebuildPool({ log, live: pool, lock, fresh: backends.scratchPool(), projectionTimeoutMs: config.projectionTimeoutMs }, onProgress);
         // The recordings tables, rebuilt from the log's recording events in one transaction (no event is appended meanwhile).
         const recordings = await lock.withLock(async () => {
-          const events: StoredEvent[] = [];
           const head = await log.lastOffset();
-          await log.replay(0, async (batch) => {
-            for (const e of batch) if (isRecordingEvent(e)) events.push(e);
-          });
-          return backends.recordings.rebuild(events, head);
+          // The log is read inside the rebuild's transaction, so nothing is held in memory; but an
+          // embedded log shares the PGlite connection that transaction holds, so it is read first.
+          if (backends.describe.log === 'pglite' && backends.describe.sql === 'pglite') {
+            const events: StoredEvent[] = [];
+            await log.replay(0, async (batch) => void events.push(...batch.filter(isRecordingEvent)));
+            return backends.recordings.rebuild((apply) => apply(events), head);
+          }
+          return backends.recordings.rebuild(async (apply) => void (await log.replay(0, apply)), head);
         });
         const differences = [...rebuilt.differences, ...recordings.differences.map((id) => `recording ${id}: differed from the log`)];
         return { ...rebuilt, equal: differences.length === 0, differences, ms: Date.now() - started };

@@ -41,17 +41,21 @@ export interface RecordingReader {
   callbacks(meetingId: string): Promise<MeetingCallbacks | null>;
 }
 
+/** Delivers the log's events, batch by batch, to `apply` (other events are skipped by the store). */
+export type RebuildFeed = (apply: (batch: StoredEvent[]) => Promise<void>) => Promise<void>;
+
 export interface RebuildOutcome {
   events: number;
   checkpoint: number;
   recordings: number;
-  /** record ids whose row differed from what the log says (or existed on one side only) */
+  /** record ids whose row differed from what the log says (or existed on one side only), at most 1,000 */
   differences: string[];
 }
 
 export interface RecordingStore extends RecordingReader {
   apply(batch: StoredEvent[]): Promise<void>;
   /** Replace the whole model, atomically, by the recording events of the log up to `checkpoint`. */
-  rebuild(events: StoredEvent[], checkpoint: number): Promise<RebuildOutcome>;
+  /** Replace the tables with what `feed` delivers (the log from its start), in one transaction. */
+  rebuild(feed: RebuildFeed, checkpoint: number): Promise<RebuildOutcome>;
   close(): Promise<void>;
 }

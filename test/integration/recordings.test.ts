@@ -291,6 +291,20 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     expect(await h.admin.stream('repairRecordingFiles', {}, () => undefined)).toMatchObject({ moved: 0, removed: 0, missing: 1 });
   });
 
+  test('a rebuild reports recordings whose rows differ from the log, and puts them right', async () => {
+    const sql = h.balancer.backends.sql;
+    await sql.query(`update recordings set name = 'tampered' where record_id = $1`, [recordId]);
+    await sql.query(
+      `insert into recordings (record_id, meeting_id, name, published, protected, state, imported_at, updated_at) values ('stray-1', 'nowhere', 'Stray', true, false, 'published', now(), now())`,
+    );
+    const rebuilt = await h.rebuild();
+    expect(rebuilt.equal).toBe(false);
+    expect(rebuilt.differences).toEqual(expect.arrayContaining([`recording ${recordId}: differed from the log`, 'recording stray-1: differed from the log']));
+    expect(tag(await listed({ recordID: recordId }), 'name')).toBe('History 101 &amp; more');
+    expect(await listed({ meetingID: 'nowhere' })).toContain('noRecordings');
+    expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
+  });
+
   test('everything survives a restart and a rebuild', async () => {
     const before = await listed({ state: 'any' });
     await h.restart();

@@ -2,7 +2,7 @@ import { PlaybackFormat, StoredEvent } from '../../events/catalog';
 import { ProjectionGapError } from '../../projections/apply';
 import { PolledCheckpoint } from '../../projections/waiters';
 import { evolveRecording, Recording, recordIdOf, tenantOf, TENANT_METADATUM } from '../../recordings/model';
-import { MeetingCallbacks, RebuildOutcome, RecordingQuery, RecordingStore } from '../../recordings/ports';
+import { MeetingCallbacks, RebuildFeed, RebuildOutcome, RecordingQuery, RecordingStore } from '../../recordings/ports';
 import { Sql, SqlRunner } from './sql';
 
 const PROJECTION = 'recordings';
@@ -68,23 +68,30 @@ export class SqlRecordingStore implements RecordingStore {
     this.position.advance(reached);
   }
 
-  async rebuild(events: StoredEvent[], checkpoint: number): Promise<RebuildOutcome> {
+  async rebuild(feed: RebuildFeed, checkpoint: number): Promise<RebuildOutcome> {
     const outcome = await this.sql.transaction(async (tx) => {
       // Hold the checkpoint row: a projector applying a batch now waits for the rebuilt tables.
       await readCheckpoint(tx, true);
-      const before = await digests(tx);
+      // What the live tables said, kept in the database (not in memory) to compare with after.
+      await tx.query(`create temporary table rebuild_before on commit drop as ${DIGESTS}`);
       await tx.query('delete from thumbnails');
       await tx.query('delete from playback_formats');
       await tx.query('delete from recording_metadata');
       await tx.query('delete from recordings');
       await tx.query('delete from meeting_callbacks');
-      for (let i = 0; i < events.length; i += 500) await applyEvents(tx, events.slice(i, i + 500));
+      let events = 0;
+      await feed(async (batch) => {
+        const recordingEvents = batch.filter(isRecordingEvent);
+        for (let i = 0; i < recordingEvents.length; i += 500) await applyEvents(tx, recordingEvents.slice(i, i + 500));
+        events += recordingEvents.length;
+      });
       await writeCheckpoint(tx, checkpoint);
-      const after = await digests(tx);
-      const differences: string[] = [];
-      for (const [id, digest] of after) if (before.get(id) !== digest) differences.push(id);
-      for (const id of before.keys()) if (!after.has(id)) differences.push(id);
-      return { events: events.length, checkpoint, recordings: after.size, differences };
+      const differing = await tx.query<{ record_id: string }>(
+        `select coalesce(a.record_id, b.record_id) as record_id from (${DIGESTS}) a full join rebuild_before b on a.record_id = b.record_id
+         where a.digest is distinct from b.digest order by 1 limit ${MAX_DIFFERENCES}`,
+      );
+      const count = await tx.query<{ n: string | number }>('select count(*) as n from recordings');
+      return { events, checkpoint, recordings: Number(count.rows[0].n), differences: differing.rows.map((r) => r.record_id) };
     });
     // A rebuild may move the checkpoint backwards (an emptier log); start over.
     this.position.reset(outcome.checkpoint);
@@ -381,14 +388,13 @@ function whereClause(q: RecordingQuery): { where: string; params: unknown[] } {
 }
 
 /** One digest per recording, to tell which rows a rebuild changed. */
-async function digests(q: SqlRunner): Promise<Map<string, string>> {
-  const r = await q.query<{ record_id: string; digest: string }>(
-    `select r.record_id, md5(concat_ws('|', r.meeting_id, r.name, r.published, r.protected, r.state, r.start_time, r.end_time, r.participants,
-        r.publish_updated, r.tenant_id,
-        (select string_agg(key || '=' || value, ',' order by key) from recording_metadata m where m.record_id = r.record_id),
-        (select string_agg(format || ' ' || url || ' ' || length || ' ' || coalesce(processing_time, -1), ',' order by format) from playback_formats f where f.record_id = r.record_id),
-        (select string_agg(format || ' ' || sequence || ' ' || url, ',' order by format, sequence) from thumbnails t where t.record_id = r.record_id))) as digest
-     from recordings r`,
-  );
-  return new Map(r.rows.map((row) => [row.record_id, row.digest]));
-}
+/** One digest per recording over everything the index holds of it (a rebuild compares them). */
+const DIGESTS = `select r.record_id, md5(concat_ws('|', r.meeting_id, r.name, r.published, r.protected, r.state, r.start_time, r.end_time, r.participants,
+    r.publish_updated, r.tenant_id,
+    (select string_agg(key || '=' || value, ',' order by key) from recording_metadata m where m.record_id = r.record_id),
+    (select string_agg(format || ' ' || url || ' ' || length || ' ' || coalesce(processing_time, -1), ',' order by format) from playback_formats f where f.record_id = r.record_id),
+    (select string_agg(format || ' ' || sequence || ' ' || url, ',' order by format, sequence) from thumbnails t where t.record_id = r.record_id))) as digest
+  from recordings r`;
+
+/** A rebuild reports at most this many differing recordings. */
+const MAX_DIFFERENCES = 1_000;
