@@ -2,14 +2,33 @@ import { Flags } from '@oclif/core';
 import { AdminCommand } from '../base';
 import { statusTable, ServerJson } from '../format';
 
+type StatusResult = { servers: ServerJson[]; at?: string; meetings?: number };
+
 export default class Status extends AdminCommand {
-  static override summary = 'The state, health and load of every server, as a table (now, or --at a past time).';
-  static override flags = { at: Flags.string({ description: 'show the pool as it was at this time (ISO 8601), replayed from the event log' }) };
+  static override summary = 'The state, health and load of every server, as a table (now, --at a past time, or --watch).';
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --at 2026-11-25T10:00:00Z', '<%= config.bin %> status --watch 5'];
+  static override flags = {
+    at: Flags.string({ description: 'show the pool as it was at this time (ISO 8601), replayed from the event log', exclusive: ['watch'] }),
+    watch: Flags.integer({ char: 'w', description: 'redraw the table every this many seconds, until interrupted', min: 1, max: 3600 }),
+  };
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Status);
     if (flags.at !== undefined && Number.isNaN(Date.parse(flags.at))) this.error('--at must be a time, e.g. 2026-11-25T10:00:00Z', { exit: 1 });
-    const result = await this.client(flags.balancer).call<{ servers: ServerJson[]; at?: string; meetings?: number }>('getStatus', 'GET', { at: flags.at });
+    if (flags.watch !== undefined && this.jsonEnabled()) this.error('--watch redraws a table; it has no --json form', { exit: 1 });
+    const client = this.client(flags.balancer);
+    const fetch = () => client.call<StatusResult>('getStatus', 'GET', { at: flags.at });
+    if (flags.watch !== undefined) {
+      for (;;) {
+        const result = await fetch();
+        // clear the screen only on a terminal: piped, each table follows the last
+        if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+        this.log(`${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}  every ${flags.watch} s`);
+        this.log(statusTable(result.servers));
+        await new Promise((r) => setTimeout(r, flags.watch! * 1000));
+      }
+    }
+    const result = await fetch();
     if (result.at) this.log(`As of ${result.at} (${result.meetings} meetings routed):`);
     this.log(statusTable(result.servers));
     return result;

@@ -147,7 +147,7 @@ describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
     expect(res.stderr).toContain("POLL_INTERVAL: expected a number, got 'soon'");
   }, 60_000);
 
-  test('events --follow prints the latest events, then each new one as it happens', async () => {
+  test('events --follow prints the latest events, then each new one as it happens; status --watch redraws', async () => {
     const [server] = await cliJson<Array<{ id: string }>>('servers');
     const follower = new ScaleliteProcess('events-follow', ['events', '--follow', '--type', 'ServerCordoned,ServerEnabled', '--limit', '1'], env);
     try {
@@ -162,6 +162,13 @@ describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
       expect(follower.log.split('\n').filter((l) => l.includes('ServerCordoned'))).toHaveLength(1);
     } finally {
       await follower.stop('SIGINT');
+    }
+    const watcher = new ScaleliteProcess('status-watch', ['status', '--watch', '1'], env);
+    try {
+      await watcher.waitForLog(/HOSTNAME[\s\S]*HOSTNAME/, 30_000);
+      expect(watcher.log).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  every 1 s\nHOSTNAME\s+STATE/);
+    } finally {
+      await watcher.stop('SIGINT');
     }
     const refused = await cli('events', '--follow', '--json');
     expect(refused.code).toBe(1);
