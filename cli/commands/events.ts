@@ -72,12 +72,14 @@ export default class Events extends AdminCommand {
   static override examples = [
     '<%= config.bin %> events --server bbb1 --since 2026-11-25T08:00:00Z',
     '<%= config.bin %> events --meeting math-101 --json',
+    '<%= config.bin %> events --record 3b6f1c0e2d9a-1764000000000',
     '<%= config.bin %> events --type ServerWentOffline,ServerWentOnline --limit 20',
     '<%= config.bin %> events --follow --server bbb1',
   ];
   static override flags = {
     server: Flags.string({ description: 'only events about this server id' }),
     meeting: Flags.string({ description: 'only events about this meetingID' }),
+    record: Flags.string({ description: 'only events about this recording (record id)' }),
     type: Flags.string({ description: 'only these event types (comma-separated)' }),
     actor: Flags.string({ description: 'only events by this actor name' }),
     since: Flags.string({ description: 'from this time (ISO 8601)' }),
@@ -92,7 +94,7 @@ export default class Events extends AdminCommand {
     for (const name of ['since', 'until'] as const) {
       if (flags[name] !== undefined && Number.isNaN(Date.parse(flags[name]!))) this.error(`--${name} must be a time, e.g. 2026-11-25T10:00:00Z`, { exit: 1 });
     }
-    const filters = { server: flags.server, meeting: flags.meeting, type: flags.type, actor: flags.actor, since: flags.since, until: flags.until };
+    const filters = { server: flags.server, meeting: flags.meeting, record: flags.record, type: flags.type, actor: flags.actor, since: flags.since, until: flags.until };
     const client = this.client(flags.balancer);
     if (flags.follow) {
       if (this.jsonEnabled()) this.error('--follow prints lines as events happen; it has no --json form (use `events --json --oldest` repeatedly with --since)', { exit: 1 });

@@ -337,6 +337,7 @@ export class AdminApi {
       serverId: str(p.server) || undefined,
       meetingId: str(p.meeting) || undefined,
       tenantId: str(p.tenant) || undefined,
+      recordId: str(p.record) || undefined,
       types: str(p.type)?.split(',').map((t) => t.trim()).filter(Boolean),
       actor: str(p.actor) || undefined,
       since,

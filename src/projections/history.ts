@@ -52,6 +52,8 @@ export interface HistoryQuery {
   serverId?: string;
   meetingId?: string;
   tenantId?: string;
+  /** events about this recording (import, publish, update, delete, callback) */
+  recordId?: string;
   types?: string[];
   actor?: string;
   since?: string;

@@ -97,6 +97,9 @@ describe('recordings CLI (embedded)', () => {
     expect((await cli('recordings:purge', '--older-than', '365d')).stdout).toMatch(/No recordings started before/);
     expect((await cli('events', '--type', 'RecordingDeleted')).stdout).toContain(`${old.recordId} (purge: older than 365d)`);
     expect((await cli('recordings:watch')).stdout).toContain(`deleted   ${old.recordId} (purge: older than 365d)`);
+    const story = (await cli('events', '--record', old.recordId, '--oldest')).stdout;
+    expect(story.indexOf('RecordingImported')).toBeGreaterThan(-1);
+    expect(story.indexOf('RecordingImported')).toBeLessThan(story.indexOf('RecordingDeleted'));
 
     const bad = await cli('recordings:purge', '--older-than', 'a while');
     expect(bad.code).toBe(1);

@@ -223,6 +223,9 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     const deleted = await listed({ meetingID: 'chemistry-3', state: 'deleted' });
     expect(tag(deleted, 'state')).toBe('deleted');
     expect(deleted).toContain('<playback></playback>');
+    // its whole story, from the audit history
+    const story = await h.admin.call<{ events: Array<{ type: string }> }>('getEvents', 'GET', { record: other, order: 'asc' });
+    expect(story.events.map((e) => e.type)).toEqual(['RecordingImported', 'RecordingUnpublished', 'RecordingDeleted']);
   });
 
   test('purgeRecordings: a dry run lists what is older; the purge deletes both copies, each as an event that says why', async () => {

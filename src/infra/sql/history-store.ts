@@ -52,6 +52,7 @@ export class SqlHistoryStore implements HistoryStore {
     if (q.serverId) add('server_id = ?', q.serverId);
     if (q.meetingId) add('meeting_id = ?', q.meetingId);
     if (q.tenantId) add('tenant_id = ?', q.tenantId);
+    if (q.recordId) add(`data->>'recordId' = ?`, q.recordId);
     if (q.types && q.types.length > 0) add('type = any(?)', q.types);
     if (q.actor) add('actor_name = ?', q.actor);
     if (q.since) add('at >= ?', q.since);

@@ -120,6 +120,11 @@ const migrations: Array<{ id: number; name: string; sql: string }> = [
         state jsonb not null
       );`,
   },
+  {
+    id: 6,
+    name: 'history by recording',
+    sql: `create index if not exists history_recording on history ((data->>'recordId'), position) where (data->>'recordId') is not null`,
+  },
 ];
 
 /** Any fixed number: the advisory lock every migrating process takes. */
