@@ -203,7 +203,8 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
       expect(new URLSearchParams(calls[calls.length - 1].body).get('signed_parameters')).toBeTruthy();
       const notified = await eventually('the notification event', async () => {
         const { events } = await h.admin.call<{ events: Array<{ data: { recordId: string; outcome: string } }> }>('getEvents', 'GET', { type: 'RecordingReadyNotified' });
-        return events.filter((e) => e.data.recordId === geology);
+        const ours = events.filter((e) => e.data.recordId === geology);
+        return ours.length > 0 ? ours : null;
       });
       expect(notified.map((e) => e.data.outcome)).toEqual(['delivered']);
     } finally {
