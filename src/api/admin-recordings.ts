@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { draft } from '../events/catalog';
-import { HistoryStore } from '../projections/history';
+import { historyCaughtUp, HistoryStore } from '../projections/history';
 import { listSpool, RecordingDirs } from '../recordings/files';
 import { RecordingImporter } from '../recordings/importer';
 import { Recording, tenantOf } from '../recordings/model';
@@ -118,7 +118,7 @@ export class RecordingAdmin {
       () => [] as string[],
     );
     // The latest imports include what just happened; a history that lags (no projector) still shows what it has.
-    await this.deps.logHead().then((head) => (head >= 0 ? history.waitFor(head, 2_000) : undefined)).catch(() => undefined);
+    await historyCaughtUp(history, this.deps.logHead, 2_000).catch(() => undefined);
     const recent = await history.query({ types: ['RecordingImported', 'RecordingImportFailed', 'RecordingReadyNotified', 'RecordingDeleted'], limit: 20 });
     return ok({
       disabled: this.deps.disabled,

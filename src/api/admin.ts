@@ -5,7 +5,7 @@ import { DomainError, isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { draft } from '../events/catalog';
 import { Actor } from '../events/envelope';
-import { HistoryEntry, HistoryStore } from '../projections/history';
+import { HistoryEntry, historyCaughtUp, HistoryStore } from '../projections/history';
 import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, PoolState, Server } from '../projections/pool';
 import { PollSummary } from '../poller/poller';
@@ -324,11 +324,8 @@ export class AdminApi {
     if (since === 'invalid') return err(400, 'since must be a time, e.g. 2026-11-25T10:00:00Z');
     if (until === 'invalid') return err(400, 'until must be a time, e.g. 2026-11-25T10:00:00Z');
     const after = str(p.after);
-    // The history is projected apart from the pool: wait for it to hold what the log holds now,
-    // so an admin sees their own change at once.
     try {
-      const head = await this.deps.logHead();
-      if (head >= 0) await this.deps.history.waitFor(head);
+      await historyCaughtUp(this.deps.history, this.deps.logHead);
     } catch (e) {
       if (e instanceof ProjectionTimeoutError) return err(503, `the event history is behind the log: ${e.message}; is a projector running?`);
       throw e;

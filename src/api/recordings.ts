@@ -38,6 +38,9 @@ export interface RecordingCall {
   origin: string;
 }
 
+const RECORDINGS_OPEN = '<response><returncode>SUCCESS</returncode><recordings>';
+const RECORDINGS_CLOSE = '</recordings></response>';
+
 /** BBB's page size bound for getRecordings. */
 export const MAX_LIMIT = 100;
 
@@ -110,9 +113,7 @@ export class RecordingApi {
     if (query.limit !== undefined) {
       const found = await this.deps.store.query(query);
       if (found.length === 0) return xml(noRecordingsXml());
-      const rendered: string[] = [];
-      for (const r of found) rendered.push(await this.recordingXml(r, call.origin));
-      return xml(`<response><returncode>SUCCESS</returncode><recordings>${rendered.join('')}</recordings></response>`);
+      return xml(`${RECORDINGS_OPEN}${await this.recordingsXml(found, call.origin)}${RECORDINGS_CLOSE}`);
     }
     // Unbounded, as Scalelite answers: page through the index and write as we go, so a large
     // archive never has to fit in memory (Scalelite #718 timed out and grew instead).
@@ -122,18 +123,23 @@ export class RecordingApi {
   }
 
   private async *streamRecordings(query: RecordingQuery, first: Recording[], origin: string): AsyncGenerator<string> {
-    yield '<response><returncode>SUCCESS</returncode><recordings>';
+    yield RECORDINGS_OPEN;
     let page = first;
     for (;;) {
-      const rendered: string[] = [];
-      for (const r of page) rendered.push(await this.recordingXml(r, origin));
-      yield rendered.join('');
+      yield await this.recordingsXml(page, origin);
       if (page.length < this.pageSize) break;
       const last = page[page.length - 1];
       page = await this.deps.store.query({ ...query, limit: this.pageSize, after: { startTime: last.startTime, recordId: last.recordId } });
       if (page.length === 0) break;
     }
-    yield '</recordings></response>';
+    yield RECORDINGS_CLOSE;
+  }
+
+  /** One after another: a protected recording's formats each issue a token. */
+  private async recordingsXml(recordings: Recording[], origin: string): Promise<string> {
+    const rendered: string[] = [];
+    for (const r of recordings) rendered.push(await this.recordingXml(r, origin));
+    return rendered.join('');
   }
 
   private async recordingXml(r: Recording, origin: string): Promise<string> {

@@ -72,3 +72,13 @@ export interface HistoryStore {
   apply(batch: StoredEvent[]): Promise<void>;
   query(q: HistoryQuery): Promise<HistoryEntry[]>;
 }
+
+/**
+ * Resolves once the history holds every event the log holds now. The history is projected
+ * apart from the pool (by the projector role, in production), so a read of it waits here
+ * to include the caller's own change.
+ */
+export async function historyCaughtUp(history: HistoryStore, logHead: () => Promise<number>, timeoutMs?: number): Promise<void> {
+  const head = await logHead();
+  if (head >= 0) await history.waitFor(head, timeoutMs);
+}
