@@ -12,6 +12,9 @@ export const simModeSchema: z.ZodType<SimMode> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ok') }),
   z.object({ kind: z.literal('slow'), delayMs: z.number().int().min(0).max(600_000) }),
   z.object({ kind: z.literal('failing'), how: z.enum(['http500', 'reset', 'failed-xml', 'garbage']) }),
+  z.object({ kind: z.literal('drip'), intervalMs: z.number().int().min(1).max(600_000) }),
+  // Up to 1 GiB: past any reply limit worth testing, and streamed, so the simulator never holds it.
+  z.object({ kind: z.literal('huge'), bytes: z.number().int().min(0).max(1024 ** 3), declareLength: z.boolean().optional() }),
   z.object({ kind: z.literal('down') }),
 ]);
 

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleApiCall, XML_CONTENT_TYPE, type ApiContext, type JoinSession } from './api';
+import { dripAnswer, hugeAnswer } from './faults';
 import { MeetingRegistry, snapshotMeeting, type Meeting } from './meetings';
 import type { SimRecorder } from './recordings';
 import type { AddParticipantsOptions, ChecksumAlgorithm, SimMeetingSnapshot, SimMode, SimRequestRecord, SimulatedServer } from './types';
@@ -267,6 +268,13 @@ export class SimServer implements SimulatedServer {
           body: Buffer.concat(chunks),
           ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
         });
+        if (mode.kind === 'drip' || mode.kind === 'huge') {
+          // The status line goes out at once; only the body is slow or big.
+          if (!res.destroyed) entry.status = result.status;
+          if (mode.kind === 'drip') dripAnswer(res, result, mode.intervalMs, this.pendingDelays);
+          else hugeAnswer(res, result, mode.bytes, mode.declareLength ?? false);
+          return;
+        }
         send(result.status, result.headers, result.body);
       };
       if (mode.kind === 'slow' && mode.delayMs > 0) {

@@ -11,6 +11,10 @@ export type SimMode =
   | { kind: 'ok' }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'failing'; how: FailureKind }
+  /** Headers at once, then the real answer one byte every intervalMs: every gap inside a client's idle timeouts, the whole far past them. */
+  | { kind: 'drip'; intervalMs: number }
+  /** The real answer padded to `bytes` with an XML comment (still a valid document), streamed; content-length when declareLength, else chunked. */
+  | { kind: 'huge'; bytes: number; declareLength?: boolean }
   | { kind: 'down' };
 
 export interface SimulatorOptions {

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { canListen } from '../../bench/support';
-import { startSimulator, type Simulator, type SimulatedServer } from '../../src/sim';
-import { getXml, signedUrl } from './helpers';
+import { simModeSchema, startSimulator, type Simulator, type SimulatedServer } from '../../src/sim';
+import { getXml, parseXml, signedUrl } from './helpers';
 
 describe('simulated server modes', () => {
   let sim: Simulator;
@@ -47,6 +47,70 @@ describe('simulated server modes', () => {
     const { status, body } = await getXml(getMeetings());
     expect(status).toBe(200);
     expect(body.startsWith('<response>')).toBe(false);
+  });
+
+  it('given drip, then the headers come at once and the answer one byte per interval', async () => {
+    await bbb.setMode({ kind: 'drip', intervalMs: 100 });
+    const started = Date.now();
+    const res = await fetch(getMeetings());
+    expect(res.status).toBe(200);
+    // at once, against the seconds the whole answer takes at 100 ms a byte
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const reader = res.body!.getReader();
+    const bytes: number[] = [];
+    while (Date.now() - started < 350) {
+      const { value } = await reader.read();
+      bytes.push(...(value ?? []));
+    }
+    await reader.cancel();
+    // t = 0, 100, 200, 300 ms (the read that crosses 350 ms may add one)
+    expect(bytes.length).toBeGreaterThanOrEqual(3);
+    expect(bytes.length).toBeLessThanOrEqual(5);
+    expect(Buffer.from(bytes).toString('utf8')).toBe('<response>'.slice(0, bytes.length));
+  });
+
+  it('given drip, when read to the end, then it is the whole answer', async () => {
+    await bbb.setMode({ kind: 'drip', intervalMs: 1 });
+    const { status, xml } = await getXml(getMeetings());
+    expect(status).toBe(200);
+    expect(xml.returncode).toBe('SUCCESS');
+  });
+
+  it('given huge, then a valid answer of exactly that many bytes, chunked', async () => {
+    await bbb.setMode({ kind: 'huge', bytes: 1024 * 1024 });
+    const res = await fetch(getMeetings());
+    expect(res.headers.get('content-length')).toBeNull();
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    const body = await res.text();
+    expect(Buffer.byteLength(body)).toBe(1024 * 1024);
+    expect(parseXml(body).returncode).toBe('SUCCESS');
+  });
+
+  it('given huge with declareLength, then the content-length says so', async () => {
+    await bbb.setMode({ kind: 'huge', bytes: 300_000, declareLength: true });
+    const res = await fetch(getMeetings());
+    expect(res.headers.get('content-length')).toBe('300000');
+    const body = await res.text();
+    expect(Buffer.byteLength(body)).toBe(300_000);
+    expect(parseXml(body).returncode).toBe('SUCCESS');
+  });
+
+  it('given huge of 1 GiB, then the first piece comes at once (streamed, never held whole); after a hang-up it keeps serving', async () => {
+    await bbb.setMode({ kind: 'huge', bytes: 1024 ** 3 });
+    const started = Date.now();
+    const reader = (await fetch(getMeetings())).body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    expect(Date.now() - started).toBeLessThan(500);
+    await reader.cancel();
+    await bbb.setMode({ kind: 'ok' });
+    expect((await getXml(getMeetings())).xml.returncode).toBe('SUCCESS');
+  });
+
+  it('the control plane accepts drip and huge, with their bounds', () => {
+    expect(simModeSchema.safeParse({ kind: 'drip', intervalMs: 2_000 }).success).toBe(true);
+    expect(simModeSchema.safeParse({ kind: 'drip' }).success).toBe(false);
+    expect(simModeSchema.safeParse({ kind: 'huge', bytes: 100 * 1024 * 1024, declareLength: true }).success).toBe(true);
+    expect(simModeSchema.safeParse({ kind: 'huge', bytes: 2 * 1024 ** 3 }).success).toBe(false);
   });
 
   it('given down, then connections are refused on the same port; back to ok, then it serves again with its state', async () => {

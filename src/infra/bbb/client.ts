@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { ChecksumAlgorithm, signedQuery } from './checksum';
 import { parseXml, XmlNode } from './xml';
@@ -17,7 +18,7 @@ export type BbbReply =
 export interface BbbCallOptions {
   /** XML body (pre-uploaded slides, insertDocument): sent as a POST */
   body?: string;
-  /** reduced timeouts, for servers believed offline (Scalelite §1.4) */
+  /** reduced timeouts and deadline, for servers believed offline (Scalelite §1.4) */
   short?: boolean;
 }
 
@@ -27,8 +28,20 @@ export interface BbbClientSettings {
   algorithm: ChecksumAlgorithm;
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /** the largest reply body read, in bytes (default DEFAULT_MAX_REPLY_BYTES) */
+  maxReplyBytes?: number;
   userAgent?: string;
 }
+
+/**
+ * 16 MiB. A getMeetings of a busy BBB server (150 users) is well under 1 MiB, so
+ * this only stops a reply that would cost the balancer its memory: a valid 100 MiB
+ * answer took it from ~850 MB to ~2.2 GB RSS and stalled joins (issue 15).
+ */
+export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
+
+/** An HTTP error page is read this far for the keep-alive connection's sake, then the connection is dropped. */
+const ERROR_BODY_DRAIN_BYTES = 64 * 1024;
 
 export const apiBase = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
 
@@ -43,18 +56,47 @@ export interface BbbGateway {
   signedUrl(server: BbbEndpoint, action: string, params: Params): string;
 }
 
-/** Calls BBB servers: signed with each server's secret, keep-alive connections, bounded by timeouts. */
+/** How long one kind of call may take: per phase (undici's timeouts) and as a whole. */
+interface CallBudget {
+  agent: Agent;
+  responseMs: number;
+  deadlineMs: number;
+}
+
+/**
+ * Calls BBB servers: signed with each server's secret, keep-alive connections,
+ * bounded in time and in size.
+ *
+ * undici's headersTimeout and bodyTimeout are idle timeouts (the body one is per
+ * chunk), so a server that sends a byte every few seconds would hold a call, a
+ * join and a poller worker for as long as it likes and never be marked offline
+ * (issue 15). Each call therefore also has a total deadline: CONNECT_TIMEOUT +
+ * RESPONSE_TIMEOUT (15 s at the defaults) for connecting, the headers and the
+ * whole body together, i.e. the connection gets its connect budget and BBB gets
+ * RESPONSE_TIMEOUT for its complete answer. A server believed offline gets the
+ * reduced pair (Scalelite: docs/scalelite-behaviour.md §1.4), 1 s + 1 s at the defaults.
+ */
 export class BbbClient implements BbbGateway {
-  private readonly agent: Agent;
-  private readonly shortAgent: Agent;
-  private readonly shortResponseMs: number;
+  private readonly full: CallBudget;
+  private readonly short: CallBudget;
+  private readonly maxReplyBytes: number;
 
   constructor(private readonly settings: BbbClientSettings) {
     const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
     const read = settings.responseTimeoutMs;
-    this.shortResponseMs = clamp(read / 10, 500, read);
-    this.agent = new Agent({ connect: { timeout: settings.connectTimeoutMs }, keepAliveTimeout: 30_000, connections: 64 });
-    this.shortAgent = new Agent({ connect: { timeout: clamp(read / 10, 200, read) }, keepAliveTimeout: 30_000, connections: 16 });
+    const shortConnectMs = clamp(read / 10, 200, read);
+    const shortResponseMs = clamp(read / 10, 500, read);
+    this.full = {
+      agent: new Agent({ connect: { timeout: settings.connectTimeoutMs }, keepAliveTimeout: 30_000, connections: 64 }),
+      responseMs: read,
+      deadlineMs: settings.connectTimeoutMs + read,
+    };
+    this.short = {
+      agent: new Agent({ connect: { timeout: shortConnectMs }, keepAliveTimeout: 30_000, connections: 16 }),
+      responseMs: shortResponseMs,
+      deadlineMs: shortConnectMs + shortResponseMs,
+    };
+    this.maxReplyBytes = settings.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
   }
 
   signedUrl(server: BbbEndpoint, action: string, params: Params): string {
@@ -63,8 +105,10 @@ export class BbbClient implements BbbGateway {
 
   async call(server: BbbEndpoint, action: string, params: Params, options: BbbCallOptions = {}): Promise<BbbReply> {
     const url = this.signedUrl(server, action, params);
-    const timeout = options.short ? this.shortResponseMs : this.settings.responseTimeoutMs;
-    let text: string;
+    const budget = options.short ? this.short : this.full;
+    // Aborting the request also aborts its body and destroys the socket, so a cut call leaves nothing behind.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), budget.deadlineMs);
     try {
       const res = await request(url, {
         method: options.body === undefined ? 'GET' : 'POST',
@@ -73,21 +117,55 @@ export class BbbClient implements BbbGateway {
           ...(options.body === undefined ? {} : { 'content-type': 'application/xml' }),
           'user-agent': this.settings.userAgent ?? 'scalelite-es',
         },
-        dispatcher: options.short ? this.shortAgent : this.agent,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
+        dispatcher: budget.agent,
+        headersTimeout: budget.responseMs,
+        bodyTimeout: budget.responseMs,
+        signal: deadline.signal,
       });
-      text = await res.body.text();
-      if (res.statusCode >= 400) return { kind: 'unreachable', error: `HTTP ${res.statusCode}` };
+      if (res.statusCode >= 400) {
+        // The status says it all; whatever the page holds, it is not read past a small limit.
+        await res.body.dump({ limit: ERROR_BODY_DRAIN_BYTES }).catch(() => undefined);
+        return { kind: 'unreachable', error: `HTTP ${res.statusCode}` };
+      }
+      const body = await readLimited(res.body, res.headers['content-length'], this.maxReplyBytes);
+      // Unreachable rather than invalid: the poller counts it as a failed poll, and the LMS gets
+      // Scalelite's "Unable to … on server." instead of our limit.
+      if (body === null) return { kind: 'unreachable', error: `reply larger than ${this.maxReplyBytes} bytes` };
+      return interpretReply(body.toString('utf8'));
     } catch (err) {
+      if (deadline.signal.aborted) return { kind: 'unreachable', error: `timeout: no complete answer within ${budget.deadlineMs} ms` };
       return { kind: 'unreachable', error: describe(err) };
+    } finally {
+      clearTimeout(timer);
     }
-    return interpretReply(text);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.agent.close(), this.shortAgent.close()]);
+    await Promise.all([this.full.agent.close(), this.short.agent.close()]);
   }
+}
+
+/**
+ * The body as bytes, or null once it is known to pass the limit: from its declared
+ * length before reading anything, else as soon as the count passes it. Chunks are
+ * kept as bytes and decoded once by the caller, so a character split across chunks
+ * survives.
+ */
+async function readLimited(body: Readable, contentLength: string | string[] | undefined, limit: number): Promise<Buffer | null> {
+  const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
+  if (Number.isFinite(declared) && declared > limit) {
+    body.destroy();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // Leaving the loop destroys the body, and undici then closes the connection: the rest is never read.
+    if (size > limit) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /** Read a BBB reply: SUCCESS, a FAILED to pass through, or something that is not a BBB answer. */
