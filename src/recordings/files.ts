@@ -2,6 +2,10 @@ import { execFile } from 'node:child_process';
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_TARBALL_LIMITS, TarballLimits } from './tar-scan';
+import { inspectExtracted, listTarball, openTarball, TarballError, untar } from './tarball';
+
+export { TarballError } from './tarball';
 
 /*
  * The recording file layout (docs/scalelite-behaviour.md §4.4):
@@ -22,11 +26,6 @@ export interface RecordingDirs {
   workDir: string;
   publishDir: string;
   unpublishDir: string;
-}
-
-/** The tarball cannot be extracted, or holds something we refuse to serve. */
-export class TarballError extends Error {
-  override readonly name = 'TarballError';
 }
 
 /** Recording files are not where the recording says they are, or a name is unsafe. */
@@ -119,59 +118,29 @@ async function forceRemove(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true });
 }
 
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => {
-      if (!err) return resolve();
-      const detail = String(stderr).trim() || err.message;
-      reject(new TarballError(detail.length > 1500 ? `${detail.slice(0, 1500)}…` : detail));
-    });
-  });
-}
-
 /**
- * Everything tar created must stay inside `root`: GNU tar already drops `..`
- * members and leading slashes, but it happily creates a symlink pointing
- * anywhere, which nginx would then follow. Device nodes and FIFOs have no
- * place in a recording either.
+ * Extracts a tarball into a fresh `import-*` dir under workDir and returns that
+ * dir. It is listed first and refused before anything is written when it is
+ * compressed, too large or holds what a recording must not (see ./tarball);
+ * whatever was written for a refused tarball is removed.
  */
-async function assertContained(root: string): Promise<void> {
-  const stack = [root];
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
-    let entries: Dirent[];
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      throw new TarballError(`cannot read extracted dir ${path.relative(root, dir) || '.'}: ${errno(err) ?? String(err)}`);
-    }
-    for (const entry of entries) {
-      const full = path.join(dir, entry.name);
-      const shown = path.relative(root, full);
-      if (entry.isDirectory()) stack.push(full);
-      else if (entry.isSymbolicLink()) {
-        const target = await fs.readlink(full);
-        const resolved = path.resolve(dir, target);
-        if (path.isAbsolute(target) || !(resolved === root || resolved.startsWith(root + path.sep))) {
-          throw new TarballError(`symlink ${shown} points outside the recording (${target})`);
-        }
-      } else if (!entry.isFile()) throw new TarballError(`${shown} is not a regular file, directory or symlink`);
-    }
-  }
-}
-
-/** Extracts a tarball into a fresh `import-*` dir under workDir and returns that dir. */
-export async function extractTarball(tarPath: string, workDir: string): Promise<string> {
-  await ensureDir(workDir);
-  const dir = await fs.mkdtemp(path.join(path.resolve(workDir), 'import-'));
+export async function extractTarball(tarPath: string, workDir: string, limits: TarballLimits = DEFAULT_TARBALL_LIMITS): Promise<string> {
+  const handle = await openTarball(tarPath);
   try {
-    await run('tar', ['--extract', '--no-same-owner', '--no-same-permissions', '--file', path.resolve(tarPath), '--directory', dir]);
-    await assertContained(dir);
-    return dir;
-  } catch (err) {
-    await forceRemove(dir);
-    if (err instanceof TarballError) throw err;
-    throw new TarballError(err instanceof Error ? err.message : String(err));
+    const listing = await listTarball(handle, limits);
+    await ensureDir(workDir);
+    const dir = await fs.mkdtemp(path.join(path.resolve(workDir), 'import-'));
+    try {
+      await untar(handle, listing, dir, limits);
+      await inspectExtracted(dir, limits);
+      return dir;
+    } catch (err) {
+      await forceRemove(dir);
+      if (err instanceof TarballError) throw err;
+      throw new TarballError(err instanceof Error ? err.message : String(err));
+    }
+  } finally {
+    await handle.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { Lease, soleLease } from '../poller/leadership';
 import { cleanStaleWork, extractTarball, findFormatDirs, listSpool, moveToFailed, placeFormat, RecordingDirs, TarballError } from './files';
 import { combineFormats, parseMetadataXml } from './metadata';
 import { RecordingReader } from './ports';
+import { DEFAULT_TARBALL_LIMITS, TarballLimits } from './tar-scan';
 
 export type ImportResult =
   | { file: string; kind: 'imported'; recordId: string; formats: string[]; published: boolean }
@@ -21,6 +22,8 @@ export interface ImporterSettings extends ImportSettings {
   pollIntervalMs: number;
   /** a file failing this many times for reasons other than its content is given up (moved to failed/) */
   maxAttempts: number;
+  /** what one tarball may extract to; DEFAULT_TARBALL_LIMITS when not given */
+  tarballLimits?: TarballLimits;
 }
 
 export interface ImporterStatus {
@@ -153,7 +156,7 @@ export class RecordingImporter {
     this.state.current = name;
     let extracted: string | null = null;
     try {
-      extracted = await extractTarball(file, dirs.workDir);
+      extracted = await extractTarball(file, dirs.workDir, settings.tarballLimits ?? DEFAULT_TARBALL_LIMITS);
       const found = await findFormatDirs(extracted);
       if (found.length === 0) throw new NotAnImport('no <format>/<record_id>/metadata.xml in the tarball');
       const parsed = [];
@@ -189,7 +192,8 @@ export class RecordingImporter {
       const content = err instanceof TarballError || err instanceof NotAnImport;
       const reason = err instanceof Error ? err.message : String(err);
       if (!options.fromSpool) {
-        logger.error({ file, reason }, 'Failed to import recording');
+        // A refused tarball is the sender's mistake (or attack), not a fault of ours: a warning.
+        logger[content ? 'warn' : 'error']({ file, reason }, 'Failed to import recording');
         return { file: name, kind: 'failed', reason, movedTo: null };
       }
       const attempts = (this.attempts.get(file) ?? 0) + 1;
@@ -200,14 +204,15 @@ export class RecordingImporter {
         return { file: name, kind: 'deferred', reason };
       }
       this.attempts.delete(file);
-      return this.fail(file, reason);
+      return this.fail(file, reason, content);
     } finally {
       this.state.current = null;
       if (extracted) await rm(extracted, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
-  private async fail(file: string, reason: string): Promise<ImportResult> {
+  /** `refused`: the content was refused (a warning); otherwise the import kept failing (an error). */
+  private async fail(file: string, reason: string, refused: boolean): Promise<ImportResult> {
     const { dirs, writeSide, logger } = this.deps;
     const name = basename(file);
     let movedTo: string | null = null;
@@ -216,7 +221,7 @@ export class RecordingImporter {
     } catch (err) {
       logger.error({ err, file: name }, 'could not move a failed tarball out of the spool dir');
     }
-    logger.error({ file: name, reason, movedTo }, 'Failed to import recording');
+    logger[refused ? 'warn' : 'error']({ file: name, reason, movedTo }, 'Failed to import recording');
     this.state.failed += 1;
     this.state.lastFailure = { file: name, reason, at: new Date().toISOString() };
     await writeSide

@@ -1,4 +1,6 @@
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { verifyJwt } from '../../src/infra/jwt';
@@ -163,6 +165,32 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     const status = await h.admin.call<{ failed: string[]; recent: Array<{ type: string }> }>('getImporterStatus', 'GET');
     expect(status.failed).toContain('broken-recording.tar');
     expect(status.recent.some((e) => e.type === 'RecordingImportFailed')).toBe(true);
+  });
+
+  test('a tarball with a link into another recording is parked with its reason, and nothing of it is listed or served', async () => {
+    // Built outside the spool (tampered with, then renamed in), as an attacker with spool access would.
+    const build = mkdtempSync(join(tmpdir(), 'crafted-recording-'));
+    try {
+      const { recordId: crafted, tarPath } = await generateRecording({ spoolDir: build, meetingId: 'crafted-1' });
+      const tree = join(build, 'tree');
+      mkdirSync(tree);
+      execFileSync('tar', ['--extract', '--file', tarPath, '--directory', tree]);
+      symlinkSync(`../${recordId}/video-0.m4v`, join(tree, 'video', crafted, 'stolen.m4v'));
+      const partial = join(spool(), `.${crafted}.tar.partial`);
+      execFileSync('tar', ['--create', '--file', partial, '--directory', tree, 'presentation', 'video']);
+      renameSync(partial, join(spool(), `${crafted}.tar`));
+
+      const failedDir = join(spool(), 'failed');
+      await eventually('the refused import', async () => existsSync(join(failedDir, `${crafted}.tar.reason.txt`)) && existsSync(join(failedDir, `${crafted}.tar`)));
+      expect(readFileSync(join(failedDir, `${crafted}.tar.reason.txt`), 'utf8')).toContain(`symlink video/${crafted}/stolen.m4v points outside its recording (../${recordId}/video-0.m4v)`);
+      expect(existsSync(join(h.config.recordings.publishDir, 'video', crafted))).toBe(false);
+      expect(tag(await listed({ meetingID: 'crafted-1' }), 'messageKey')).toBe('noRecordings');
+      expect((await get(`${h.balancer.url}/video/${crafted}/stolen.m4v`)).status).toBe(404);
+      const { events } = await h.admin.call<{ events: Array<{ data: { source: string; reason: string } }> }>('getEvents', 'GET', { type: 'RecordingImportFailed' });
+      expect(events.find((e) => e.data.source === `${crafted}.tar`)?.data.reason).toContain('points outside its recording');
+    } finally {
+      rmSync(build, { recursive: true, force: true });
+    }
   });
 
   test('the recording-ready callback a create registered is called, signed with the balancer secret', async () => {

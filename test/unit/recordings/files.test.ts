@@ -68,14 +68,14 @@ describe('extractTarball', () => {
     expect(await read(path.join(out, 'video', ID, 'video-0.m4v'))).toBe('mp4');
   });
 
-  it('given a file that is not a tarball, then TarballError carries tar\'s complaint and no temp dir is left', async () => {
+  it('given a file that is not a tarball, then TarballError says so and no temp dir is left', async () => {
     const bogus = path.join(root, 'bogus.tar');
     await fs.writeFile(bogus, 'this is not a tar archive, just text that goes on for a while '.repeat(20));
 
     const failure = extractTarball(bogus, dirs.workDir);
 
     await expect(failure).rejects.toBeInstanceOf(TarballError);
-    await expect(failure).rejects.toThrow(/tar:/);
+    await expect(failure).rejects.toThrow('not a tar archive: bad header checksum at byte 0');
     expect(await workLeftovers()).toEqual([]);
   });
 
