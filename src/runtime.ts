@@ -11,7 +11,10 @@ import { EventLog } from './events/log';
 import { poolProjection } from './projections/apply';
 import { HistoryStore } from './projections/history';
 import { PoolStore } from './projections/ports';
-import { Projection, Projector } from './projections/projector';
+import { ParkedEvents, Projection, Projector, RebuildReport } from './projections/projector';
+import { SqlParkedEvents } from './infra/sql/parked-store';
+import { isTransientFault } from './infra/faults';
+import { decideReadModelRebuilt } from './commands/read-models';
 import { poolAt, rebuildPool } from './projections/rebuild';
 import { Lease, PollerRole, soleLease } from './poller/leadership';
 import { Poller, PollSummary } from './poller/poller';
@@ -26,6 +29,7 @@ import { RedisPoolStore } from './infra/redis/redis-pool';
 import { SqlHistoryStore } from './infra/sql/history-store';
 import { migrate } from './infra/sql/migrations';
 import { openPglite } from './infra/sql/pglite';
+import { claimDataDir, damagedDataDir, isEmptyDir, MARKER_FILE, readMarker, writeMarker } from './infra/embedded/data-dir';
 import { openPostgres } from './infra/sql/postgres';
 import { Sql } from './infra/sql/sql';
 import { isRecordingEvent, SqlRecordingStore } from './infra/sql/recording-store';
@@ -77,14 +81,28 @@ export interface Backends {
   ownProjections: Projection[];
   /** projections the projector role feeds, shared by every process (Redis, Postgres) */
   sharedProjections: Projection[];
+  /** events a projection could not apply, set aside */
+  parked: ParkedEvents;
   /** an empty pool store to rebuild or replay into */
   scratchPool(): PoolStore;
   pollChannel: RedisPollChannel | null;
   close(): Promise<void>;
 }
 
-const historyProjection = (history: HistoryStore): Projection => ({ name: 'history', checkpoint: () => history.checkpoint(), apply: (b) => history.apply(b) });
-const recordingsProjection = (store: SqlRecordingStore): Projection => ({ name: 'recordings', checkpoint: () => store.checkpoint(), apply: (b) => store.apply(b) });
+const historyProjection = (history: HistoryStore): Projection => ({
+  name: 'history',
+  checkpoint: () => history.checkpoint(),
+  apply: (b) => history.apply(b),
+  skip: (stored, reason) => history.skip(stored, reason),
+  clear: () => history.clear(),
+});
+const recordingsProjection = (store: SqlRecordingStore): Projection => ({
+  name: 'recordings',
+  checkpoint: () => store.checkpoint(),
+  apply: (b) => store.apply(b),
+  skip: (stored) => store.skip(stored),
+  clear: () => store.clear(),
+});
 
 /**
  * KAFKA_BROKERS, REDIS_URL and DATABASE_URL each switch their part to the
@@ -103,9 +121,7 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
     let pglite: Sql | null = null;
     const embeddedSql = async () => {
       if (!pglite) {
-        pglite = await openPglite(join(config.dataDir, 'pglite'));
-        const opened = pglite;
-        closers.push(() => opened.close());
+        pglite = await openEmbeddedSql(config.dataDir, closers);
       }
       return pglite;
     };
@@ -116,7 +132,9 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
       const opened = sql;
       closers.push(() => opened.close());
     } else sql = await embeddedSql();
-    await migrate(sql);
+    await migrate(sql).catch((err: unknown) => {
+      throw config.databaseUrl ? err : damagedDataDir(join(config.dataDir, 'pglite'), err);
+    });
 
     let log: EventLog;
     if (config.kafkaBrokers) {
@@ -129,8 +147,9 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
       });
     } else {
       const logSql = await embeddedSql();
-      if (logSql !== sql) await migrate(logSql);
+      if (logSql !== sql) await migrate(logSql).catch((err: unknown) => Promise.reject(damagedDataDir(join(config.dataDir, 'pglite'), err)));
       log = new SqlEventLog(logSql);
+      await checkEmbeddedLog(config.dataDir, log);
     }
     const opened = log;
     closers.unshift(() => opened.close());
@@ -142,20 +161,20 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
     let tokens: PlaybackTokens;
     let pollChannel: RedisPollChannel | null = null;
     if (config.redisUrl) {
-      const store = new RedisPoolStore({ url: config.redisUrl, namespace: config.redisNamespace, defaultTimeoutMs: config.projectionTimeoutMs });
+      const store = new RedisPoolStore({ url: config.redisUrl, namespace: config.redisNamespace, defaultTimeoutMs: config.projectionTimeoutMs, logger });
       await store.connect();
       closers.unshift(() => store.close());
       pool = store;
       const redisLock = new RedisDecisionLock(config.redisUrl, `${config.redisNamespace}:decision-lock`, DECISION_LOCK_TTL_MS, 60_000, logger);
       closers.unshift(() => redisLock.close());
       lock = redisLock;
-      const redisLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:poller-lease`, pollerLeaseMs(config));
+      const redisLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:poller-lease`, pollerLeaseMs(config), logger);
       closers.unshift(() => redisLease.close());
       lease = redisLease;
-      const importLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:importer-lease`, 60_000);
+      const importLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:importer-lease`, 60_000, logger);
       closers.unshift(() => importLease.close());
       importerLease = importLease;
-      const redisTokens = new RedisPlaybackTokens(config.redisUrl, config.redisNamespace);
+      const redisTokens = new RedisPlaybackTokens(config.redisUrl, config.redisNamespace, { logger });
       closers.unshift(() => redisTokens.close());
       tokens = redisTokens;
       pollChannel = new RedisPollChannel(config.redisUrl, config.redisNamespace, logger);
@@ -197,6 +216,7 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
       pollChannel,
       ownProjections: [...(memoryPool ? [poolFeed] : []), ...(single ? [historyProjection(history), recordingsProjection(recordings)] : [])],
       sharedProjections: [...(memoryPool ? [] : [poolFeed]), ...(single ? [] : [historyProjection(history), recordingsProjection(recordings)])],
+      parked: new SqlParkedEvents(sql),
       scratchPool: () => new MemoryPoolStore(config.projectionTimeoutMs),
       close: async () => {
         for (const close of closers) await close().catch((err: unknown) => logger.warn({ err }, 'closing a backend failed'));
@@ -205,6 +225,54 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
   } catch (err) {
     for (const close of closers) await close().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * The embedded database under DATA_DIR, for this process only: the dir is claimed first (a
+ * second process is refused, naming the first), an emptied dir that held a balancer is
+ * refused, and what PGlite says of a damaged one is turned into a message naming the dir.
+ */
+async function openEmbeddedSql(dataDir: string, closers: Array<() => Promise<void>>): Promise<Sql> {
+  const claim = await claimDataDir(dataDir);
+  const dir = join(dataDir, 'pglite');
+  let sql: Sql;
+  try {
+    const marker = await readMarker(dataDir);
+    if (marker && (await isEmptyDir(dir))) {
+      throw new ConfigError(
+        `DATA_DIR ${dataDir} held a balancer (created ${marker.createdAt}), but ${dir} is missing or empty: its event log is gone. ` +
+          `Restore ${dir} from a backup; to start an empty balancer here instead, remove ${join(dataDir, MARKER_FILE)}.`,
+      );
+    }
+    try {
+      sql = await openPglite(dir);
+      await sql.query('select 1');
+    } catch (err) {
+      throw damagedDataDir(dir, err);
+    }
+  } catch (err) {
+    await claim.release();
+    throw err;
+  }
+  const opened = sql;
+  // closed before the claim is released: the next owner finds the files complete
+  closers.push(() => opened.close(), () => claim.release());
+  return sql;
+}
+
+/** The embedded log is the one this data dir held: an emptied or replaced database is refused, never started from nothing in silence. */
+async function checkEmbeddedLog(dataDir: string, log: EventLog): Promise<void> {
+  const marker = await readMarker(dataDir);
+  const [first] = await log.read(0, 1);
+  if (marker?.firstEventId && first?.event.id !== marker.firstEventId) {
+    throw new ConfigError(
+      `the event log in ${join(dataDir, 'pglite')} is not the one DATA_DIR ${dataDir} held (created ${marker.createdAt}): ` +
+        `${first ? 'it starts with another event' : 'it is empty'}. Restore the pglite directory from a backup; to start anew here, remove ${join(dataDir, MARKER_FILE)}.`,
+    );
+  }
+  if (!marker || (first && !marker.firstEventId)) {
+    await writeMarker(dataDir, { createdAt: marker?.createdAt ?? new Date().toISOString(), ...(first ? { firstEventId: first.event.id } : {}) });
   }
 }
 
@@ -240,6 +308,8 @@ export interface StartOptions {
 /** Recording-ready callbacks older than this are not sent again after a restart: the LMS has moved on. */
 const READY_CALLBACK_RESUME_MS = 7 * 24 * 3600_000;
 
+const PROJECTOR_ACTOR = { kind: 'system', name: 'projector' } as const;
+
 /** The decision lock's lease, renewed while held: how long a holder that died blocks the others. */
 const DECISION_LOCK_TTL_MS = 5_000;
 
@@ -250,11 +320,40 @@ const SNAPSHOTS = { checkIntervalMs: 60_000, everyEvents: 10_000 };
 const CATCH_UP_TIMEOUT_MS = 10 * 60_000;
 
 export async function startBalancer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningBalancer> {
+  const backends = options.backends ?? (await openBackends(config, logger, options.roles ?? ALL_ROLES));
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    return await startOn(backends, stops, config, logger, options);
+  } catch (err) {
+    // A start that fails half way leaves nothing running and nothing held (the data dir above all).
+    for (const stop of stops) await stop().catch(() => undefined);
+    if (!options.backends) await backends.close();
+    throw err;
+  }
+}
+
+async function startOn(
+  backends: Backends,
+  stops: Array<() => Promise<void>>,
+  config: Config,
+  logger: Logger,
+  options: StartOptions,
+): Promise<RunningBalancer> {
   const roles = options.roles ?? ALL_ROLES;
   const clock = options.clock ?? (() => new Date());
-  const backends = options.backends ?? (await openBackends(config, logger, roles));
   const { log, pool, history, lock } = backends;
-  const stops: Array<() => Promise<void>> = [];
+  const writeSide = new WriteSide({ log, pool, lock, clock, newId: randomUUID, projectionTimeoutMs: config.projectionTimeoutMs });
+  const projectorLogger = logger.child({ role: 'projector' });
+  const projectorOf = (projections: Projection[]) =>
+    new Projector({
+      log,
+      projections,
+      logger: projectorLogger,
+      parked: backends.parked,
+      isTransient: isTransientFault,
+      clock,
+      onRebuilt: async (report: RebuildReport) => void (await writeSide.record(PROJECTOR_ACTOR, decideReadModelRebuilt(report).events)),
+    });
 
   if (backends.ownProjections.length > 0) {
     const started = Date.now();
@@ -267,7 +366,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
       fromSnapshot = await restoreFromSnapshot(deps);
       snapshotter = new PoolSnapshotter(deps, SNAPSHOTS, fromSnapshot ?? -1);
     }
-    const own = new Projector(log, backends.ownProjections, logger.child({ role: 'projector' }));
+    const own = projectorOf(backends.ownProjections);
     await own.start();
     stops.push(() => own.stop());
     const head = await log.lastOffset();
@@ -284,12 +383,11 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
     }
   }
   if (roles.projector && backends.sharedProjections.length > 0) {
-    const shared = new Projector(log, backends.sharedProjections, logger.child({ role: 'projector' }));
+    const shared = projectorOf(backends.sharedProjections);
     await shared.start('projector');
     stops.push(() => shared.stop());
   }
 
-  const writeSide = new WriteSide({ log, pool, lock, clock, newId: randomUUID, projectionTimeoutMs: config.projectionTimeoutMs });
   const bbb = new BbbClient({ algorithm: config.outgoingAlgorithm, connectTimeoutMs: config.connectTimeoutMs, responseTimeoutMs: config.responseTimeoutMs });
   const meetings = new MeetingApi({
     pool,
@@ -375,7 +473,13 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
     const started = new RecordingImporter({
       dirs,
       writeSide: recordingWriteSide,
-      settings: { importUnpublished: rec.importUnpublished, protectedEnabled: rec.protectedEnabled, pollIntervalMs: rec.importPollIntervalMs, maxAttempts: 5 },
+      settings: {
+        importUnpublished: rec.importUnpublished,
+        protectedEnabled: rec.protectedEnabled,
+        pollIntervalMs: rec.importPollIntervalMs,
+        maxAttempts: 5,
+        tarballLimits: rec.tarballLimits,
+      },
       logger: logger.child({ role: 'importer' }),
       lease: backends.importerLease,
       onImported: notifyReady,
@@ -460,6 +564,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
         return { ...rebuilt, equal: differences.length === 0, differences, ms: Date.now() - started };
       },
       poolAt: (at) => poolAt(log, at, backends.scratchPool()),
+      parked: backends.parked,
     });
     const app = buildApp({
       settings: {
@@ -471,6 +576,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
         multitenancy: config.multitenancy,
         urlHost: config.urlHost,
         fsapi: config.fsapi,
+        adminSignatures: config.adminSignatures,
       },
       pool,
       analytics: { pool, callbacks: backends.recordings, secrets: config.secrets, logger: logger.child({ role: 'analytics' }) },
@@ -520,6 +626,9 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
           logHead: await log.lastOffset(),
           poolCheckpoint: await pool.checkpoint(),
           recordingsCheckpoint: await backends.recordings.checkpoint(),
+          historyCheckpoint: await history.checkpoint(),
+          parkedEvents: await backends.parked.count(),
+          readModelRebuilds: (await history.query({ types: ['ReadModelRebuilt'], limit: 10_000 })).length,
           importer: importer ? await importer.status() : null,
         }),
       healthCheck: async () => {
@@ -534,6 +643,9 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
       s.listen(config.port, config.host, () => resolve(s));
     });
     server.keepAliveTimeout = 65_000;
+    // A client sending its request a byte a second is cut off, not kept for Node's default 300 s.
+    server.requestTimeout = config.requestTimeoutMs;
+    server.headersTimeout = Math.min(20_000, config.requestTimeoutMs);
     port = (server.address() as AddressInfo).port;
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;

@@ -16,6 +16,8 @@ interface EventRow {
 /** A short account of what an event says, beyond its type and subject. */
 export function detail(e: EventRow): string {
   const d = e.data ?? {};
+  // A parked event keeps its place in the history with the reason instead of its data.
+  if (typeof d.parked === 'string') return `parked (not applied): ${d.parked}`;
   switch (e.type) {
     case 'MeetingPlaced':
       return `on ${d.serverId} (load estimate ${d.loadEstimate}${d.previousServerId ? `, moved from ${d.previousServerId}` : ''}${d.tag ? `, tag ${d.tag}` : ''})`;
@@ -54,6 +56,12 @@ export function detail(e: EventRow): string {
       return `${d.recordId} → ${d.url}: ${d.outcome}${d.status ? ` (HTTP ${d.status})` : ''}, ${d.attempts} request(s)`;
     case 'MeetingCallbacksRegistered':
       return [d.recordingReadyUrl ? `recording ready → ${d.recordingReadyUrl}` : '', d.analyticsCallbackUrl ? `analytics → ${d.analyticsCallbackUrl}` : ''].filter(Boolean).join(', ');
+    case 'ReadModelRebuilt':
+      return d.reason === 'lost'
+        ? `the ${d.projection} read model held event ${d.found} of ${d.expected}: rebuilt from the log`
+        : `the ${d.projection} read model held another log (event ${d.found}, log at ${d.head}): cleared and rebuilt`;
+    case 'EventUnreadable':
+      return `${d.type ?? 'a record'} this version cannot read: ${d.reason}`;
     default:
       return '';
   }

@@ -2,7 +2,27 @@ import { Flags } from '@oclif/core';
 import { AdminCommand } from '../base';
 import { statusTable, ServerJson } from '../format';
 
-type StatusResult = { servers: ServerJson[]; at?: string; meetings?: number };
+type Parked = { projection: string; offset: number; type: string; reason: string; parked_at: string };
+type Rebuilt = { at: string; projection: string; reason: string; found: number; expected: number };
+type StatusResult = { servers: ServerJson[]; at?: string; meetings?: number; parked?: { count: number; latest: Parked[] }; rebuilds?: Rebuilt[] };
+
+/** What needs an admin's eye beyond the servers: events set aside, read models that rebuilt themselves. */
+export function statusNotes(result: StatusResult): string[] {
+  const notes: string[] = [];
+  const parked = result.parked;
+  if (parked && parked.count > 0) {
+    notes.push(`${parked.count} event${parked.count === 1 ? '' : 's'} parked: a read model could not apply ${parked.count === 1 ? 'it' : 'them'}; the events after were applied.`);
+    for (const p of parked.latest) {
+      const where = p.projection === '*' ? 'unreadable by this version' : `not in the ${p.projection} read model`;
+      notes.push(`  event ${p.offset} (${p.type}), ${where}: ${p.reason}`);
+    }
+  }
+  for (const r of result.rebuilds ?? []) {
+    const why = r.reason === 'lost' ? `it held event ${r.found} of ${r.expected}` : `it held another log (event ${r.found})`;
+    notes.push(`${r.at}: the ${r.projection} read model rebuilt itself from the log (${why}).`);
+  }
+  return notes;
+}
 
 export default class Status extends AdminCommand {
   static override summary = 'The state, health and load of every server, as a table (now, --at a past time, or --watch).';
@@ -25,12 +45,14 @@ export default class Status extends AdminCommand {
         if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
         this.log(`${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}  every ${flags.watch} s`);
         this.log(statusTable(result.servers));
+        for (const note of statusNotes(result)) this.log(note);
         await new Promise((r) => setTimeout(r, flags.watch! * 1000));
       }
     }
     const result = await fetch();
     if (result.at) this.log(`As of ${result.at} (${result.meetings} meetings routed):`);
     this.log(statusTable(result.servers));
+    for (const note of statusNotes(result)) this.log(note);
     return result;
   }
 }

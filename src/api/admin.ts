@@ -6,6 +6,7 @@ import { WriteSide } from '../commands/write-side';
 import { draft } from '../events/catalog';
 import { Actor } from '../events/envelope';
 import { HistoryEntry, historyCaughtUp, HistoryStore } from '../projections/history';
+import { ParkedEvents } from '../projections/projector';
 import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, PoolState, Server } from '../projections/pool';
 import { PollSummary } from '../poller/poller';
@@ -99,6 +100,8 @@ export interface AdminDeps {
   logger: Logger;
   rebuild: (onProgress: (p: RebuildProgress) => void) => Promise<RebuildResult>;
   poolAt: (at: Date) => Promise<{ state: PoolState; checkpoint: number }>;
+  /** events a projection could not apply */
+  parked: ParkedEvents;
 }
 
 export interface AdminRequest {
@@ -107,6 +110,10 @@ export interface AdminRequest {
   actor: Actor;
   correlationId: string;
 }
+
+/** `status` lists this many parked events, and the read models rebuilt by themselves in the last day. */
+const STATUS_PARKED_SHOWN = 5;
+const REBUILDS_SHOWN_MS = 24 * 3600_000;
 
 function statusOf(e: DomainError): number {
   switch (e.error) {
@@ -288,7 +295,19 @@ export class AdminApi {
       return ok({ at: new Date(t).toISOString(), servers: servers.map((s) => serverJson(s, false)), meetings: Object.keys(past.state.meetings).length, checkpoint: past.checkpoint });
     }
     const servers = (await this.deps.pool.servers()).sort(byAddition);
-    return ok({ servers: servers.map((s) => serverJson(s, false)), checkpoint: await this.deps.pool.checkpoint() });
+    const [checkpoint, parkedCount, parked, rebuilt] = await Promise.all([
+      this.deps.pool.checkpoint(),
+      this.deps.parked.count(),
+      this.deps.parked.list(STATUS_PARKED_SHOWN),
+      // The history may be behind (another process projects it): what it holds is enough here.
+      this.deps.history.query({ types: ['ReadModelRebuilt'], since: new Date(Date.now() - REBUILDS_SHOWN_MS).toISOString(), limit: 10 }),
+    ]);
+    return ok({
+      servers: servers.map((s) => serverJson(s, false)),
+      checkpoint,
+      parked: { count: parkedCount, latest: parked.map((p) => ({ projection: p.projection, offset: p.offset, event_id: p.eventId, type: p.type, reason: p.reason, parked_at: p.parkedAt })) },
+      rebuilds: rebuilt.map((r) => ({ at: r.at, ...(r.data as Record<string, unknown>) })),
+    });
   }
 
   /** Rebuild the read model from the log, reporting progress, and say whether the live one was right. */

@@ -4,11 +4,13 @@ import { isIP } from 'node:net';
 import express, { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { Actor } from '../events/envelope';
+import { describeUnstorable, findUnstorable } from '../events/storable';
 import { ChecksumAlgorithm, checksumParam, verifyChecksum } from '../infra/bbb/checksum';
 import { el } from '../infra/bbb/xml';
 import { PoolReader } from '../projections/ports';
 import { Tenant } from '../projections/pool';
 import { AdminApi, AdminOutcome, AdminRequest } from './admin';
+import { SIGNATURE_PARAMS, SignaturePolicy, signatureProblem } from './admin-signature';
 import { RecordingAdmin } from './admin-recordings';
 import { ServerSyncAdmin } from './admin-sync';
 import { TenantAdmin } from './admin-tenants';
@@ -17,7 +19,23 @@ import { fsapiHandler } from './fsapi';
 import { MeetingApi } from './meetings';
 import { noRecordingsXml, RecordingApi, recordingsNotFound } from './recordings';
 import { Params, mergeParams, presentParam } from './params';
-import { BodyTooLargeError, contentTypeAllowed, ContentRule, hasBody, mediaType, rawQuery, readBody, readFormFields, XML_TYPES } from './request';
+import {
+  BodyTooLargeError,
+  ClientInputError,
+  contentTypeAllowed,
+  ContentRule,
+  FORM_TYPES,
+  hasBody,
+  MAX_BODY_BYTES,
+  MAX_FORM_BYTES,
+  mediaType,
+  rawQuery,
+  readBody,
+  readFormFields,
+  XML_TYPES,
+} from './request';
+import { DecisionUnavailableError } from '../commands/errors';
+import { LogThrottle } from '../infra/log-throttle';
 import { ApiOutcome, errors, failed, failedXml, noMeetingsXml, XML_DECLARATION } from './responses';
 
 export interface AppSettings {
@@ -31,7 +49,12 @@ export interface AppSettings {
   multitenancy: boolean;
   urlHost?: string;
   fsapi: { password: string; maxDurationMinutes: number; voiceBridgeMin: number; voiceBridgeMax: number };
+  /** the admin API's signed timestamp and body digest (admin-signature.ts) */
+  adminSignatures: SignaturePolicy;
 }
+
+/** Admin calls carry small JSON documents. */
+const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
 
 export interface AppDeps {
   settings: AppSettings;
@@ -100,6 +123,15 @@ function send(res: ServerResponse, outcome: ApiOutcome, logger?: Logger): void {
   }
 }
 
+/**
+ * Answer without reading the body the client is still sending: the connection is closed
+ * after the answer, so nothing more of it is read (and nothing of it is buffered).
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, outcome: ApiOutcome): void {
+  if (!req.complete && hasBody(req)) res.setHeader('Connection', 'close');
+  send(res, outcome);
+}
+
 /** Write as the client reads: a slow client holds back the producer instead of filling memory. */
 async function writeChunks(res: ServerResponse, chunks: AsyncIterable<string>): Promise<void> {
   for await (const chunk of chunks) {
@@ -118,6 +150,21 @@ async function writeChunks(res: ServerResponse, chunks: AsyncIterable<string>): 
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** BBB refuses a meetingID with control characters (its MeetingIDConstraint); they would reach its logs and ours. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * A parameter holding what no store can keep (a NUL, a lone surrogate) is refused before
+ * any decision: written into an event, it once stopped every projection of a cluster.
+ */
+function unstorableParam(params: Params): ApiOutcome | null {
+  for (const [name, value] of params) {
+    const problem = describeUnstorable(name) ?? describeUnstorable(value);
+    if (problem) return failed('validationError', `Parameter ${name.replace(/[\u0000-\u001f]/g, '?').slice(0, 64)} holds ${problem}, which is not allowed`);
+  }
+  return null;
+}
 
 const versionXml = (build?: string) =>
   `${XML_DECLARATION}<response><returncode>SUCCESS</returncode><version>2.0</version>${build ? el('build', build) : ''}</response>`;
@@ -199,7 +246,9 @@ export function buildApp(deps: AppDeps): RequestListener {
         // BBB's own limit, checked before a route is placed for a meeting BBB would refuse
         meetingId.length < 2 || meetingId.length > 256
           ? Promise.resolve(failed('sizeError', 'Meeting ID must be between 2 and 256 characters'))
-          : meetings.create({ ...call, meetingId }),
+          : CONTROL_CHARACTERS.test(meetingId)
+            ? Promise.resolve(failed('validationError', 'Invalid meeting ID'))
+            : meetings.create({ ...call, meetingId }),
       ),
     },
     join: { methods: ['GET'], content: 'none', checksum: true, handler: requireMeetingId((call, meetingId) => meetings.join({ ...call, meetingId })) },
@@ -252,25 +301,44 @@ export function buildApp(deps: AppDeps): RequestListener {
     res.status(200).type('application/xml').send(versionXml(settings.buildNumber));
   });
 
-  /** Content-Type, checksum, then the action: Scalelite's order of checks. */
+  /**
+   * Content-Type, checksum, then the action: Scalelite's order of checks. The checksum covers
+   * the query string only, so it is checked before a body is read: a caller without the
+   * secret cannot make this process read (or hold) megabytes. Only a form body that must
+   * carry the checksum itself is read first, and forms are small.
+   */
   const runAction = async (action: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const def = Object.prototype.hasOwnProperty.call(actions, action) ? actions[action] : undefined;
-    if (!def || !(def.methods as readonly string[]).includes(req.method ?? '')) return send(res, errors.unsupportedRequest());
-    if (!contentTypeAllowed(def.content, req)) return send(res, errors.unsupportedContentType());
-    const body = req.method === 'POST' && hasBody(req) ? await readBody(req) : Buffer.alloc(0);
-    const isXml = XML_TYPES.has(mediaType(req)) && body.length > 0;
-    const form = isXml ? [] : await readFormFields(req, body);
+    if (!def || !(def.methods as readonly string[]).includes(req.method ?? '')) return refuse(req, res, errors.unsupportedRequest());
+    if (!contentTypeAllowed(def.content, req)) return refuse(req, res, errors.unsupportedContentType());
+    const withBody = req.method === 'POST' && hasBody(req);
     const query = rawQuery(req);
     const tenant = def.checksum ? await tenantOfRequest(req) : null;
+    let body: Buffer = Buffer.alloc(0);
+    let form: Array<[string, string]> = [];
+    let read = !withBody;
+    const readRequest = async (limit: number) => {
+      body = await readBody(req, limit);
+      form = XML_TYPES.has(mediaType(req)) ? [] : await readFormFields(req, body);
+      read = true;
+    };
     if (def.checksum) {
       // A tenant host signs with the tenant's secrets; an unknown tenant cannot sign at all.
-      if (tenant === 'unknown') return send(res, errors.checksum());
-      const checksum = checksumParam(query, Object.fromEntries(form));
+      if (tenant === 'unknown') return refuse(req, res, errors.checksum());
+      let checksum = checksumParam(query, {});
+      if (checksum === null && withBody && FORM_TYPES.has(mediaType(req))) {
+        await readRequest(MAX_FORM_BYTES);
+        checksum = checksumParam(query, Object.fromEntries(form));
+      }
       if (!verifyChecksum({ secrets: tenant ? tenant.secrets : settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksum)) {
-        return send(res, errors.checksum());
+        return refuse(req, res, errors.checksum());
       }
     }
+    if (!read) await readRequest(MAX_BODY_BYTES);
+    const isXml = XML_TYPES.has(mediaType(req)) && body.length > 0;
     const params = mergeParams(form, new URLSearchParams(query));
+    const unstorable = unstorableParam(params);
+    if (unstorable) return send(res, unstorable);
     const known = tenant === 'unknown' ? null : tenant;
     const outcome = await def.handler({
       params,
@@ -371,24 +439,37 @@ export function buildApp(deps: AppDeps): RequestListener {
       const withBody = req.method === 'POST' && hasBody(req);
       if (withBody && mediaType(req) !== 'application/json') return send(res, errors.unsupportedContentType());
       const query = rawQuery(req);
-      // The admin API always uses the load balancer secrets; the JSON body is not signed (Scalelite's scheme).
+      // The admin API always uses the load balancer secrets, checked before the body is read.
       if (!verifyChecksum({ secrets: settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksumParam(query, {}))) {
-        return send(res, errors.checksum());
+        return refuse(req, res, errors.checksum());
+      }
+      const raw = withBody ? await readBody(req, MAX_ADMIN_BODY_BYTES) : null;
+      const searchParams = new URLSearchParams(query);
+      // The timestamp and body digest, when given, are under the checksum (admin-signature.ts).
+      const problem = signatureProblem(searchParams, raw, settings.adminSignatures, Date.now());
+      if (problem) {
+        warnClient('adminSignature', req, problem);
+        return send(res, failed('checksumError', `You did not pass the checksum security check: ${problem}`));
       }
       let body: Record<string, unknown> = {};
-      if (withBody) {
+      if (raw) {
         try {
-          const parsed: unknown = JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8'));
+          const parsed: unknown = JSON.parse(raw.toString('utf8'));
           if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
           body = parsed as Record<string, unknown>;
-        } catch (e) {
-          if (e instanceof BodyTooLargeError) throw e;
+        } catch {
           res.status(400).json({ error: 'The request body must be a JSON object' });
           return;
         }
       }
-      const queryParams = Object.fromEntries(new URLSearchParams(query));
-      delete queryParams.checksum;
+      const queryParams = Object.fromEntries(searchParams);
+      for (const name of ['checksum', ...SIGNATURE_PARAMS]) delete queryParams[name];
+      // What no store can keep is refused here, naming the field, before any decision sees it.
+      const unstorable = findUnstorable({ ...body, ...queryParams });
+      if (unstorable) {
+        res.status(400).json({ error: `${unstorable.path} ${unstorable.problem}, which is not allowed` });
+        return;
+      }
       const actorHeader = req.headers['x-scalelite-actor'];
       const name = typeof actorHeader === 'string' && actorHeader.trim() !== '' ? actorHeader.trim().slice(0, 200) : `admin-api@${req.ip ?? 'unknown'}`;
       const outcome = await def.run({ params: { ...body, ...queryParams }, actor: { kind: 'admin', name }, correlationId: correlationOf(req) });
@@ -433,15 +514,55 @@ export function buildApp(deps: AppDeps): RequestListener {
   app.all('/{*any}', (_req, res) => send(res, errors.unsupportedRequest()));
 
   // Nothing reaches a client as an HTML stack trace: BBB clients get BBB XML.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof BodyTooLargeError) {
-      res.status(413).type('application/xml').send(failedXml('internalError', 'Request body too large'));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerFault(err, req, res));
+
+  /**
+   * What went wrong, answered by its kind. The client's garbage (a body too large, a broken
+   * encoding, a multipart body without its boundary) gets a specific answer and a warn line
+   * at most every few seconds, so nobody can flood the log; a decision that cannot be made
+   * now says why; only the unexpected is logged as an error.
+   */
+  const clientFaults = new LogThrottle(10_000);
+  const answerFault = (err: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '').split('?')[0].slice(0, 200);
+    const bbbApi = path.startsWith('/bigbluebutton/api');
+    if (res.headersSent) {
+      logger.warn({ err, path }, 'request failed after its answer began');
+      res.destroy();
       return;
     }
-    logger.error({ err, path: req.path }, 'request failed');
-    if (res.headersSent) return;
-    res.status(200).type('application/xml').send(failedXml('internalError', 'An internal error occurred.'));
-  });
+    if (err instanceof BodyTooLargeError) {
+      warnClient('bodyTooLarge', req, `request body over ${err.limit} bytes refused`);
+      res.setHeader('Connection', 'close');
+      if (path.startsWith('/scalelite/api')) res.writeHead(413, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: `The request body is larger than ${err.limit} bytes` }));
+      else res.writeHead(413, { 'Content-Type': XML_TYPE }).end(failedXml('requestTooLarge', `The request body is larger than ${err.limit} bytes`));
+      return;
+    }
+    const status = (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
+    const clientFault = err instanceof ClientInputError || err instanceof URIError || (typeof status === 'number' && status >= 400 && status < 500);
+    if (clientFault) {
+      const reason = err instanceof Error ? err.message : String(err);
+      warnClient('malformed', req, reason);
+      if (err instanceof ClientInputError) return send(res, failed('invalidRequestBody', reason));
+      if (bbbApi) return send(res, failed('invalidRequest', 'The request could not be read: malformed URL or parameters'));
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad request\n');
+      return;
+    }
+    if (err instanceof DecisionUnavailableError) {
+      logger.warn({ path, reason: err.message }, 'a decision could not be made in time');
+      if (path.startsWith('/scalelite/api')) res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: err.message }));
+      else send(res, errors.internal(`The balancer cannot decide right now: ${err.message}`));
+      return;
+    }
+    logger.error({ err, path }, 'request failed');
+    if (path.startsWith('/scalelite/api')) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'An internal error occurred.' }));
+    else send(res, errors.internal('An internal error occurred.'));
+  };
+  const warnClient = (kind: string, req: IncomingMessage, reason: string) => {
+    const held = clientFaults.take(kind);
+    if (held === null) return;
+    logger.warn({ kind, reason: reason.slice(0, 300), remote: req.socket.remoteAddress, path: (req.url ?? '').split('?')[0].slice(0, 200), heldBack: held }, 'malformed request refused');
+  };
 
   const joinPath = (url: string): boolean => {
     const end = url.indexOf('?');
@@ -450,10 +571,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   };
   return (req, res) => {
     if (req.method === 'GET' && req.url !== undefined && joinPath(req.url)) {
-      runAction('join', req, res).catch((err: unknown) => {
-        logger.error({ err }, 'join failed');
-        if (!res.headersSent) send(res, errors.internal('An internal error occurred.'));
-      });
+      runAction('join', req, res).catch((err: unknown) => answerFault(err, req, res));
       return;
     }
     app(req, res);

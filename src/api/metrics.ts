@@ -13,6 +13,11 @@ export interface MetricsInput {
   logHead: number;
   poolCheckpoint: number;
   recordingsCheckpoint: number;
+  historyCheckpoint: number;
+  /** events set aside because a projection could not apply them */
+  parkedEvents: number;
+  /** stores the projectors rebuilt from the log by themselves (ReadModelRebuilt events) */
+  readModelRebuilds: number;
   importer: ImporterStatus | null;
 }
 
@@ -62,7 +67,10 @@ export function renderMetrics(input: MetricsInput): string {
   family('scalelite_read_model_lag_events', 'gauge', 'Events in the log not yet applied to a read model.', [
     [{ model: 'pool' }, Math.max(0, input.logHead - input.poolCheckpoint)],
     [{ model: 'recordings' }, Math.max(0, input.logHead - input.recordingsCheckpoint)],
+    [{ model: 'history' }, Math.max(0, input.logHead - input.historyCheckpoint)],
   ]);
+  family('scalelite_parked_events', 'gauge', 'Events a read model could not apply, set aside (see scalelite status).', [[{}, input.parkedEvents]]);
+  family('scalelite_read_model_rebuilds_total', 'counter', 'Read models a projector found lost or foreign and rebuilt from the log by itself.', [[{}, input.readModelRebuilds]]);
   if (input.importer) {
     const i = input.importer;
     family('scalelite_importer_active', 'gauge', 'Whether this process is the active recording importer.', [[{}, i.running && i.leading ? 1 : 0]]);

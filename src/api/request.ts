@@ -44,24 +44,52 @@ export function contentTypeAllowed(rule: ContentRule, req: Request): boolean {
   }
 }
 
+/** The largest body a BBB API call may carry (create and insertDocument with documents inline). */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** A form body is read before the checksum is checked only when the checksum can be in it: forms are small. */
+export const MAX_FORM_BYTES = 1024 * 1024;
 
-export class BodyTooLargeError extends Error {}
+/** The body is larger than the call allows: answered 413, the rest of it never read. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body over ${limit} bytes`);
+  }
+}
 
-/** The raw body of a request (bounded). */
+/** The request itself cannot be read (a body without its multipart boundary, a broken encoding): the client's to fix. */
+export class ClientInputError extends Error {
+  override readonly name = 'ClientInputError';
+}
+
+/** The declared Content-Length, if any (NaN when it is not a number). */
+export const declaredLength = (req: Request): number | undefined => {
+  const length = req.headers['content-length'];
+  return length === undefined ? undefined : Number(length);
+};
+
+/**
+ * The raw body of a request, bounded: a declared length over the limit is refused before
+ * anything is read, and a body that grows past it stops being read (never buffered). The
+ * caller answers 413 and closes the connection, so the client sees the answer, not a reset.
+ */
 export function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new BodyTooLargeError(`request body over ${limit} bytes`));
-        req.destroy();
+        req.off('data', onData);
+        req.pause();
+        chunks.length = 0;
+        reject(new BodyTooLargeError(limit));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
@@ -78,13 +106,13 @@ export async function readFormFields(req: Request, body: Buffer): Promise<Array<
     try {
       parser = Busboy({ headers: req.headers, limits: { fieldSize: 1024 * 1024 } });
     } catch (e) {
-      reject(e);
+      reject(new ClientInputError(`the multipart body cannot be read: ${e instanceof Error ? e.message : String(e)}`));
       return;
     }
     parser.on('field', (name, value) => fields.push([name, value]));
     parser.on('file', (_name, stream) => stream.resume());
     parser.on('close', () => resolve(fields));
-    parser.on('error', reject);
+    parser.on('error', (e: unknown) => reject(new ClientInputError(`the multipart body cannot be read: ${e instanceof Error ? e.message : String(e)}`)));
     parser.end(body);
   });
 }

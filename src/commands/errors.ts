@@ -27,3 +27,12 @@ export const domainError = (error: DomainErrorCode, message: string): DomainErro
 export function isDomainError(value: unknown): value is DomainError {
   return typeof value === 'object' && value !== null && typeof (value as DomainError).error === 'string' && typeof (value as DomainError).message === 'string';
 }
+
+/**
+ * The write side cannot decide now: its read model is stuck or too far behind the log,
+ * or the decision lock stayed busy past the caller's deadline. A fault of the system,
+ * never of the caller: edges answer it at once and clearly (BBB internalError, admin 503).
+ */
+export class DecisionUnavailableError extends Error {
+  override readonly name = 'DecisionUnavailableError';
+}

@@ -1,16 +1,22 @@
 import { Actor } from '../events/envelope';
-import { EventDraft, InvalidEventError, parseEvent, stamp, StoredEvent } from '../events/catalog';
+import { checkEvent, EventDraft, InvalidEventError, stamp, StoredEvent } from '../events/catalog';
 import { EventLog } from '../events/log';
 import { PoolReader } from '../projections/ports';
-import { DomainError, domainError, isDomainError } from './errors';
+import { ProjectionTimeoutError } from '../projections/waiters';
+import { DecisionUnavailableError, DomainError, domainError, isDomainError } from './errors';
 
 /** Serialises decisions: in one process a mutex, across processes a Redis lease. */
 export interface DecisionLock {
-  withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs fn alone. With a deadline (epoch ms), a caller still waiting for its turn then
+   * leaves the queue with a DecisionUnavailableError; once fn has started it runs to its end.
+   */
+  withLock<T>(fn: () => Promise<T>, deadline?: number): Promise<T>;
 }
 
-/** A read model decisions are made against: it can say when it has applied an event. */
+/** A read model decisions are made against: it can say where it is and when it has applied an event. */
 export interface Projected {
+  checkpoint(): Promise<number>;
   waitFor(offset: number, timeoutMs?: number): Promise<void>;
 }
 
@@ -21,8 +27,10 @@ export interface WriteSideDeps<R extends Projected = PoolReader> {
   lock: DecisionLock;
   clock: () => Date;
   newId: () => string;
-  /** how long a caller waits for its events to be projected */
+  /** how long a caller waits for its turn and for its events to be projected */
   projectionTimeoutMs: number;
+  /** the wall clock the deadlines are measured on (tests) */
+  now?: () => number;
 }
 
 export interface Decided<T> {
@@ -36,12 +44,21 @@ export interface Committed<T> {
 }
 
 /**
- * Every change goes through here: take the decision lock, make sure the read
- * model has every event of the log, decide against it, append what was decided
- * and wait until the projection includes it. So decisions never see a stale
- * pool, and whoever made a change reads it back at once.
+ * Every change goes through here: make sure the read model has every event of the
+ * log, take the decision lock, decide against the read model, append what was
+ * decided and wait until the projection includes it. So decisions never see a
+ * stale pool, and whoever made a change reads it back at once.
+ *
+ * A caller's wait is bounded: catching up and queueing for the lock share one
+ * deadline (PROJECTION_TIMEOUT). The catch-up happens before the lock, so with the
+ * projector down every caller fails within its deadline side by side, instead of
+ * each holding the cluster-wide lock for a whole timeout (120 s queues were seen).
+ * Once a wait found the read model stuck, later callers fail at once until it moves.
  */
 export class WriteSide<R extends Projected = PoolReader> {
+  /** where the read model was when a caller last timed out waiting for it */
+  private stuck: { at: number; since: number; probedAt: number; probing: boolean } | null = null;
+
   constructor(private readonly deps: WriteSideDeps<R>) {}
 
   async decide<T>(
@@ -50,34 +67,132 @@ export class WriteSide<R extends Projected = PoolReader> {
     correlationId?: string,
   ): Promise<Committed<T> | DomainError> {
     const { log, pool, lock, clock, newId, projectionTimeoutMs } = this.deps;
+    const now = this.deps.now ?? Date.now;
+    const deadline = now() + projectionTimeoutMs;
+    await this.caughtUp(deadline);
     return lock.withLock(async () => {
-      const head = await log.lastOffset();
-      if (head >= 0) await pool.waitFor(head, projectionTimeoutMs);
+      // Normally at once: only events appended while this caller queued are waited for.
+      await this.caughtUp(Math.max(deadline, now() + Math.min(1000, projectionTimeoutMs)));
       const decided = await decision(pool);
       if (isDomainError(decided)) return decided;
       if (decided.events.length === 0) return { result: decided.result, events: [] };
       const events = stamp(decided.events, actor, clock(), newId, correlationId);
       // The log refuses what its schemas refuse; say so as an error, not as a crash.
       try {
-        events.forEach((e) => parseEvent(e));
+        events.forEach((e) => checkEvent(e));
       } catch (err) {
         if (err instanceof InvalidEventError) return domainError('invalidRequest', err.message);
         throw err;
       }
       const offsets = await log.append(events);
-      await pool.waitFor(offsets[offsets.length - 1], projectionTimeoutMs);
+      // Appended is decided: the caller waits a whole timeout for its read-your-write.
+      await this.projected(offsets[offsets.length - 1], projectionTimeoutMs);
       return { result: decided.result, events: events.map((event, i) => ({ offset: offsets[i], event })) };
-    });
+    }, deadline);
+  }
+
+  /**
+   * Append facts that need no decision against the read model (a projector rebuilt its
+   * store), without the lock and without waiting for them to be projected.
+   */
+  async record(actor: Actor, drafts: EventDraft[], correlationId?: string): Promise<number[]> {
+    const { log, clock, newId } = this.deps;
+    const events = stamp(drafts, actor, clock(), newId, correlationId);
+    events.forEach((e) => checkEvent(e));
+    return log.append(events);
+  }
+
+  /** The read model holds every event of the log, or DecisionUnavailableError by the deadline. */
+  private async caughtUp(deadline: number): Promise<void> {
+    const { log, pool } = this.deps;
+    const now = this.deps.now ?? Date.now;
+    const head = await log.lastOffset();
+    if (head < 0) return;
+    const stuck = this.stuck;
+    if (stuck) {
+      const at = await pool.checkpoint();
+      if (at !== stuck.at || at >= head) this.stuck = null;
+      // Stuck: one caller a second waits to see whether it moves again; the others are answered at once.
+      else if (stuck.probing || now() - stuck.probedAt < STUCK_PROBE_MS) {
+        const seconds = Math.round((now() - stuck.since) / 1000);
+        throw new DecisionUnavailableError(`the read model has been stuck at event ${at} for ${seconds} s while the log is at ${head}: is a projector running?`);
+      } else {
+        stuck.probing = true;
+        stuck.probedAt = now();
+      }
+    }
+    try {
+      await this.projected(head, Math.max(0, deadline - now()));
+    } finally {
+      if (stuck) stuck.probing = false;
+    }
+  }
+
+  private async projected(offset: number, timeoutMs: number): Promise<void> {
+    const { pool } = this.deps;
+    const now = this.deps.now ?? Date.now;
+    try {
+      await pool.waitFor(offset, timeoutMs);
+      this.stuck = null;
+    } catch (err) {
+      if (!(err instanceof ProjectionTimeoutError)) throw err;
+      const at = await pool.checkpoint().catch(() => -1);
+      if (!this.stuck || this.stuck.at !== at) this.stuck = { at, since: now() - timeoutMs, probedAt: now(), probing: false };
+      throw new DecisionUnavailableError(`${err.message}: is a projector running?`);
+    }
   }
 }
+
+/** While the read model is stuck, how often one caller waits again to see whether it moves. */
+const STUCK_PROBE_MS = 1000;
 
 /** A mutex for one process: decisions run one after another in arrival order. */
 export class LocalDecisionLock implements DecisionLock {
   private tail: Promise<unknown> = Promise.resolve();
 
-  withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
+  withLock<T>(fn: () => Promise<T>, deadline?: number): Promise<T> {
+    const turn = queuedTurn(fn, deadline);
+    const run = this.tail.then(turn.run, turn.run);
     this.tail = run.catch(() => undefined);
-    return run;
+    return turn.outcome(run);
   }
+}
+
+/**
+ * A place in a queue that can be given up: until `run` starts, the deadline can pass,
+ * and then the caller is answered at once while its turn, when it comes, does nothing.
+ */
+export function queuedTurn<T>(fn: () => Promise<T>, deadline?: number) {
+  let started = false;
+  let abandoned = false;
+  return {
+    run: (): Promise<T> => {
+      if (abandoned) return Promise.reject(new DecisionUnavailableError('gave up its turn'));
+      started = true;
+      return fn();
+    },
+    outcome: (run: Promise<T>): Promise<T> => {
+      if (deadline === undefined) return run;
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(
+          () => {
+            if (started) return;
+            abandoned = true;
+            reject(new DecisionUnavailableError('the decision lock stayed busy past the deadline: too many decisions at once, or a slow read model'));
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        run.then(
+          (v) => {
+            clearTimeout(timer);
+            resolve(v);
+          },
+          (e: unknown) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        );
+      });
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Actor, EnvelopeSchema } from './envelope';
+import { Actor, EnvelopeSchema, systemActor } from './envelope';
+import { findUnstorable, MAX_INT4, sanitizeStrings } from './storable';
 
 /*
  * The event catalogue: one zod schema per event, each with its current version.
@@ -29,13 +30,14 @@ const meetingId = z.string().min(1).max(LIMITS.meetingId);
 const tenantId = z.string().min(1).max(255).nullable();
 const loadMultiplier = z.number().finite().positive();
 const tag = z.string().min(1).max(LIMITS.tag).nullable();
-const count = z.number().int().nonnegative();
+// Counts land in PostgreSQL integer columns (participants, lengths, sizes): one beyond it would stop the projection.
+const count = z.number().int().nonnegative().max(MAX_INT4);
 const recordId = z.string().min(1).max(LIMITS.recordId);
 const metadataKey = z.string().min(1).max(LIMITS.metadataKey);
 const metadata = z.record(metadataKey, z.string().max(LIMITS.metadataValue)).refine((m) => Object.keys(m).length <= LIMITS.metadataEntries, {
   message: `at most ${LIMITS.metadataEntries} metadata entries`,
 });
-const epochMs = z.number().int().nonnegative().nullable();
+const epochMs = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable();
 
 /** A preview image of a playback format, as metadata.xml lists it (the URL is a path on this host). */
 export const ThumbnailSchema = z.object({
@@ -188,10 +190,32 @@ export const eventSchemas = {
     meetingId,
     url: z.string().max(LIMITS.url),
     outcome: z.enum(RECORDING_READY_OUTCOMES),
-    status: z.number().int().nullable(),
-    attempts: z.number().int().positive(),
+    status: z.number().int().min(0).max(999).nullable(),
+    attempts: z.number().int().positive().max(MAX_INT4),
   }),
+  /**
+   * A projector found its store had lost what it held (emptied, restored from an older
+   * copy) or held another log's state, and rebuilt it from the log by itself.
+   */
+  ReadModelRebuilt: z.object({
+    projection: z.string().min(1).max(64),
+    reason: z.enum(['lost', 'foreign']),
+    /** where the store said it was when this was found (-1: empty) */
+    found: z.number().int().min(-1),
+    /** what this projector had applied */
+    expected: z.number().int().min(-1),
+    head: z.number().int().min(-1),
+  }),
+  /**
+   * A record the log holds that this build cannot read: written by a newer version, or
+   * damaged. Made on read, never appended: it keeps the record's place in the order, no
+   * read model applies it, and the history shows it, so one bad record stops nothing.
+   */
+  EventUnreadable: z.object({ reason: z.string().max(2000), type: z.string().max(200).nullable() }),
 } as const;
+
+/** Types that only reading makes: a decision can never append one. */
+const READ_ONLY_TYPES: ReadonlySet<string> = new Set(['EventUnreadable']);
 
 export type EventType = keyof typeof eventSchemas;
 export const EVENT_TYPES = Object.keys(eventSchemas) as EventType[];
@@ -230,12 +254,12 @@ function isEventType(type: string): type is EventType {
   return Object.prototype.hasOwnProperty.call(eventSchemas, type);
 }
 
-/** Validate an event read from (or about to be written to) the log, upcasting old versions. */
-export function parseEvent(raw: unknown): DomainEvent {
+/** Validate an event, upcasting old versions; throws InvalidEventError. */
+function validate(raw: unknown): DomainEvent {
   const envelope = EnvelopeSchema.safeParse(raw);
   if (!envelope.success) throw new InvalidEventError(`invalid event envelope: ${oneLine(envelope.error)}`);
   const { type } = envelope.data;
-  if (!isEventType(type)) throw new InvalidEventError(`unknown event type ${type}`);
+  if (!isEventType(type)) throw new InvalidEventError(`unknown event type ${type.slice(0, 200)}`);
   let { version } = envelope.data;
   let data = envelope.data.data;
   const latest = currentVersion[type];
@@ -249,6 +273,51 @@ export function parseEvent(raw: unknown): DomainEvent {
   const parsed = eventSchemas[type].safeParse(data);
   if (!parsed.success) throw new InvalidEventError(`invalid ${type}: ${oneLine(parsed.error)}`);
   return { ...envelope.data, version, data: parsed.data } as DomainEvent;
+}
+
+/**
+ * An event as the log gives it back. Characters no store can hold (storable.ts) are
+ * replaced first: a log written before they were refused still projects everywhere.
+ */
+export function parseEvent(raw: unknown): DomainEvent {
+  return validate(sanitizeStrings(raw));
+}
+
+/**
+ * An event about to be appended: valid, of a type decisions may write, and holding
+ * only what every store can keep (else an InvalidEventError naming the field).
+ */
+export function checkEvent(raw: unknown): DomainEvent {
+  const event = validate(raw);
+  if (READ_ONLY_TYPES.has(event.type)) throw new InvalidEventError(`${event.type} is never appended`);
+  const bad = findUnstorable(event);
+  if (bad) throw new InvalidEventError(`${event.type}: ${bad.path} ${bad.problem}, which no store can keep`);
+  return event;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The event at `offset`, whatever the record holds: what cannot be read becomes
+ * EventUnreadable (with the reason), so it stops no reader. Used by the log adapters.
+ */
+export function readEvent(raw: unknown, offset: number): DomainEvent {
+  try {
+    return parseEvent(raw);
+  } catch (err) {
+    const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+    const id = typeof r.id === 'string' && UUID.test(r.id) ? r.id : `00000000-0000-4000-8000-${Math.max(0, offset).toString(16).padStart(12, '0').slice(-12)}`;
+    const at = typeof r.at === 'string' && !Number.isNaN(Date.parse(r.at)) ? new Date(r.at).toISOString() : new Date(0).toISOString();
+    const reason = err instanceof Error ? err.message : String(err);
+    return {
+      id,
+      type: 'EventUnreadable',
+      version: 1,
+      at,
+      actor: systemActor,
+      data: { reason: sanitizeStrings(reason).slice(0, 2000), type: typeof r.type === 'string' ? sanitizeStrings(r.type).slice(0, 200) : null },
+    };
+  }
 }
 
 /** The subjects an event is about: used as the Kafka key and for the history indexes. */

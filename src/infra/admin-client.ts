@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { request } from 'undici';
 import { ChecksumAlgorithm, checksumOf, encodeQuery } from './bbb/checksum';
@@ -37,10 +38,11 @@ export class AdminClient {
 
   /** A long operation answered as newline-delimited JSON: each progress line to `onLine`, then its result. */
   async stream<T = unknown>(action: string, body: unknown, onLine: (line: Record<string, unknown>) => void): Promise<T> {
-    const { url, headers } = this.signed(action, {}, body);
+    const json = JSON.stringify(body);
+    const { url, headers } = this.signed(action, {}, json);
     let res;
     try {
-      res = await request(url, { method: 'POST', headers, body: JSON.stringify(body), headersTimeout: 0, bodyTimeout: 0 });
+      res = await request(url, { method: 'POST', headers, body: json, headersTimeout: 0, bodyTimeout: 0 });
     } catch (err) {
       throw new AdminClientError(`Cannot reach the balancer at ${this.options.baseUrl} (${(err as { code?: string }).code ?? (err as Error).message}). Is it running?`);
     }
@@ -65,8 +67,14 @@ export class AdminClient {
     return result;
   }
 
-  private signed(action: string, query: Record<string, string | undefined>, body?: unknown): { url: string; headers: Record<string, string> } {
+  /**
+   * Scalelite's signature (action + query + secret), with a timestamp and the body's SHA-256
+   * in the query it covers: the balancer refuses a call replayed later or with another body.
+   */
+  private signed(action: string, query: Record<string, string | undefined>, body?: string): { url: string; headers: Record<string, string> } {
     const params = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined);
+    params.push(['timestamp', String(Math.floor(Date.now() / 1000))]);
+    if (body !== undefined) params.push(['bodySha256', createHash('sha256').update(body).digest('hex')]);
     const qs = encodeQuery(params);
     const checksum = checksumOf(this.options.algorithm ?? 'sha256', action, qs, this.options.secret);
     return {
@@ -94,7 +102,8 @@ export class AdminClient {
   }
 
   async call<T = unknown>(action: string, method: 'GET' | 'POST', query: Record<string, string | undefined> = {}, body?: unknown): Promise<T> {
-    const { url, headers } = this.signed(action, query, body);
+    const payload = body !== undefined ? JSON.stringify(body) : undefined;
+    const { url, headers } = this.signed(action, query, payload);
     let status: number;
     let text: string;
     let type: string;
@@ -102,7 +111,7 @@ export class AdminClient {
       const res = await request(url, {
         method,
         headers,
-        body: body !== undefined ? JSON.stringify(body) : undefined,
+        body: payload,
         headersTimeout: this.options.timeoutMs ?? 120_000,
         bodyTimeout: this.options.timeoutMs ?? 120_000,
       });

@@ -98,6 +98,8 @@ const EnvSchema = z.object({
   RECORDING_READY_RETRIES: num(5, { int: true, min: 0, max: 20 }),
   RECORDING_RETENTION_DAYS: num(0, { int: true, min: 0, max: 36_500 }),
   RECORDING_RETENTION_CHECK_INTERVAL: num(3600, { positive: true }),
+  RECORDING_IMPORT_MAX_SIZE: num(20 * 1024, { positive: true }),
+  RECORDING_IMPORT_MAX_FILES: num(100_000, { int: true, min: 1 }),
   MULTITENANCY_ENABLED: bool,
   DEFAULT_CREATE_PARAMS: z.string().optional(),
   OVERRIDE_CREATE_PARAMS: z.string().optional(),
@@ -109,6 +111,9 @@ const EnvSchema = z.object({
   VOICE_BRIDGE_MAX: num(9, { int: true, min: 1, max: 20 }),
   FSAPI_PASSWORD: z.string().optional(),
   FSAPI_MAX_DURATION: num(-1, { int: true, min: -1 }),
+  ADMIN_API_STRICT_SIGNATURES: bool,
+  ADMIN_API_SIGNATURE_MAX_AGE: num(300, { positive: true }),
+  REQUEST_TIMEOUT: num(60, { positive: true }),
 });
 
 export interface Config {
@@ -151,6 +156,10 @@ export interface Config {
   createPolicy: ParamPolicy;
   joinPolicy: ParamPolicy;
   fsapi: { password: string; maxDurationMinutes: number; voiceBridgeMin: number; voiceBridgeMax: number };
+  /** the admin API's signed timestamp and body digest */
+  adminSignatures: { strict: boolean; maxAgeMs: number };
+  /** how long a client may take to send a whole request (headers and body) */
+  requestTimeoutMs: number;
 }
 
 export interface RecordingSettings {
@@ -174,6 +183,8 @@ export interface RecordingSettings {
   readyCallbackRetries: number;
   /** the retention policy the active importer applies (days 0: keep forever) */
   retention: { days: number; checkIntervalMs: number };
+  /** what one tarball may extract to: larger or fuller ones are refused before extraction */
+  tarballLimits: { maxBytes: number; maxEntries: number };
 }
 
 export const DEFAULT_PLAYBACK_FORMATS = ['presentation', 'video', 'screenshare', 'podcast', 'notes', 'capture'];
@@ -277,6 +288,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       voiceBridgeMin: e.VOICE_BRIDGE_MIN,
       voiceBridgeMax: Math.max(e.VOICE_BRIDGE_MIN, e.VOICE_BRIDGE_MAX),
     },
+    adminSignatures: { strict: e.ADMIN_API_STRICT_SIGNATURES, maxAgeMs: e.ADMIN_API_SIGNATURE_MAX_AGE * 1000 },
+    requestTimeoutMs: e.REQUEST_TIMEOUT * 1000,
   };
 }
 
@@ -312,5 +325,7 @@ function recordingSettings(e: z.infer<typeof EnvSchema>, dataDir: string, secret
     cookieKey: e.SECRET_KEY_BASE ?? createHmac('sha256', secrets[0]).update('scalelite protected recording cookies').digest('hex'),
     readyCallbackRetries: e.RECORDING_READY_RETRIES,
     retention: { days: e.RECORDING_RETENTION_DAYS, checkIntervalMs: e.RECORDING_RETENTION_CHECK_INTERVAL * 1000 },
+    // RECORDING_IMPORT_MAX_SIZE is in MiB
+    tarballLimits: { maxBytes: Math.round(e.RECORDING_IMPORT_MAX_SIZE * 1024 * 1024), maxEntries: e.RECORDING_IMPORT_MAX_FILES },
   };
 }

@@ -1,6 +1,7 @@
 import { StoredEvent } from '../events/catalog';
-import { diffPool, emptyKeys, evolveAll, PoolKeys, touchedBy } from './pool';
+import { diffPool, emptyKeys, emptyPool, evolveAll, PoolKeys, touchedBy } from './pool';
 import { CheckpointConflictError, PoolSliceStore } from './ports';
+import { Projection } from './projector';
 
 export class ProjectionGapError extends Error {
   constructor(checkpoint: number, offset: number) {
@@ -47,12 +48,15 @@ function dedupe(keys: PoolKeys): PoolKeys {
 }
 
 /** The pool store as a projection the projector feeds. */
-export function poolProjection(store: PoolSliceStore): { name: string; checkpoint(): Promise<number>; apply(batch: StoredEvent[]): Promise<void> } {
+export function poolProjection(store: PoolSliceStore): Projection {
   return {
     name: 'pool',
     checkpoint: () => store.checkpoint(),
     apply: async (batch) => {
       await applyToPool(store, batch);
     },
+    // A parked event changes nothing: only the checkpoint moves over it.
+    skip: (stored) => store.commit(diffPool(emptyPool(), emptyPool()), stored.offset, stored.offset - 1),
+    clear: () => store.clear(),
   };
 }

@@ -70,6 +70,10 @@ export interface HistoryStore {
   /** Resolves once the events up to `offset` are in the history (rejects after the timeout). */
   waitFor(offset: number, timeoutMs?: number): Promise<void>;
   apply(batch: StoredEvent[]): Promise<void>;
+  /** Keep a parked event's place: its id, type, time and actor, with the reason instead of its data. */
+  skip(stored: StoredEvent, reason: string): Promise<void>;
+  /** Forget every entry (the history belonged to another log). */
+  clear(): Promise<void>;
   query(q: HistoryQuery): Promise<HistoryEntry[]>;
 }
 

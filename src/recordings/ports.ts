@@ -54,6 +54,10 @@ export interface RebuildOutcome {
 
 export interface RecordingStore extends RecordingReader {
   apply(batch: StoredEvent[]): Promise<void>;
+  /** Move the checkpoint over a parked event, changing nothing else. */
+  skip(stored: StoredEvent): Promise<void>;
+  /** Forget every recording and the checkpoint (the tables held another log's state). */
+  clear(): Promise<void>;
   /** Replace the whole model, atomically, by the recording events of the log up to `checkpoint`. */
   /** Replace the tables with what `feed` delivers (the log from its start), in one transaction. */
   rebuild(feed: RebuildFeed, checkpoint: number): Promise<RebuildOutcome>;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import pino from 'pino';
+import { DecisionUnavailableError } from '../../src/commands/errors';
 import { RedisDecisionLock } from '../../src/infra/redis/redis-lock';
 import { TEST_REDIS_URL } from '../support/production';
 
@@ -41,6 +42,24 @@ describe('the Redis decision lock', () => {
     await Promise.all([first, second]);
     expect(timeline).toEqual(['a starts', 'a ends', 'b runs']);
     expect(await redis.exists(key)).toBe(0);
+  });
+
+  test('given another process holding it past a caller\'s deadline, the caller is answered at its deadline and its decision never runs', async () => {
+    const [a, b, c] = [lock(), lock(), lock()];
+    let release: () => void = () => undefined;
+    const holder = a.withLock(() => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((r) => setTimeout(r, 50));
+    const ran = jest.fn(async () => 'ran');
+    const asked = Date.now();
+    // in Redis: b competes and gives up; in its process: c queues behind b and gives up too
+    const [inRedis, queued] = await Promise.allSettled([b.withLock(ran, Date.now() + 200), b.withLock(ran, Date.now() + 250)]);
+    expect(Date.now() - asked).toBeLessThan(1000);
+    expect(inRedis).toMatchObject({ status: 'rejected', reason: expect.any(DecisionUnavailableError) });
+    expect(queued).toMatchObject({ status: 'rejected', reason: expect.any(DecisionUnavailableError) });
+    release();
+    await holder;
+    await expect(c.withLock(async () => 'after')).resolves.toBe('after');
+    expect(ran).not.toHaveBeenCalled();
   });
 
   test('given a holder that died holding it (no renewals), when another process asks, then it gets it within about one lease', async () => {

@@ -98,6 +98,10 @@ export const e = {
   recordingsToTenant: (tenantId: string): EventDraft => draft('RecordingsAssignedToTenant', { tenantId }),
   readyNotified: (recordId: string, meetingId: string): EventDraft =>
     draft('RecordingReadyNotified', { recordId, meetingId, url: 'https://lms.example.com/ready', outcome: 'delivered', status: 200, attempts: 1 }),
+  readModelRebuilt: (projection = 'pool', reason: 'lost' | 'foreign' = 'lost'): EventDraft =>
+    draft('ReadModelRebuilt', { projection, reason, found: -1, expected: 41, head: 42 }),
+  /** what reading makes of a record it cannot read (never appended) */
+  unreadable: (reason = 'ServerExploded v1 is unknown', type: string | null = 'ServerExploded'): EventDraft => draft('EventUnreadable', { reason, type }),
 };
 
 /** The events that make a server selectable: added, enabled, online, polled at `load`. */

@@ -36,6 +36,13 @@ export interface HarnessOptions {
   enable?: boolean;
   addServers?: boolean;
   simOptions?: Partial<Parameters<typeof startSimulator>[0]>;
+  /** every log line of the balancer is pushed here (at debug level and above) */
+  logLines?: Array<Record<string, unknown>>;
+}
+
+/** A pino logger that keeps its lines in an array, for tests that check what is logged and at which level. */
+export function collectingLogger(lines: Array<Record<string, unknown>>, level = 'debug'): pino.Logger {
+  return pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
 }
 
 /** The balancer on the embedded backends, on a random port, in front of simulated BBB servers. */
@@ -55,7 +62,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logLines ? collectingLogger(options.logLines) : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   let balancer = await startBalancer(config, logger, { poll: false });
   const h: Harness = {
     sim,

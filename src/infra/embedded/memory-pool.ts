@@ -158,7 +158,9 @@ export class MemoryPoolStore implements PoolStore, SnapshottablePool {
   }
 
   async replaceAll(state: PoolState, checkpoint: number): Promise<void> {
-    await this.clear();
+    // The tables go, the checkpoint stays until the commit: nobody ever sees an empty model at -1 in between.
+    const at = this.applied;
+    this.clearTables();
     const all = <T>(table: Record<string, T>) => ({ put: Object.entries(table).map(([key, value]) => ({ key, value })), remove: [] });
     await this.commit(
       {
@@ -170,11 +172,16 @@ export class MemoryPoolStore implements PoolStore, SnapshottablePool {
         tenantNames: all(state.tenantNames),
       },
       checkpoint,
-      -1,
+      at,
     );
   }
 
   async clear(): Promise<void> {
+    this.clearTables();
+    this.applied = -1;
+  }
+
+  private clearTables(): void {
     this.serversById.clear();
     this.meetingsById.clear();
     this.meetingsByServer.clear();
@@ -182,6 +189,5 @@ export class MemoryPoolStore implements PoolStore, SnapshottablePool {
     this.tenantsById.clear();
     this.settingsById.clear();
     this.tenantIdsByName.clear();
-    this.applied = -1;
   }
 }

@@ -1,4 +1,4 @@
-import { DomainEvent, parseEvent, StoredEvent } from '../../events/catalog';
+import { checkEvent, DomainEvent, readEvent, StoredEvent } from '../../events/catalog';
 import { backoffMs, EventLog, LogSubscription, SubscribeOptions } from '../../events/log';
 import { LocalDecisionLock } from '../../commands/write-side';
 import { Sql } from '../sql/sql';
@@ -21,7 +21,7 @@ export class SqlEventLog implements EventLog {
   async append(events: DomainEvent[]): Promise<number[]> {
     if (this.closed) throw new Error('event log is closed');
     if (events.length === 0) return [];
-    const valid = events.map((e) => parseEvent(e));
+    const valid = events.map((e) => checkEvent(e));
     const offsets = await this.appendLock.withLock(() =>
       this.sql.transaction(async (tx) => {
         const head = await tx.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from event_log');
@@ -42,7 +42,10 @@ export class SqlEventLog implements EventLog {
       'select position, envelope from event_log where position >= $1 order by position limit $2',
       [Math.max(0, fromOffset), limit],
     );
-    return result.rows.map((r) => ({ offset: Number(r.position), event: parseEvent(typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope) }));
+    return result.rows.map((r) => {
+      const offset = Number(r.position);
+      return { offset, event: readEvent(typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope, offset) };
+    });
   }
 
   async lastOffset(): Promise<number> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Admin, Consumer, Kafka, KafkaMessage, logLevel, Partitioners, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { DomainEvent, parseEvent, StoredEvent, subjectKey } from '../../events/catalog';
+import { checkEvent, DomainEvent, readEvent, StoredEvent, subjectKey } from '../../events/catalog';
 import { backoffMs, EventLog, LogSubscription, SubscribeOptions } from '../../events/log';
 import { LocalDecisionLock } from '../../commands/write-side';
 
@@ -30,6 +30,11 @@ function kafkaLogCreator(logger: Logger) {
       // bounded retries void exactly-once (appends are decided under the lock and re-read the log).
       if (/group coordinator is not available|member id required|coordinator is not aware of this member|coordinator is loading|Limiting retries for the idempotent producer/i.test(message)) return;
       if (/coordinator is loading/i.test(String(extra.error ?? ''))) return;
+      // Roles starting together race to create the topic; the loser's TOPIC_ALREADY_EXISTS is expected and handled.
+      if (/Topic creation errors/i.test(message) && /already exists/i.test(JSON.stringify(extra))) {
+        logger.debug({ kafka: extra }, message);
+        return;
+      }
       if (level === logLevel.ERROR) logger.error({ kafka: extra }, message);
       else if (level === logLevel.WARN) logger.warn({ kafka: extra }, message);
       else logger.debug({ kafka: extra }, message);
@@ -81,7 +86,7 @@ export class KafkaEventLog implements EventLog {
   async append(events: DomainEvent[]): Promise<number[]> {
     if (this.closed) throw new Error('event log is closed');
     if (events.length === 0) return [];
-    const valid = events.map((e) => parseEvent(e));
+    const valid = events.map((e) => checkEvent(e));
     // One send is one record batch for the one partition: the events land together and contiguous.
     const [meta] = await this.appendLock.withLock(() =>
       this.producer.send({
@@ -239,8 +244,20 @@ export class KafkaEventLog implements EventLog {
   }
 }
 
+/** Every record becomes an event: one this build cannot read is EventUnreadable, so it stops no reader. */
 function toStored(messages: KafkaMessage[]): StoredEvent[] {
-  return messages.filter((m) => m.value !== null).map((m) => ({ offset: Number(m.offset), event: parseEvent(JSON.parse(m.value!.toString('utf8'))) }));
+  return messages
+    .filter((m) => m.value !== null)
+    .map((m) => {
+      const offset = Number(m.offset);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(m.value!.toString('utf8'));
+      } catch (err) {
+        raw = { damaged: err instanceof Error ? err.message : String(err) };
+      }
+      return { offset, event: readEvent(raw, offset) };
+    });
 }
 
 async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<void> {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { connectRedis } from './connection';
 import type { Logger } from 'pino';
-import { DecisionLock } from '../../commands/write-side';
+import { DecisionUnavailableError } from '../../commands/errors';
+import { DecisionLock, queuedTurn } from '../../commands/write-side';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
@@ -17,7 +19,8 @@ function scripted(redis: Redis): Scripted {
   return redis as Scripted;
 }
 
-export class LockTimeoutError extends Error {}
+/** The lock stayed with another process past the caller's deadline. */
+export class LockTimeoutError extends DecisionUnavailableError {}
 
 /**
  * The decision lock across processes: a Redis lease (SET NX PX with a token,
@@ -37,22 +40,23 @@ export class RedisDecisionLock implements DecisionLock {
     private readonly waitMs: number,
     private readonly logger: Logger,
   ) {
-    this.redis = scripted(new Redis(url, { maxRetriesPerRequest: 3 }));
+    this.redis = scripted(connectRedis(url, {}, logger));
   }
 
-  withLock<T>(fn: () => Promise<T>): Promise<T> {
+  withLock<T>(fn: () => Promise<T>, deadline?: number): Promise<T> {
     // Callers in this process queue locally first: only one of them competes in Redis at a time.
-    const run = this.queue.then(() => this.holding(fn), () => this.holding(fn));
+    const turn = queuedTurn(() => this.holding(fn, deadline), deadline);
+    const run = this.queue.then(turn.run, turn.run);
     this.queue = run.catch(() => undefined);
-    return run;
+    return turn.outcome(run);
   }
 
-  private async holding<T>(fn: () => Promise<T>): Promise<T> {
+  private async holding<T>(fn: () => Promise<T>, callerDeadline?: number): Promise<T> {
     const token = randomUUID();
-    const deadline = Date.now() + this.waitMs;
+    const deadline = Math.min(Date.now() + this.waitMs, callerDeadline ?? Infinity);
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
       if ((await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX')) === 'OK') break;
-      if (Date.now() > deadline) throw new LockTimeoutError(`could not take the decision lock within ${this.waitMs} ms`);
+      if (Date.now() > deadline) throw new LockTimeoutError('could not take the decision lock in time: another process holds it');
       await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
     }
     let deciding = true;
@@ -88,8 +92,9 @@ export class RedisLease {
     url: string,
     private readonly key: string,
     private readonly ttlMs: number,
+    logger?: Logger,
   ) {
-    this.redis = scripted(new Redis(url, { maxRetriesPerRequest: 3 }));
+    this.redis = scripted(connectRedis(url, {}, logger));
   }
 
   /** Take the lease if it is free, or keep it if we hold it. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { connectRedis } from './connection';
 import type { Logger } from 'pino';
 import { PollSummary } from '../../poller/poller';
 
@@ -21,14 +22,14 @@ export class RedisPollChannel {
     namespace: string,
     private readonly logger: Logger,
   ) {
-    this.pub = new Redis(url, { maxRetriesPerRequest: 3 });
+    this.pub = connectRedis(url, {}, logger);
     this.requests = `${namespace}:poll-requests`;
     this.replies = `${namespace}:poll-replies`;
   }
 
   private async subscriber(): Promise<Redis> {
     if (!this.sub) {
-      this.sub = new Redis(this.url, { maxRetriesPerRequest: 3 });
+      this.sub = connectRedis(this.url, {}, this.logger);
       this.sub.on('message', (channel: string, message: string) => {
         if (channel !== this.replies) return;
         try {
@@ -69,7 +70,7 @@ export class RedisPollChannel {
 
   /** Answer requests with `poll` (which returns null when this process is not the active poller). */
   async serve(poll: () => Promise<PollSummary | null>): Promise<void> {
-    const sub = new Redis(this.url, { maxRetriesPerRequest: 3 });
+    const sub = connectRedis(this.url, {}, this.logger);
     sub.on('message', (channel: string, message: string) => {
       if (channel !== this.requests) return;
       let id: string;

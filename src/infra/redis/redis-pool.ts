@@ -1,4 +1,6 @@
 import Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { connectRedis } from './connection';
 import { emptyPool, Meeting, PoolChanges, PoolKeys, PoolState, Server, Tenant, TenantSetting, tenantNameKey } from '../../projections/pool';
 import { CheckpointConflictError, PoolStore } from '../../projections/ports';
 import { CheckpointWaiters } from '../../projections/waiters';
@@ -38,6 +40,7 @@ export interface RedisPoolOptions {
   url: string;
   namespace: string;
   defaultTimeoutMs?: number;
+  logger?: Logger;
   /** how often a waiting caller also reads the checkpoint, in case a notification was missed */
   pollMs?: number;
 }
@@ -51,7 +54,7 @@ export class RedisPoolStore implements PoolStore {
   private readonly k: ReturnType<typeof keys>;
 
   constructor(private readonly options: RedisPoolOptions) {
-    this.redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true });
+    this.redis = connectRedis(options.url, { lazyConnect: true, enableAutoPipelining: true }, options.logger);
     this.redis.defineCommand('scaleliteCommit', { numberOfKeys: 1, lua: COMMIT });
     this.k = keys(options.namespace);
   }
@@ -63,7 +66,7 @@ export class RedisPoolStore implements PoolStore {
 
   private async listen(): Promise<void> {
     if (this.subscriber) return;
-    this.subscriber = this.redis.duplicate();
+    this.subscriber = connectRedis(this.options.url, {}, this.options.logger);
     this.subscriber.on('message', (_channel: string, message: string) => this.saw(Number(message)));
     await this.subscriber.subscribe(this.k.applied);
   }
@@ -81,6 +84,9 @@ export class RedisPoolStore implements PoolStore {
   }
 
   async waitFor(offset: number, timeoutMs = this.options.defaultTimeoutMs ?? 10_000): Promise<void> {
+    // Read, never trust what was seen: a store that lost its data (FLUSHALL, a Redis restart
+    // without persistence) moves back while the projector rebuilds it, and must be waited for again.
+    this.known = await this.checkpoint();
     if (this.known >= offset) return;
     await this.listen();
     this.saw(await this.checkpoint());

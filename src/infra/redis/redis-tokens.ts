@@ -1,4 +1,6 @@
 import Redis from 'ioredis';
+import { connectRedis } from './connection';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { isPlaybackToken, newPlaybackToken } from '../../recordings/protection';
 import { checkedGrant, PlaybackGrant, PlaybackTokens, tokenTtlMs } from '../../recordings/tokens';
@@ -13,6 +15,7 @@ export interface RedisPlaybackTokensOptions {
    * on; false goes straight to MULTI.
    */
   useGetDel?: boolean;
+  logger?: Logger;
 }
 
 /** Playback tokens shared by every api process: `<namespace>:protector_token_<T>` strings with a PX ttl. */
@@ -25,7 +28,7 @@ export class RedisPlaybackTokens implements PlaybackTokens {
     private readonly namespace: string,
     options: RedisPlaybackTokensOptions = {},
   ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 3 });
+    this.redis = connectRedis(url, {}, options.logger);
     this.useGetDel = options.useGetDel ?? true;
   }
 

@@ -26,20 +26,42 @@ export class SqlHistoryStore implements HistoryStore {
   }
 
   async apply(batch: StoredEvent[]): Promise<void> {
-    if (batch.length === 0) return;
-    const entries = batch.map(historyEntry);
+    // What the history already holds is not written again (a restart replays from the lowest checkpoint).
+    const known = await this.position.current();
+    const fresh = batch.filter((e) => e.offset > known);
+    if (fresh.length === 0) return;
+    await this.insert(fresh.map(historyEntry));
+    this.position.advance(fresh[fresh.length - 1].offset);
+  }
+
+  async skip(stored: StoredEvent, reason: string): Promise<void> {
+    const { event } = stored;
+    // The entry keeps its place and says why its data is missing: the audit trail has no silent hole.
+    const entry = historyEntry({ offset: stored.offset, event: { ...event, data: {} } as typeof event });
+    await this.insert([{ ...entry, data: { parked: reason } }]);
+    this.position.advance(stored.offset);
+  }
+
+  async clear(): Promise<void> {
+    await this.sql.query('delete from history');
+    this.position.reset(-1);
+  }
+
+  private async insert(entries: HistoryEntry[]): Promise<void> {
     const cols = 11;
-    const values: unknown[] = [];
-    const rows = entries.map((e, i) => {
-      values.push(e.offset, e.id, e.type, e.at, e.actor.kind, e.actor.name, e.serverId, e.meetingId, e.tenantId, e.correlationId, JSON.stringify(e.data));
-      return `(${Array.from({ length: cols }, (_, c) => `$${i * cols + c + 1}`).join(', ')})`;
-    });
-    await this.sql.query(
-      `insert into history (position, id, type, at, actor_kind, actor_name, server_id, meeting_id, tenant_id, correlation_id, data)
-       values ${rows.join(', ')} on conflict (position) do nothing`,
-      values,
-    );
-    this.position.advance(Math.max(...batch.map((e) => e.offset)));
+    // At most ~5,000 rows a statement: PostgreSQL takes at most 65,535 parameters.
+    for (let start = 0; start < entries.length; start += 5000) {
+      const values: unknown[] = [];
+      const rows = entries.slice(start, start + 5000).map((e, i) => {
+        values.push(e.offset, e.id, e.type, e.at, e.actor.kind, e.actor.name, e.serverId, e.meetingId, e.tenantId, e.correlationId, JSON.stringify(e.data));
+        return `(${Array.from({ length: cols }, (_, c) => `$${i * cols + c + 1}`).join(', ')})`;
+      });
+      await this.sql.query(
+        `insert into history (position, id, type, at, actor_kind, actor_name, server_id, meeting_id, tenant_id, correlation_id, data)
+         values ${rows.join(', ')} on conflict (position) do nothing`,
+        values,
+      );
+    }
   }
 
   async query(q: HistoryQuery): Promise<HistoryEntry[]> {

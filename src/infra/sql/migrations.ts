@@ -125,6 +125,25 @@ const migrations: Array<{ id: number; name: string; sql: string }> = [
     name: 'history by recording',
     sql: `create index if not exists history_recording on history ((data->>'recordId'), position) where (data->>'recordId') is not null`,
   },
+  {
+    id: 7,
+    name: 'parked events; metadata values indexed by digest',
+    // A btree entry holds at most ~2.7 kB: a long incompressible metadata value (the API allows
+    // 16 kB) made the recordings projection fail on that one event, for ever. The filter index
+    // keys the value's md5 instead; the filter compares both.
+    sql: `
+      create table if not exists parked_events (
+        projection text not null,
+        position bigint not null,
+        event_id text not null,
+        type text not null,
+        reason text not null,
+        parked_at timestamptz not null,
+        primary key (projection, position)
+      );
+      drop index if exists recording_metadata_key_value;
+      create index if not exists recording_metadata_key_digest on recording_metadata (key, md5(value))`,
+  },
 ];
 
 /** Any fixed number: the advisory lock every migrating process takes. */

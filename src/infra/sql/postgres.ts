@@ -5,8 +5,12 @@ import { Sql } from './sql';
 types.setTypeParser(types.builtins.INT8, (v) => Number(v));
 
 export async function openPostgres(url: string, max = 10): Promise<Sql> {
-  const pool = new Pool({ connectionString: url, max });
-  pool.on('error', () => undefined); // idle client errors surface on the next query instead of crashing
+  const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+  // A server restart ends every connection with an 'error' event, also on a client checked out
+  // for a transaction, where pg has no listener: unheard, it would end the process. The query in
+  // flight fails by itself and is retried by its caller; the broken client is dropped on release.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   await pool.query('select 1');
   return {
     query: async <R>(text: string, params?: unknown[]) => {
@@ -15,6 +19,7 @@ export async function openPostgres(url: string, max = 10): Promise<Sql> {
     },
     transaction: async (fn) => {
       const client = await pool.connect();
+      let broken: Error | undefined;
       try {
         await client.query('begin');
         const result = await fn({
@@ -23,10 +28,13 @@ export async function openPostgres(url: string, max = 10): Promise<Sql> {
         await client.query('commit');
         return result;
       } catch (err) {
-        await client.query('rollback').catch(() => undefined);
+        await client.query('rollback').catch((rollbackFailed: unknown) => {
+          // The connection is gone: it must not go back to the pool.
+          broken = rollbackFailed instanceof Error ? rollbackFailed : new Error(String(rollbackFailed));
+        });
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     close: () => pool.end(),

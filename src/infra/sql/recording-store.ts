@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PlaybackFormat, StoredEvent } from '../../events/catalog';
 import { ProjectionGapError } from '../../projections/apply';
 import { PolledCheckpoint } from '../../projections/waiters';
@@ -6,6 +7,9 @@ import { MeetingCallbacks, RebuildFeed, RebuildOutcome, RecordingQuery, Recordin
 import { Sql, SqlRunner } from './sql';
 
 const PROJECTION = 'recordings';
+
+/** PostgreSQL's md5(text) of a UTF-8 database. */
+const md5 = (text: string): string => createHash('md5').update(text, 'utf8').digest('hex');
 
 /** LIKE treats % and _ as wildcards; a record id prefix is literal. */
 const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -66,6 +70,25 @@ export class SqlRecordingStore implements RecordingStore {
       return last;
     });
     this.position.advance(reached);
+  }
+
+  async skip(stored: StoredEvent): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const checkpoint = await readCheckpoint(tx, true);
+      if (stored.offset <= checkpoint) return;
+      if (stored.offset !== checkpoint + 1) throw new ProjectionGapError(checkpoint, stored.offset);
+      await writeCheckpoint(tx, stored.offset);
+    });
+    this.position.advance(stored.offset);
+  }
+
+  async clear(): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await readCheckpoint(tx, true);
+      for (const table of ['thumbnails', 'playback_formats', 'recording_metadata', 'recordings', 'meeting_callbacks']) await tx.query(`delete from ${table}`);
+      await tx.query('delete from projection_checkpoints where name = $1', [PROJECTION]);
+    });
+    this.position.reset(-1);
   }
 
   async rebuild(feed: RebuildFeed, checkpoint: number): Promise<RebuildOutcome> {
@@ -381,7 +404,10 @@ function whereClause(q: RecordingQuery): { where: string; params: unknown[] } {
     }
   }
   if (q.metadata && q.metadata.length > 0) {
-    const any = q.metadata.map((m) => `(m.key = ${param(m.key)} and m.value = any(${param(m.values)}))`).join(' or ');
+    // md5(value) finds the rows by the index (recording_metadata_key_digest); value = … keeps it exact.
+    const any = q.metadata
+      .map((m) => `(m.key = ${param(m.key)} and md5(m.value) = any(${param(m.values.map(md5))}) and m.value = any(${param(m.values)}))`)
+      .join(' or ');
     clauses.push(`exists (select 1 from recording_metadata m where m.record_id = r.record_id and (${any}))`);
   }
   return { where: clauses.length ? `where ${clauses.join(' and ')}` : '', params };

@@ -16,6 +16,9 @@ describe('renderMetrics', () => {
     logHead: 10,
     poolCheckpoint: 10,
     recordingsCheckpoint: 7,
+    historyCheckpoint: 9,
+    parkedEvents: 2,
+    readModelRebuilds: 1,
     importer: null,
   });
 
@@ -32,12 +35,19 @@ describe('renderMetrics', () => {
     expect(text).not.toMatch(/scalelite_server_load\{server_id="bbb-2"/);
     expect(text).toContain('scalelite_read_model_lag_events{model="pool"} 0');
     expect(text).toContain('scalelite_read_model_lag_events{model="recordings"} 3');
+    expect(text).toContain('scalelite_read_model_lag_events{model="history"} 1');
     expect(text).not.toContain('secret');
+  });
+
+  test('parked events and read models rebuilt by themselves are counted', () => {
+    expect(text).toContain('scalelite_parked_events 2');
+    expect(text).toContain('# TYPE scalelite_read_model_rebuilds_total counter');
+    expect(text).toContain('scalelite_read_model_rebuilds_total 1');
   });
 
   test('label values are escaped', () => {
     const odd = poolAfter([e.serverAdded('a"b\\c')]);
-    expect(renderMetrics({ servers: Object.values(odd.servers), meetings: [], logHead: 0, poolCheckpoint: 0, recordingsCheckpoint: 0, importer: null })).toContain(
+    expect(renderMetrics({ servers: Object.values(odd.servers), meetings: [], logHead: 0, poolCheckpoint: 0, recordingsCheckpoint: 0, historyCheckpoint: 0, parkedEvents: 0, readModelRebuilds: 0, importer: null })).toContain(
       'server_id="a\\"b\\\\c"',
     );
   });

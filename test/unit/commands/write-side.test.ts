@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { domainError, isDomainError } from '../../../src/commands/errors';
+import { DecisionUnavailableError, domainError, isDomainError } from '../../../src/commands/errors';
 import { decideServer } from '../../../src/commands/servers';
 import { Committed, Decided, LocalDecisionLock, WriteSide } from '../../../src/commands/write-side';
 import { DomainError } from '../../../src/commands/errors';
@@ -7,13 +7,13 @@ import { EventDraft } from '../../../src/events/catalog';
 import { poolProjection } from '../../../src/projections/apply';
 import { PoolReader } from '../../../src/projections/ports';
 import { Projector } from '../../../src/projections/projector';
-import { ProjectionTimeoutError } from '../../../src/projections/waiters';
 import { MemoryPoolStore } from '../../../src/infra/embedded/memory-pool';
 import { SqlEventLog } from '../../../src/infra/embedded/sql-log';
 import { migrate } from '../../../src/infra/sql/migrations';
 import { openPglite } from '../../../src/infra/sql/pglite';
 import { Sql } from '../../../src/infra/sql/sql';
 import { adminActor, e, given, idSequence, liveServer, T0, uuid } from '../../support/events';
+import { parkedInMemory } from '../../support/parked';
 
 jest.setTimeout(20_000);
 // PGlite through Node's own loader: runs with or without --experimental-vm-modules (see the helper).
@@ -47,7 +47,7 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
     await sql.query('delete from event_log');
     log = new SqlEventLog(sql, 20);
     store = new MemoryPoolStore(2_000);
-    projector = new Projector(log, [poolProjection(store)], pino({ level: 'silent' }));
+    projector = new Projector({ log, projections: [poolProjection(store)], logger: pino({ level: 'silent' }), parked: parkedInMemory(), isTransient: () => true });
     await projector.start();
     const next = idSequence(100);
     ids = jest.fn(next);
@@ -149,11 +149,77 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
     expect(await store.server('ok')).toBeNull();
   });
 
-  test('without a running projection the caller gets a timeout (the events are in the log)', async () => {
+  test('without a running projection the caller gets DecisionUnavailable once its deadline passes (the events are in the log)', async () => {
     await projector.stop();
     const impatient = new WriteSide({ log, pool: store, lock: new LocalDecisionLock(), clock: () => new Date(T0), newId: idSequence(500), projectionTimeoutMs: 30 });
-    await expect(impatient.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))).rejects.toThrow(ProjectionTimeoutError);
+    await expect(impatient.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))).rejects.toThrow(DecisionUnavailableError);
+    await expect(impatient.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))).rejects.toThrow(/is a projector running/);
     expect(await log.lastOffset()).toBe(0);
+  });
+
+  test('given a stuck projection: callers fail side by side within one deadline, not one after another under the lock', async () => {
+    await projector.stop();
+    await log.append(given([e.serverAdded('appended-elsewhere')], { firstId: 900 }));
+    const timeoutMs = 300;
+    const stuck = new WriteSide({ log, pool: store, lock: new LocalDecisionLock(), clock: () => new Date(T0), newId: idSequence(500), projectionTimeoutMs: timeoutMs });
+    const started = Date.now();
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => stuck.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))));
+    const elapsed = Date.now() - started;
+    expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof DecisionUnavailableError)).toBe(true);
+    // ten callers serialised behind the lock would take ten timeouts
+    expect(elapsed).toBeLessThan(timeoutMs * 3);
+    expect(await log.lastOffset()).toBe(0);
+  });
+
+  test('once a wait found the projection stuck, the next caller fails at once, and callers succeed again when it moves', async () => {
+    await projector.stop();
+    await log.append(given([e.serverAdded('appended-elsewhere')], { firstId: 900 }));
+    const stuck = new WriteSide({ log, pool: store, lock: new LocalDecisionLock(), clock: () => new Date(T0), newId: idSequence(500), projectionTimeoutMs: 200 });
+    await expect(stuck.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))).rejects.toThrow(DecisionUnavailableError);
+    const started = Date.now();
+    await expect(stuck.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))).rejects.toThrow(/stuck at event -1 .* the log is at 0/);
+    expect(Date.now() - started).toBeLessThan(100);
+    // the projector comes back
+    projector = new Projector({ log, projections: [poolProjection(store)], logger: pino({ level: 'silent' }), parked: parkedInMemory(), isTransient: () => true });
+    await projector.start();
+    await store.waitFor(0, 2000);
+    expect(committed(await stuck.decide(adminActor, decideEvents([e.serverAdded('bbb-1')]))).events).toHaveLength(1);
+  });
+
+  test('while the projection stays stuck, one caller a second waits again to see whether it moved', async () => {
+    await projector.stop();
+    await log.append(given([e.serverAdded('appended-elsewhere')], { firstId: 900 }));
+    let clock = 0;
+    const stuck = new WriteSide({ log, pool: store, lock: new LocalDecisionLock(), clock: () => new Date(T0), newId: idSequence(500), projectionTimeoutMs: 100, now: () => clock });
+    await expect(stuck.decide(adminActor, decideEvents([]))).rejects.toThrow(/did not reach event 0/);
+    clock += 500;
+    await expect(stuck.decide(adminActor, decideEvents([]))).rejects.toThrow(/stuck at event -1 for 1 s/);
+    clock += 600;
+    // the probe: it waits (and here, times out again) instead of failing at once
+    await expect(stuck.decide(adminActor, decideEvents([]))).rejects.toThrow(/did not reach event 0/);
+  });
+
+  test('a caller still queued for the lock at its deadline leaves the queue; its decision never runs', async () => {
+    const lock = new LocalDecisionLock();
+    const patient = new WriteSide({ log, pool: store, lock, clock: () => new Date(T0), newId: idSequence(500), projectionTimeoutMs: 150 });
+    let release: () => void = () => undefined;
+    const holder = lock.withLock(() => new Promise<void>((resolve) => (release = resolve)));
+    const ran = jest.fn(decideEvents([e.serverAdded('late')]));
+    const started = Date.now();
+    await expect(patient.decide(adminActor, ran)).rejects.toThrow(/decision lock stayed busy/);
+    expect(Date.now() - started).toBeLessThan(1000);
+    release();
+    await holder;
+    await lock.withLock(async () => undefined);
+    expect(ran).not.toHaveBeenCalled();
+    expect(await log.lastOffset()).toBe(-1);
+  });
+
+  test('record appends facts without the lock and without waiting for the projection', async () => {
+    await projector.stop();
+    const offsets = await writeSide.record(adminActor, [e.readModelRebuilt('pool', 'lost')]);
+    expect(offsets).toEqual([0]);
+    expect((await log.read(0, 1))[0].event).toMatchObject({ type: 'ReadModelRebuilt', data: { projection: 'pool', reason: 'lost' } });
   });
 });
 

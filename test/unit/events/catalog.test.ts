@@ -1,4 +1,5 @@
 import {
+  checkEvent,
   currentVersion,
   DomainEvent,
   draft,
@@ -6,6 +7,7 @@ import {
   eventSchemas,
   InvalidEventError,
   parseEvent,
+  readEvent,
   stamp,
   subjectKey,
   subjectsOf,
@@ -43,6 +45,8 @@ const oneOfEach = (): DomainEvent[] =>
     e.recordingDeleted('rec-1'),
     e.recordingsToTenant('t-1'),
     e.readyNotified('rec-1', 'm-1'),
+    e.readModelRebuilt(),
+    e.unreadable(),
   ]);
 
 const json = (value: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(value));
@@ -256,5 +260,63 @@ describe('the envelope schemas', () => {
   test('data may be anything at envelope level', () => {
     const [ev] = given([e.serverEnabled('bbb-1')]);
     expect(EnvelopeSchema.safeParse({ ...json(ev), data: 42 }).success).toBe(true);
+  });
+});
+
+describe('what every store can hold', () => {
+  const placed = (meetingId: string) => json(given([e.meetingPlaced(meetingId, 'bbb-1')])[0]);
+
+  test.each([
+    ['a NUL in a meetingID', 'poison\u0000x', /data\.meetingId holds a NUL character/],
+    ['a lone high surrogate', 'a\uD800b', /data\.meetingId holds a lone UTF-16 surrogate/],
+    ['a lone low surrogate', '\uDC00ab', /lone UTF-16 surrogate/],
+  ])('given %s, the write side refuses the event naming the field', (_case, meetingId, message) => {
+    expect(() => checkEvent(placed(meetingId))).toThrow(InvalidEventError);
+    expect(() => checkEvent(placed(meetingId))).toThrow(message);
+  });
+
+  test('a surrogate pair (an emoji) is ordinary text', () => {
+    expect(checkEvent(placed('class-\u{1F600}')).data).toMatchObject({ meetingId: 'class-\u{1F600}' });
+  });
+
+  test('a NUL in a metadata key or in the actor is refused too', () => {
+    const updated = json(given([e.recordingUpdated('rec-1', { set: { 'a\u0000b': 'v' } })])[0]);
+    expect(() => checkEvent(updated)).toThrow(/data\.set\.a\uFFFDb has a name holding a NUL character/);
+    const byActor = { ...placed('m-1'), actor: { kind: 'admin', name: 'eve\u0000' } };
+    expect(() => checkEvent(byActor)).toThrow(/actor\.name holds a NUL/);
+  });
+
+  test('a count beyond a PostgreSQL integer is refused (it would stop the recordings projection)', () => {
+    const imported = json(given([e.recordingImported('rec-1', 'm-1', { participants: 2 ** 31 })])[0]);
+    expect(() => checkEvent(imported)).toThrow(/participants/);
+  });
+
+  test('an event written before the refusal reads back with U+FFFD in place, so every projection can apply it', () => {
+    expect(parseEvent(placed('poison\u0000x')).data).toMatchObject({ meetingId: 'poison\uFFFDx' });
+    expect(parseEvent(placed('a\uD800b')).data).toMatchObject({ meetingId: 'a\uFFFDb' });
+  });
+
+  test('EventUnreadable is made by reading only: the write side refuses to append it', () => {
+    expect(() => checkEvent(json(given([e.unreadable()])[0]))).toThrow(/never appended/);
+  });
+});
+
+describe('readEvent', () => {
+  test('gives back a readable event as parseEvent does', () => {
+    const [ev] = given([e.serverEnabled('bbb-1')]);
+    expect(readEvent(json(ev), 7)).toEqual(ev);
+  });
+
+  test('turns a record this build cannot read into EventUnreadable with the reason, keeping its id and time', () => {
+    const [ev] = given([e.serverEnabled('bbb-1')]);
+    const read = readEvent({ ...json(ev), version: 9 }, 7);
+    expect(read).toMatchObject({ id: ev.id, at: ev.at, type: 'EventUnreadable', actor: systemActor });
+    expect(read.data).toEqual({ reason: 'ServerEnabled v9 is newer than this build knows (v1)', type: 'ServerEnabled' });
+  });
+
+  test('a damaged record gets an id from its offset and the epoch as its time', () => {
+    const read = readEvent('not an event', 255);
+    expect(read).toMatchObject({ id: '00000000-0000-4000-8000-0000000000ff', at: '1970-01-01T00:00:00.000Z', type: 'EventUnreadable' });
+    expect(read.data).toMatchObject({ type: null, reason: expect.stringMatching(/invalid event envelope/) });
   });
 });

@@ -67,12 +67,27 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
         cookieKey: expect.stringMatching(/^[0-9a-f]{64}$/),
         readyCallbackRetries: 5,
         retention: { days: 0, checkIntervalMs: 3_600_000 },
+        tarballLimits: { maxBytes: 20 * 1024 ** 3, maxEntries: 100_000 },
       },
       multitenancy: false,
       createPolicy: { defaults: {}, overrides: {}, exclude: [] },
       joinPolicy: { defaults: {}, overrides: {}, exclude: [] },
       fsapi: { password: 'lb-secret', maxDurationMinutes: 0, voiceBridgeMin: 5, voiceBridgeMax: 9 },
+      adminSignatures: { strict: false, maxAgeMs: 300_000 },
+      requestTimeoutMs: 60_000,
     });
+  });
+
+  test('recording tarballs are bounded: RECORDING_IMPORT_MAX_SIZE in MiB and RECORDING_IMPORT_MAX_FILES', () => {
+    expect(loadConfig({ ...base, RECORDING_IMPORT_MAX_SIZE: '512', RECORDING_IMPORT_MAX_FILES: '5000' }).recordings.tarballLimits).toEqual({ maxBytes: 512 * 1024 * 1024, maxEntries: 5000 });
+    expect(() => loadConfig({ ...base, RECORDING_IMPORT_MAX_FILES: '0' })).toThrow(/RECORDING_IMPORT_MAX_FILES/);
+  });
+
+  test('admin signatures can be made strict and their validity shortened; a request must arrive within REQUEST_TIMEOUT', () => {
+    const c = loadConfig({ ...base, ADMIN_API_STRICT_SIGNATURES: 'true', ADMIN_API_SIGNATURE_MAX_AGE: '60', REQUEST_TIMEOUT: '30' });
+    expect(c.adminSignatures).toEqual({ strict: true, maxAgeMs: 60_000 });
+    expect(c.requestTimeoutMs).toBe(30_000);
+    expect(() => loadConfig({ ...base, REQUEST_TIMEOUT: '0' })).toThrow(/REQUEST_TIMEOUT: expected a number greater than 0/);
   });
 
   test('param policies are read at start; a malformed entry stops it, naming the variable', () => {
