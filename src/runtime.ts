@@ -28,8 +28,7 @@ import { RedisPollChannel } from './infra/redis/redis-poll-channel';
 import { RedisPoolStore } from './infra/redis/redis-pool';
 import { SqlHistoryStore } from './infra/sql/history-store';
 import { migrate } from './infra/sql/migrations';
-import { openPglite } from './infra/sql/pglite';
-import { claimDataDir, damagedDataDir, isEmptyDir, MARKER_FILE, readMarker, writeMarker } from './infra/embedded/data-dir';
+import { checkEmbeddedLog, damagedDataDir, openEmbeddedSql } from './infra/embedded/data-dir';
 import { openPostgres } from './infra/sql/postgres';
 import { Sql } from './infra/sql/sql';
 import { isRecordingEvent, SqlRecordingStore } from './infra/sql/recording-store';
@@ -121,7 +120,10 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
     let pglite: Sql | null = null;
     const embeddedSql = async () => {
       if (!pglite) {
-        pglite = await openEmbeddedSql(config.dataDir, closers);
+        const embedded = await openEmbeddedSql(config.dataDir);
+        // closed before the claim is released: the next owner finds the files complete
+        closers.push(() => embedded.sql.close(), () => embedded.release());
+        pglite = embedded.sql;
       }
       return pglite;
     };
@@ -225,54 +227,6 @@ export async function openBackends(config: Config, logger: Logger, roles: Roles 
   } catch (err) {
     for (const close of closers) await close().catch(() => undefined);
     throw err;
-  }
-}
-
-/**
- * The embedded database under DATA_DIR, for this process only: the dir is claimed first (a
- * second process is refused, naming the first), an emptied dir that held a balancer is
- * refused, and what PGlite says of a damaged one is turned into a message naming the dir.
- */
-async function openEmbeddedSql(dataDir: string, closers: Array<() => Promise<void>>): Promise<Sql> {
-  const claim = await claimDataDir(dataDir);
-  const dir = join(dataDir, 'pglite');
-  let sql: Sql;
-  try {
-    const marker = await readMarker(dataDir);
-    if (marker && (await isEmptyDir(dir))) {
-      throw new ConfigError(
-        `DATA_DIR ${dataDir} held a balancer (created ${marker.createdAt}), but ${dir} is missing or empty: its event log is gone. ` +
-          `Restore ${dir} from a backup; to start an empty balancer here instead, remove ${join(dataDir, MARKER_FILE)}.`,
-      );
-    }
-    try {
-      sql = await openPglite(dir);
-      await sql.query('select 1');
-    } catch (err) {
-      throw damagedDataDir(dir, err);
-    }
-  } catch (err) {
-    await claim.release();
-    throw err;
-  }
-  const opened = sql;
-  // closed before the claim is released: the next owner finds the files complete
-  closers.push(() => opened.close(), () => claim.release());
-  return sql;
-}
-
-/** The embedded log is the one this data dir held: an emptied or replaced database is refused, never started from nothing in silence. */
-async function checkEmbeddedLog(dataDir: string, log: EventLog): Promise<void> {
-  const marker = await readMarker(dataDir);
-  const [first] = await log.read(0, 1);
-  if (marker?.firstEventId && first?.event.id !== marker.firstEventId) {
-    throw new ConfigError(
-      `the event log in ${join(dataDir, 'pglite')} is not the one DATA_DIR ${dataDir} held (created ${marker.createdAt}): ` +
-        `${first ? 'it starts with another event' : 'it is empty'}. Restore the pglite directory from a backup; to start anew here, remove ${join(dataDir, MARKER_FILE)}.`,
-    );
-  }
-  if (!marker || (first && !marker.firstEventId)) {
-    await writeMarker(dataDir, { createdAt: marker?.createdAt ?? new Date().toISOString(), ...(first ? { firstEventId: first.event.id } : {}) });
   }
 }
 

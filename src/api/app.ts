@@ -20,8 +20,6 @@ import { MeetingApi } from './meetings';
 import { noRecordingsXml, RecordingApi, recordingsNotFound } from './recordings';
 import { Params, mergeParams, presentParam } from './params';
 import {
-  BodyTooLargeError,
-  ClientInputError,
   contentTypeAllowed,
   ContentRule,
   FORM_TYPES,
@@ -34,9 +32,9 @@ import {
   readFormFields,
   XML_TYPES,
 } from './request';
-import { DecisionUnavailableError } from '../commands/errors';
-import { LogThrottle } from '../infra/log-throttle';
-import { ApiOutcome, errors, failed, failedXml, noMeetingsXml, XML_DECLARATION } from './responses';
+import { ApiOutcome, errors, failed, noMeetingsXml, XML_DECLARATION } from './responses';
+import { refuse, send } from './http';
+import { faultAnswers } from './fault-answers';
 
 export interface AppSettings {
   secrets: string[];
@@ -98,56 +96,6 @@ interface ActionDef {
 
 const GET_POST = ['GET', 'POST'] as const;
 
-const XML_TYPE = 'application/xml; charset=utf-8';
-
-/** Plain node http, so the express routes and the join fast path answer alike. */
-function send(res: ServerResponse, outcome: ApiOutcome, logger?: Logger): void {
-  switch (outcome.kind) {
-    case 'redirect':
-      res.writeHead(302, { Location: outcome.location, 'Content-Length': '0' }).end();
-      return;
-    case 'xmlStream':
-      res.writeHead(200, { 'Content-Type': XML_TYPE });
-      writeChunks(res, outcome.chunks).catch((err: unknown) => {
-        // The status is sent: cut the response short, so the client sees a broken document rather than a wrong one.
-        logger?.error({ err }, 'streaming a response failed');
-        res.destroy(err instanceof Error ? err : new Error(String(err)));
-      });
-      return;
-    case 'xml':
-    case 'failed': {
-      const body = outcome.kind === 'xml' ? outcome.body : failedXml(outcome.messageKey, outcome.message);
-      res.writeHead(200, { 'Content-Type': XML_TYPE, 'Content-Length': String(Buffer.byteLength(body)) }).end(body);
-      return;
-    }
-  }
-}
-
-/**
- * Answer without reading the body the client is still sending: the connection is closed
- * after the answer, so nothing more of it is read (and nothing of it is buffered).
- */
-function refuse(req: IncomingMessage, res: ServerResponse, outcome: ApiOutcome): void {
-  if (!req.complete && hasBody(req)) res.setHeader('Connection', 'close');
-  send(res, outcome);
-}
-
-/** Write as the client reads: a slow client holds back the producer instead of filling memory. */
-async function writeChunks(res: ServerResponse, chunks: AsyncIterable<string>): Promise<void> {
-  for await (const chunk of chunks) {
-    if (res.destroyed) return;
-    if (!res.write(chunk)) await new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
-  }
-  res.end();
-}
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -219,6 +167,7 @@ function originOf(req: IncomingMessage): string {
  */
 export function buildApp(deps: AppDeps): RequestListener {
   const { settings, meetings, admin, recordings, logger } = deps;
+  const { answerFault, warnClient } = faultAnswers(logger);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -515,54 +464,6 @@ export function buildApp(deps: AppDeps): RequestListener {
 
   // Nothing reaches a client as an HTML stack trace: BBB clients get BBB XML.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerFault(err, req, res));
-
-  /**
-   * What went wrong, answered by its kind. The client's garbage (a body too large, a broken
-   * encoding, a multipart body without its boundary) gets a specific answer and a warn line
-   * at most every few seconds, so nobody can flood the log; a decision that cannot be made
-   * now says why; only the unexpected is logged as an error.
-   */
-  const clientFaults = new LogThrottle(10_000);
-  const answerFault = (err: unknown, req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '').split('?')[0].slice(0, 200);
-    const bbbApi = path.startsWith('/bigbluebutton/api');
-    if (res.headersSent) {
-      logger.warn({ err, path }, 'request failed after its answer began');
-      res.destroy();
-      return;
-    }
-    if (err instanceof BodyTooLargeError) {
-      warnClient('bodyTooLarge', req, `request body over ${err.limit} bytes refused`);
-      res.setHeader('Connection', 'close');
-      if (path.startsWith('/scalelite/api')) res.writeHead(413, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: `The request body is larger than ${err.limit} bytes` }));
-      else res.writeHead(413, { 'Content-Type': XML_TYPE }).end(failedXml('requestTooLarge', `The request body is larger than ${err.limit} bytes`));
-      return;
-    }
-    const status = (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
-    const clientFault = err instanceof ClientInputError || err instanceof URIError || (typeof status === 'number' && status >= 400 && status < 500);
-    if (clientFault) {
-      const reason = err instanceof Error ? err.message : String(err);
-      warnClient('malformed', req, reason);
-      if (err instanceof ClientInputError) return send(res, failed('invalidRequestBody', reason));
-      if (bbbApi) return send(res, failed('invalidRequest', 'The request could not be read: malformed URL or parameters'));
-      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad request\n');
-      return;
-    }
-    if (err instanceof DecisionUnavailableError) {
-      logger.warn({ path, reason: err.message }, 'a decision could not be made in time');
-      if (path.startsWith('/scalelite/api')) res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: err.message }));
-      else send(res, errors.internal(`The balancer cannot decide right now: ${err.message}`));
-      return;
-    }
-    logger.error({ err, path }, 'request failed');
-    if (path.startsWith('/scalelite/api')) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'An internal error occurred.' }));
-    else send(res, errors.internal('An internal error occurred.'));
-  };
-  const warnClient = (kind: string, req: IncomingMessage, reason: string) => {
-    const held = clientFaults.take(kind);
-    if (held === null) return;
-    logger.warn({ kind, reason: reason.slice(0, 300), remote: req.socket.remoteAddress, path: (req.url ?? '').split('?')[0].slice(0, 200), heldBack: held }, 'malformed request refused');
-  };
 
   const joinPath = (url: string): boolean => {
     const end = url.indexOf('?');

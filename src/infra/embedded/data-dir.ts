@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { EventLog } from '../../events/log';
 import { ConfigError } from '../config';
+import { openPglite } from '../sql/pglite';
+import { Sql } from '../sql/sql';
 
 /*
  * One owner per embedded data dir. Two processes on one PGlite directory each run
@@ -157,4 +160,49 @@ export function damagedDataDir(dir: string, err: unknown): ConfigError {
     `the embedded database in ${dir} cannot be opened (${detail || 'no detail'}). It may be damaged: an interrupted write, ` +
       'a full disk, or files of another PGlite version. Restore the directory from a backup; or, to start an empty balancer, move it away.',
   );
+}
+
+/**
+ * The embedded database under DATA_DIR, for this process only: the dir is claimed first (a
+ * second process is refused, naming the first), an emptied dir that held a balancer is
+ * refused, and what PGlite says of a damaged one is turned into a message naming the dir.
+ */
+export async function openEmbeddedSql(dataDir: string): Promise<{ sql: Sql; release(): Promise<void> }> {
+  const claim = await claimDataDir(dataDir);
+  const dir = join(dataDir, 'pglite');
+  let sql: Sql;
+  try {
+    const marker = await readMarker(dataDir);
+    if (marker && (await isEmptyDir(dir))) {
+      throw new ConfigError(
+        `DATA_DIR ${dataDir} held a balancer (created ${marker.createdAt}), but ${dir} is missing or empty: its event log is gone. ` +
+          `Restore ${dir} from a backup; to start an empty balancer here instead, remove ${join(dataDir, MARKER_FILE)}.`,
+      );
+    }
+    try {
+      sql = await openPglite(dir);
+      await sql.query('select 1');
+    } catch (err) {
+      throw damagedDataDir(dir, err);
+    }
+  } catch (err) {
+    await claim.release();
+    throw err;
+  }
+  return { sql, release: () => claim.release() };
+}
+
+/** The embedded log is the one this data dir held: an emptied or replaced database is refused, never started from nothing in silence. */
+export async function checkEmbeddedLog(dataDir: string, log: EventLog): Promise<void> {
+  const marker = await readMarker(dataDir);
+  const [first] = await log.read(0, 1);
+  if (marker?.firstEventId && first?.event.id !== marker.firstEventId) {
+    throw new ConfigError(
+      `the event log in ${join(dataDir, 'pglite')} is not the one DATA_DIR ${dataDir} held (created ${marker.createdAt}): ` +
+        `${first ? 'it starts with another event' : 'it is empty'}. Restore the pglite directory from a backup; to start anew here, remove ${join(dataDir, MARKER_FILE)}.`,
+    );
+  }
+  if (!marker || (first && !marker.firstEventId)) {
+    await writeMarker(dataDir, { createdAt: marker?.createdAt ?? new Date().toISOString(), ...(first ? { firstEventId: first.event.id } : {}) });
+  }
 }

@@ -1,0 +1,55 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { hasBody } from './request';
+import { ApiOutcome, failedXml } from './responses';
+
+export const XML_TYPE = 'application/xml; charset=utf-8';
+
+/** Plain node http, so the express routes and the join fast path answer alike. */
+export function send(res: ServerResponse, outcome: ApiOutcome, logger?: Logger): void {
+  switch (outcome.kind) {
+    case 'redirect':
+      res.writeHead(302, { Location: outcome.location, 'Content-Length': '0' }).end();
+      return;
+    case 'xmlStream':
+      res.writeHead(200, { 'Content-Type': XML_TYPE });
+      writeChunks(res, outcome.chunks).catch((err: unknown) => {
+        // The status is sent: cut the response short, so the client sees a broken document rather than a wrong one.
+        logger?.error({ err }, 'streaming a response failed');
+        res.destroy(err instanceof Error ? err : new Error(String(err)));
+      });
+      return;
+    case 'xml':
+    case 'failed': {
+      const body = outcome.kind === 'xml' ? outcome.body : failedXml(outcome.messageKey, outcome.message);
+      res.writeHead(200, { 'Content-Type': XML_TYPE, 'Content-Length': String(Buffer.byteLength(body)) }).end(body);
+      return;
+    }
+  }
+}
+
+/**
+ * Answer without reading the body the client is still sending: the connection is closed
+ * after the answer, so nothing more of it is read (and nothing of it is buffered).
+ */
+export function refuse(req: IncomingMessage, res: ServerResponse, outcome: ApiOutcome): void {
+  if (!req.complete && hasBody(req)) res.setHeader('Connection', 'close');
+  send(res, outcome);
+}
+
+/** Write as the client reads: a slow client holds back the producer instead of filling memory. */
+async function writeChunks(res: ServerResponse, chunks: AsyncIterable<string>): Promise<void> {
+  for await (const chunk of chunks) {
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+  res.end();
+}
