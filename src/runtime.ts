@@ -9,7 +9,7 @@ import { MeetingApi } from './api/meetings';
 import { DecisionLock, LocalDecisionLock, WriteSide } from './commands/write-side';
 import { EventLog } from './events/log';
 import { poolProjection } from './projections/apply';
-import { HistoryStore } from './projections/history';
+import { historyProjection, HistoryStore } from './projections/history';
 import { PoolStore } from './projections/ports';
 import { ParkedEvents, Projection, Projector, RebuildReport } from './projections/projector';
 import { SqlParkedEvents } from './infra/sql/parked-store';
@@ -45,7 +45,7 @@ import { RetentionJob } from './recordings/retention';
 import { PoolSnapshotter, restoreFromSnapshot } from './projections/snapshots';
 import { SqlPoolSnapshots } from './infra/sql/pool-snapshots';
 import { RecordingImporter } from './recordings/importer';
-import { RecordingReader } from './recordings/ports';
+import { RecordingReader, recordingsProjection } from './recordings/ports';
 import { PlaybackTokens } from './recordings/tokens';
 import { notifyRecordingReady } from './recordings/ready-callback';
 import { RecordingDirs } from './recordings/files';
@@ -87,21 +87,6 @@ export interface Backends {
   pollChannel: RedisPollChannel | null;
   close(): Promise<void>;
 }
-
-const historyProjection = (history: HistoryStore): Projection => ({
-  name: 'history',
-  checkpoint: () => history.checkpoint(),
-  apply: (b) => history.apply(b),
-  skip: (stored, reason) => history.skip(stored, reason),
-  clear: () => history.clear(),
-});
-const recordingsProjection = (store: SqlRecordingStore): Projection => ({
-  name: 'recordings',
-  checkpoint: () => store.checkpoint(),
-  apply: (b) => store.apply(b),
-  skip: (stored) => store.skip(stored),
-  clear: () => store.clear(),
-});
 
 /**
  * KAFKA_BROKERS, REDIS_URL and DATABASE_URL each switch their part to the

@@ -1,4 +1,5 @@
 import { StoredEvent, subjectsOf } from '../events/catalog';
+import { Projection } from './projector';
 
 /*
  * The history projection: every event, indexed by time, type, server, meeting
@@ -86,3 +87,12 @@ export async function historyCaughtUp(history: HistoryStore, logHead: () => Prom
   const head = await logHead();
   if (head >= 0) await history.waitFor(head, timeoutMs);
 }
+
+/** The history store as a projection the projector feeds. */
+export const historyProjection = (history: HistoryStore): Projection => ({
+  name: 'history',
+  checkpoint: () => history.checkpoint(),
+  apply: (batch) => history.apply(batch),
+  skip: (stored, reason) => history.skip(stored, reason),
+  clear: () => history.clear(),
+});

@@ -1,4 +1,5 @@
 import { StoredEvent } from '../events/catalog';
+import { Projection } from '../projections/projector';
 import { Recording } from './model';
 
 /** getRecordings filters, already parsed; every present filter narrows the result (AND). */
@@ -63,3 +64,12 @@ export interface RecordingStore extends RecordingReader {
   rebuild(feed: RebuildFeed, checkpoint: number): Promise<RebuildOutcome>;
   close(): Promise<void>;
 }
+
+/** The recordings index as a projection the projector feeds. */
+export const recordingsProjection = (store: RecordingStore): Projection => ({
+  name: 'recordings',
+  checkpoint: () => store.checkpoint(),
+  apply: (batch) => store.apply(batch),
+  skip: (stored) => store.skip(stored),
+  clear: () => store.clear(),
+});

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { StoredEvent } from '../../../src/events/catalog';
 import { poolProjection } from '../../../src/projections/apply';
+import { historyProjection } from '../../../src/projections/history';
 import { emptyPool } from '../../../src/projections/pool';
 import { Projection, Projector, RebuildReport } from '../../../src/projections/projector';
 import { isTransientFault } from '../../../src/infra/faults';
@@ -16,14 +17,6 @@ import { passes } from '../../support/eventually';
 
 jest.setTimeout(30_000);
 jest.mock('@electric-sql/pglite', () => jest.requireActual('../../support/native-pglite').nativePglite());
-
-const historyProjection = (history: SqlHistoryStore): Projection => ({
-  name: 'history',
-  checkpoint: () => history.checkpoint(),
-  apply: (b) => history.apply(b),
-  skip: (s, reason) => history.skip(s, reason),
-  clear: () => history.clear(),
-});
 
 describe('the projector, over a PGlite log, the memory pool and the SQL history', () => {
   let sql: Sql;
