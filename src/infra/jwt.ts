@@ -97,7 +97,9 @@ export function verifyJwt(token: string, key: string, opts: JwtVerifyOptions): J
 
 /**
  * Scalelite's choice for recording-ready callbacks (§4.6): HS256 when SHA256 is
- * an accepted checksum algorithm, else HS512 when SHA512 is, else HS256.
+ * an accepted checksum algorithm, else HS512 when SHA512 is, else HS256. SHA384
+ * alone falls to HS256 too: receivers written for Scalelite expect HS256 or
+ * HS512, and an HS384 token could be refused.
  */
 export function jwtAlgorithmFor(algorithms: ReadonlySet<ChecksumAlgorithm>): JwtAlgorithm {
   if (algorithms.has('sha256')) return 'HS256';

@@ -1,7 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-export type ChecksumAlgorithm = 'sha1' | 'sha256' | 'sha512';
-export const CHECKSUM_ALGORITHMS: ChecksumAlgorithm[] = ['sha1', 'sha256', 'sha512'];
+/*
+ * SHA-384 is beyond Scalelite, which knows SHA1, SHA256 and SHA512 only
+ * (docs/scalelite-behaviour.md §1.3): BBB 2.6+ accepts all four by default
+ * (bbb-web's supportedChecksumAlgorithms), and both PHP client libraries
+ * offer SHA-384, so an LMS configured for it works here as it does on BBB.
+ */
+export type ChecksumAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+/** Every algorithm, weakest first: accepted when LOADBALANCER_CHECKSUM_ALGORITHM is unset, as BBB 2.6+ does. */
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
 
 /** Scalelite guesses the algorithm from the checksum's length (lowercase hex only). */
 export function algorithmOf(checksum: string): ChecksumAlgorithm | null {
@@ -11,6 +18,8 @@ export function algorithmOf(checksum: string): ChecksumAlgorithm | null {
       return 'sha1';
     case 64:
       return 'sha256';
+    case 96:
+      return 'sha384';
     case 128:
       return 'sha512';
     default:
@@ -62,21 +71,25 @@ export function verifyChecksum(policy: ChecksumPolicy, action: string, rawQuery:
   return ok;
 }
 
-/** Scalelite signs outgoing calls with SHA256 when the setting is blank, else with the strongest allowed. */
+/**
+ * Scalelite signs outgoing calls with SHA256 when the setting is blank, else
+ * with the strongest allowed (SHA384 ranks between SHA512 and SHA256).
+ */
 export function outgoingAlgorithm(setting: string | undefined): ChecksumAlgorithm {
   if (!setting || setting.trim() === '') return 'sha256';
   const allowed = parseAlgorithms(setting);
-  for (const a of ['sha512', 'sha256', 'sha1'] as const) if (allowed.has(a)) return a;
+  for (const a of [...CHECKSUM_ALGORITHMS].reverse()) if (allowed.has(a)) return a;
   return 'sha256';
 }
 
+/** LOADBALANCER_CHECKSUM_ALGORITHM: a ':'-separated list, any case; unset or blank allows all four. */
 export function parseAlgorithms(setting: string | undefined): Set<ChecksumAlgorithm> {
   if (!setting || setting.trim() === '') return new Set(CHECKSUM_ALGORITHMS);
   return new Set(
     setting
       .split(':')
       .map((s) => s.trim().toLowerCase())
-      .filter((s): s is ChecksumAlgorithm => (CHECKSUM_ALGORITHMS as string[]).includes(s)),
+      .filter((s): s is ChecksumAlgorithm => (CHECKSUM_ALGORITHMS as readonly string[]).includes(s)),
   );
 }
 

@@ -15,15 +15,19 @@ import {
 /** Computed here with node:crypto, independently of the code under test. */
 const hex = (algorithm: string, text: string): string => createHash(algorithm).update(text, 'utf8').digest('hex');
 
-const all: ChecksumPolicy = { secrets: ['test-1', 'test-2'], allowed: new Set(['sha1', 'sha256', 'sha512']) };
+const all: ChecksumPolicy = { secrets: ['test-1', 'test-2'], allowed: new Set(['sha1', 'sha256', 'sha384', 'sha512']) };
+/** Scalelite's own list (docs/scalelite-behaviour.md §1.3): no SHA-384. */
+const scalelites: ChecksumPolicy = { ...all, allowed: new Set(['sha1', 'sha256', 'sha512']) };
 
 describe('algorithmOf (the algorithm is guessed from the length)', () => {
   test.each([
     [hex('sha1', 'x'), 'sha1'],
     [hex('sha256', 'x'), 'sha256'],
+    [hex('sha384', 'x'), 'sha384'],
     [hex('sha512', 'x'), 'sha512'],
     ['a'.repeat(40), 'sha1'],
     ['0'.repeat(64), 'sha256'],
+    ['9'.repeat(96), 'sha384'],
     ['f'.repeat(128), 'sha512'],
   ])('%s -> %s', (checksum, expected) => {
     expect(algorithmOf(checksum)).toBe(expected);
@@ -33,7 +37,9 @@ describe('algorithmOf (the algorithm is guessed from the length)', () => {
     ['empty', ''],
     ['39 characters', 'a'.repeat(39)],
     ['41 characters', 'a'.repeat(41)],
-    ['96 characters (sha384)', hex('sha384', 'x')],
+    ['95 characters', 'a'.repeat(95)],
+    ['97 characters', 'a'.repeat(97)],
+    ['sha384 in uppercase', hex('sha384', 'x').toUpperCase()],
     ['32 characters (md5)', hex('md5', 'x')],
     ['uppercase hex', hex('sha1', 'x').toUpperCase()],
     ['one uppercase digit', `A${'a'.repeat(39)}`],
@@ -93,7 +99,7 @@ describe('verifyChecksum (reference §1.3)', () => {
 
   test('action + query without the checksum + secret, each algorithm, any secret', () => {
     const query = 'meetingID=Demo+Meeting&name=%C3%A9l%C3%A8ve&redirect=true';
-    for (const algorithm of ['sha1', 'sha256', 'sha512']) {
+    for (const algorithm of ['sha1', 'sha256', 'sha384', 'sha512']) {
       for (const secret of ['test-1', 'test-2']) {
         const checksum = hex(algorithm, `join${query}${secret}`);
         expect(verifyChecksum(all, 'join', `${query}&checksum=${checksum}`, checksum)).toBe(true);
@@ -136,8 +142,20 @@ describe('verifyChecksum (reference §1.3)', () => {
   });
 
   test('a length no algorithm has fails', () => {
-    const checksum = hex('sha384', 'getMeetingstest-1');
+    const checksum = hex('sha224', 'getMeetingstest-1');
     expect(verifyChecksum(all, 'getMeetings', `checksum=${checksum}`, checksum)).toBe(false);
+  });
+
+  test('a SHA-384 checksum (BBB 2.6+) passes when allowed and fails when the allowed list leaves it out', () => {
+    const query = 'meetingID=m1&name=Room';
+    const checksum = hex('sha384', `create${query}test-2`);
+    const raw = `${query}&checksum=${checksum}`;
+    expect(verifyChecksum(all, 'create', raw, checksum)).toBe(true);
+    expect(verifyChecksum({ ...all, allowed: new Set(['sha384']) }, 'create', raw, checksum)).toBe(true);
+    expect(verifyChecksum(scalelites, 'create', raw, checksum)).toBe(false);
+    // the SHA-384 digest of another secret is no better than any other wrong checksum
+    const wrong = hex('sha384', `create${query}other`);
+    expect(verifyChecksum(all, 'create', `${query}&checksum=${wrong}`, wrong)).toBe(false);
   });
 });
 
@@ -145,6 +163,7 @@ describe('checksumOf', () => {
   test('hex digest of action + query + secret', () => {
     expect(checksumOf('sha1', 'getMeetingInfo', '', 'test-2')).toBe(hex('sha1', 'getMeetingInfotest-2'));
     expect(checksumOf('sha512', 'create', 'a=1', 's')).toBe(hex('sha512', 'createa=1s'));
+    expect(checksumOf('sha384', 'create', 'a=1', 's')).toBe(hex('sha384', 'createa=1s'));
   });
 });
 
@@ -158,19 +177,23 @@ describe('outgoingAlgorithm and parseAlgorithms (reference §1.4)', () => {
     ['SHA1:SHA256:SHA512', 'sha512'],
     ['sha512:sha1', 'sha512'],
     ['SHA256:SHA1', 'sha256'],
+    ['SHA384', 'sha384'],
+    ['SHA1:SHA256:SHA384', 'sha384'],
+    ['SHA384:SHA512', 'sha512'],
     ['MD5', 'sha256'],
   ])('setting %p signs outgoing calls with %s', (setting, expected) => {
     expect(outgoingAlgorithm(setting)).toBe(expected);
   });
 
-  test('unset or blank accepts all three', () => {
-    expect(parseAlgorithms(undefined)).toEqual(new Set(['sha1', 'sha256', 'sha512']));
-    expect(parseAlgorithms(' ')).toEqual(new Set(['sha1', 'sha256', 'sha512']));
+  test('unset or blank accepts all four, as BBB 2.6+ does', () => {
+    expect(parseAlgorithms(undefined)).toEqual(new Set(['sha1', 'sha256', 'sha384', 'sha512']));
+    expect(parseAlgorithms(' ')).toEqual(new Set(['sha1', 'sha256', 'sha384', 'sha512']));
   });
 
   test("a ':'-list, case-insensitive, unknown names dropped", () => {
     expect(parseAlgorithms('SHA256: sha512 :MD5')).toEqual(new Set(['sha256', 'sha512']));
     expect(parseAlgorithms('MD5')).toEqual(new Set());
+    expect(parseAlgorithms('sha384:SHA1')).toEqual(new Set(['sha384', 'sha1']));
   });
 });
 
@@ -202,10 +225,11 @@ describe('signedQuery', () => {
   test('no params: just the checksum of action + secret', () => {
     expect(signedQuery('sha1', 'getMeetings', [], 's3cret')).toBe(`checksum=${hex('sha1', 'getMeetingss3cret')}`);
     expect(signedQuery('sha512', '', [], 's3cret')).toBe(`checksum=${hex('sha512', 's3cret')}`);
+    expect(signedQuery('sha384', '', [], 's3cret')).toBe(`checksum=${hex('sha384', 's3cret')}`);
   });
 
   test('what we sign, we verify', () => {
-    for (const algorithm of ['sha1', 'sha256', 'sha512'] as const) {
+    for (const algorithm of ['sha1', 'sha256', 'sha384', 'sha512'] as const) {
       const raw = signedQuery(algorithm, 'create', [['meetingID', 'x y'], ['name', 'Ünïcode & more']], 'test-1');
       const checksum = checksumParam(raw, {});
       expect(verifyChecksum(all, 'create', raw, checksum)).toBe(true);

@@ -159,6 +159,10 @@ describe('jwtAlgorithmFor (recording-ready callbacks, §4.6)', () => {
     [['sha1', 'sha512'], 'HS512'],
     [['sha512'], 'HS512'],
     [['sha1'], 'HS256'],
+    // SHA-384 (beyond Scalelite) changes nothing: HS512 needs SHA512 allowed, else Scalelite's HS256
+    [['sha1', 'sha256', 'sha384', 'sha512'], 'HS256'],
+    [['sha384', 'sha512'], 'HS512'],
+    [['sha384'], 'HS256'],
     [[], 'HS256'],
   ] as const)('%j → %s', (algorithms, expected) => {
     expect(jwtAlgorithmFor(new Set(algorithms))).toBe(expected);
