@@ -12,7 +12,7 @@ export async function serve(command: Command, roles: Roles): Promise<void> {
     if (err instanceof ConfigError) command.error(err.message, { exit: 1 });
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let balancer;
   try {
     balancer = await startBalancer(config, logger, { roles });

@@ -23,7 +23,7 @@ export interface TenantSettingJson {
   tenant_name?: string | null;
   param: string;
   value: string;
-  override: boolean | string;
+  override: boolean;
 }
 
 /** `rake tenants` block for one tenant: the LRS/Keycloak lines only when set. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): builds, makes sure the services the integration tests need are
-# running (Kafka from the cached jars, Redis and PostgreSQL from Debian's packages), then runs
-# every jest project. Each run isolates its data: its own Kafka topics, Redis key prefix and
+# running (Kafka from the cached jars, Redis and PostgreSQL from Debian's packages) and that
+# promtool and prometheus are installed (Debian's package; the tests run their own server), then
+# runs every jest project. Each run isolates its data: its own Kafka topics, Redis key prefix and
 # PostgreSQL databases, named after TEST_RUN_ID.
 #
 # Environment: TEST_KAFKA_PORT (default 9092), TEST_REDIS_URL (default redis://127.0.0.1:6379),
@@ -43,6 +44,17 @@ ensure_postgres() {
   say "postgresql did not start"; exit 1
 }
 
+# promtool and a prometheus binary for test/integration/prometheus.test.ts, which starts its own
+# server (temp config, data dir and port): the package's service is not used (where its postinst
+# starts it, it listens on :9090 and is left alone).
+ensure_prometheus() {
+  if command -v promtool >/dev/null && command -v prometheus >/dev/null; then return; fi
+  say "installing prometheus (Debian package: promtool and the server the monitoring tests run)"
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus)
+  as_root "${install[@]}" >/dev/null 2>&1 || { as_root apt-get update -q >/dev/null && as_root "${install[@]}" >/dev/null; }
+  command -v promtool >/dev/null || { say "promtool is still missing after installing prometheus"; exit 1; }
+}
+
 started_kafka=0
 ensure_kafka() {
   if KAFKA_PORT="$TEST_KAFKA_PORT" scripts/kafka-broker.sh status >/dev/null 2>&1; then return; fi
@@ -61,6 +73,7 @@ npx tsc -p tsconfig.test.json
 ensure_redis
 ensure_postgres
 ensure_kafka
+ensure_prometheus
 
 # PGlite loads Node built-ins with import(): jest's VM needs the flag for that.
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --disable-warning=ExperimentalWarning"

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AdminApi } from './api/admin';
 import { buildApp, requestTenant } from './api/app';
 import { MeetingApi } from './api/meetings';
-import { DecisionLock, LocalDecisionLock, WriteSide } from './commands/write-side';
+import { DecisionLock, DecisionTiming, LocalDecisionLock, WriteSide } from './commands/write-side';
 import { EventLog } from './events/log';
 import { poolProjection } from './projections/apply';
 import { historyProjection, HistoryStore } from './projections/history';
@@ -39,7 +39,10 @@ import { RecordingApi } from './api/recordings';
 import { playbackRouter } from './api/playback';
 import { TenantAdmin } from './api/admin-tenants';
 import { RecordingAdmin } from './api/admin-recordings';
-import { renderMetrics } from './api/metrics';
+import { hostOf, Metrics } from './infra/metrics';
+import { ObservedBbbGateway } from './infra/bbb/metered';
+import { noteRequest } from './infra/request-context';
+import { outcomeOf } from './api/access';
 import { ServerSyncAdmin } from './api/admin-sync';
 import { RetentionJob } from './recordings/retention';
 import { PoolSnapshotter, restoreFromSnapshot } from './projections/snapshots';
@@ -249,6 +252,33 @@ const READY_CALLBACK_RESUME_MS = 7 * 24 * 3600_000;
 
 const PROJECTOR_ACTOR = { kind: 'system', name: 'projector' } as const;
 
+/** The role label of this process's metrics: `all` for `scalelite start`, else the roles it runs. */
+const roleName = (roles: Roles): string => {
+  const on = (Object.keys(roles) as Array<keyof Roles>).filter((r) => roles[r]);
+  return on.length === 4 ? 'all' : on.join('+');
+};
+
+const countBy = <T>(items: T[], key: (item: T) => string): Map<string, number> => {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return counts;
+};
+
+function listen(server: HttpServer, port: number, host: string): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+function closeServer(server: HttpServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}
+
 /** The decision lock's lease, renewed while held: how long a holder that died blocks the others. */
 const DECISION_LOCK_TTL_MS = 5_000;
 
@@ -281,7 +311,13 @@ async function startOn(
   const roles = options.roles ?? ALL_ROLES;
   const clock = options.clock ?? (() => new Date());
   const { log, pool, history, lock } = backends;
-  const writeSide = new WriteSide({ log, pool, lock, clock, newId: randomUUID, projectionTimeoutMs: config.projectionTimeoutMs });
+  const metrics = new Metrics(roleName(roles));
+  const onDecided = (t: DecisionTiming) => {
+    metrics.lockWait.observe(t.waitMs / 1000);
+    metrics.lockHold.observe(t.holdMs / 1000);
+    for (const type of t.appended) metrics.appended.inc({ type });
+  };
+  const writeSide = new WriteSide({ log, pool, lock, clock, newId: randomUUID, projectionTimeoutMs: config.projectionTimeoutMs, onDecided });
   const projectorLogger = logger.child({ role: 'projector' });
   const projectorOf = (projections: Projection[]) =>
     new Projector({
@@ -327,7 +363,12 @@ async function startOn(
     stops.push(() => shared.stop());
   }
 
-  const bbb = new BbbClient({ algorithm: config.outgoingAlgorithm, connectTimeoutMs: config.connectTimeoutMs, responseTimeoutMs: config.responseTimeoutMs });
+  const bbbClient = new BbbClient({ algorithm: config.outgoingAlgorithm, connectTimeoutMs: config.connectTimeoutMs, responseTimeoutMs: config.responseTimeoutMs });
+  const bbb = new ObservedBbbGateway(bbbClient, (c) => {
+    const host = hostOf(c.url);
+    metrics.bbbCalls.observe({ host, call: c.action, outcome: c.outcome }, c.seconds);
+    noteRequest({ upstream: host });
+  });
   const meetings = new MeetingApi({
     pool,
     callbackStore: backends.recordings,
@@ -355,6 +396,7 @@ async function startOn(
     clock,
     newId: randomUUID,
     projectionTimeoutMs: config.projectionTimeoutMs,
+    onDecided,
   });
   const recordingApi = new RecordingApi({
     store: backends.recordings,
@@ -455,7 +497,17 @@ async function startOn(
     loadJoinBufferMinutes: config.loadJoinBufferMinutes,
     newMeetingGraceMs: config.newMeetingGraceMs,
   };
-  const poller = new Poller({ pool, writeSide, bbb, clock, endMeeting: endOnServer, logger: logger.child({ role: 'poller' }), settings: pollerSettings });
+  const poller = new Poller({
+    pool,
+    writeSide,
+    bbb,
+    clock,
+    endMeeting: endOnServer,
+    logger: logger.child({ role: 'poller' }),
+    settings: pollerSettings,
+    onPolled: (serverId, failure) => metrics.polled(serverId, failure),
+    onPass: (summary) => metrics.pollPasses.observe(summary.durationMs / 1000),
+  });
   let pollerRole: PollerRole | null = null;
   if (roles.poller) {
     const role = new PollerRole(poller, backends.lease, Math.round(pollerLeaseMs(config) / 4), logger.child({ role: 'poller' }));
@@ -516,6 +568,7 @@ async function startOn(
         urlHost: config.urlHost,
         fsapi: config.fsapi,
         adminSignatures: config.adminSignatures,
+        accessLog: config.accessLog,
       },
       pool,
       analytics: { pool, callbacks: backends.recordings, secrets: config.secrets, logger: logger.child({ role: 'analytics' }) },
@@ -558,29 +611,15 @@ async function startOn(
             logger: logger.child({ role: 'playback' }),
           }),
       logger: logger.child({ role: 'api' }),
-      metrics: async () =>
-        renderMetrics({
-          servers: await pool.servers(),
-          meetings: await pool.meetings(),
-          logHead: await log.lastOffset(),
-          poolCheckpoint: await pool.checkpoint(),
-          recordingsCheckpoint: await backends.recordings.checkpoint(),
-          historyCheckpoint: await history.checkpoint(),
-          parkedEvents: await backends.parked.count(),
-          readModelRebuilds: (await history.query({ types: ['ReadModelRebuilt'], limit: 10_000 })).length,
-          importer: importer ? await importer.status() : null,
-        }),
+      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
+      observer: { answered: (f, seconds) => metrics.requests.observe({ route: f.route, call: f.call ?? f.route, outcome: outcomeOf(f, f.status) }, seconds) },
       healthCheck: async () => {
         await log.lastOffset();
         await pool.checkpoint();
         await backends.sql.query('select 1');
       },
     });
-    const server: HttpServer = await new Promise((resolve, reject) => {
-      const s = createServer(app);
-      s.once('error', reject);
-      s.listen(config.port, config.host, () => resolve(s));
-    });
+    const server = await listen(createServer(app), config.port, config.host);
     server.keepAliveTimeout = 65_000;
     // A client sending its request a byte a second is cut off, not kept for Node's default 300 s.
     server.requestTimeout = config.requestTimeoutMs;
@@ -588,16 +627,38 @@ async function startOn(
     port = (server.address() as AddressInfo).port;
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
-    stops.unshift(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 2000).unref();
-        }),
-    );
+    stops.unshift(() => closeServer(server));
   }
-  logger.info({ url: url || undefined, roles, backends: backends.describe }, 'scalelite running');
+  // The shared state every role can see; the servers and routes where the API is (the public /metrics).
+  metrics.watch({
+    logHead: () => log.lastOffset(),
+    checkpoints: { pool: () => pool.checkpoint(), history: () => history.checkpoint(), recordings: () => backends.recordings.checkpoint() },
+    parkedEvents: () => backends.parked.count(),
+    readModelRebuilds: async () => (await history.query({ types: ['ReadModelRebuilt'], limit: 10_000 })).length,
+    ...(roles.api ? { servers: () => pool.servers(), routesPerServer: async () => countBy(await pool.meetings(), (m) => m.serverId) } : {}),
+    ...(importer ? { importer: () => importer!.status() } : {}),
+  });
+  let metricsUrl: string | undefined;
+  if (config.metricsPort > 0) {
+    // Roles without the API (poller, projector, importer) serve their metrics here; an api may too, off its public port.
+    const metricsServer = await listen(
+      createServer((req, res) => {
+        if ((req.url ?? '').split('?')[0] !== '/metrics') return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found\n');
+        metrics.render().then(
+          (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
+          (err: unknown) => {
+            logger.warn({ err }, 'metrics could not be collected');
+            res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics could not be collected\n');
+          },
+        );
+      }),
+      config.metricsPort,
+      config.host,
+    );
+    metricsUrl = `http://${config.host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+    stops.unshift(() => closeServer(metricsServer));
+  }
+  logger.info({ url: url || undefined, metrics: metricsUrl, roles, backends: backends.describe }, 'scalelite running');
 
   let closing: Promise<void> | null = null;
   return {
@@ -611,7 +672,7 @@ async function startOn(
       (closing ??= (async () => {
         for (const stop of stops) await stop();
         await poller.stop();
-        await bbb.close();
+        await bbbClient.close();
         await backends.close();
         logger.info('scalelite stopped');
       })()),

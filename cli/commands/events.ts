@@ -1,4 +1,6 @@
 import { Flags } from '@oclif/core';
+import { EVENT_TYPES } from '../../src/events/catalog';
+import { ActorSchema } from '../../src/events/envelope';
 import { AdminCommand } from '../base';
 import { table } from '../format';
 
@@ -69,6 +71,30 @@ export function detail(e: EventRow): string {
 
 const FOLLOW_EVERY_MS = 1_000;
 
+const ACTOR_KINDS: readonly string[] = ActorSchema.shape.kind.options;
+
+/**
+ * --type: the names as the catalogue spells them, matched in any case; or the
+ * names it does not know (an unknown type would only ever match nothing).
+ */
+export function eventTypes(flag: string): { types: string[] } | { unknown: string[] } {
+  const byLowerCase = new Map<string, string>(EVENT_TYPES.map((t) => [t.toLowerCase(), t]));
+  const given = flag.split(',').map((t) => t.trim()).filter(Boolean);
+  const unknown = given.filter((t) => !byLowerCase.has(t.toLowerCase()));
+  return unknown.length > 0 ? { unknown } : { types: [...new Set(given.map((t) => byLowerCase.get(t.toLowerCase())!))] };
+}
+
+/**
+ * --actor as the ACTOR column shows it (`admin:alice@host`) or the bare name
+ * (`alice@host`). Only a known kind is split off: API actors' names hold colons
+ * of their own (`bbb-api@::1`).
+ */
+export function actorFilter(flag: string): { kind: string | null; name: string } {
+  const colon = flag.indexOf(':');
+  const kind = flag.slice(0, colon);
+  return colon > 0 && ACTOR_KINDS.includes(kind) ? { kind, name: flag.slice(colon + 1) } : { kind: null, name: flag };
+}
+
 const subject = (e: EventRow): string =>
   e.meeting_id ? `meeting ${e.meeting_id}` : e.server_id ? `server ${e.server_id}` : e.tenant_id ? `tenant ${e.tenant_id}` : '';
 const columns = (e: EventRow): string[] => [e.at, `${e.actor.kind}:${e.actor.name}`, e.type, subject(e), detail(e)];
@@ -82,14 +108,15 @@ export default class Events extends AdminCommand {
     '<%= config.bin %> events --meeting math-101 --json',
     '<%= config.bin %> events --record 3b6f1c0e2d9a-1764000000000',
     '<%= config.bin %> events --type ServerWentOffline,ServerWentOnline --limit 20',
+    '<%= config.bin %> events --actor admin:alice@lb1',
     '<%= config.bin %> events --follow --server bbb1',
   ];
   static override flags = {
     server: Flags.string({ description: 'only events about this server id' }),
     meeting: Flags.string({ description: 'only events about this meetingID' }),
     record: Flags.string({ description: 'only events about this recording (record id)' }),
-    type: Flags.string({ description: 'only these event types (comma-separated)' }),
-    actor: Flags.string({ description: 'only events by this actor name' }),
+    type: Flags.string({ description: 'only these event types, comma-separated, in any case (an unknown one is refused with the list)' }),
+    actor: Flags.string({ description: 'only events by this actor, as the ACTOR column shows it (admin:alice@host) or by name alone' }),
     since: Flags.string({ description: 'from this time (ISO 8601)' }),
     until: Flags.string({ description: 'up to this time (ISO 8601)' }),
     limit: Flags.integer({ description: 'how many (newest first)', default: 50, min: 1, max: 10000 }),
@@ -102,7 +129,27 @@ export default class Events extends AdminCommand {
     for (const name of ['since', 'until'] as const) {
       if (flags[name] !== undefined && Number.isNaN(Date.parse(flags[name]!))) this.error(`--${name} must be a time, e.g. 2026-11-25T10:00:00Z`, { exit: 1 });
     }
-    const filters = { server: flags.server, meeting: flags.meeting, record: flags.record, type: flags.type, actor: flags.actor, since: flags.since, until: flags.until };
+    let types: string | undefined;
+    if (flags.type !== undefined) {
+      const known = eventTypes(flags.type);
+      if ('unknown' in known) {
+        const names = known.unknown.map((t) => `'${t}'`).join(', ');
+        this.error(`Unknown event type${known.unknown.length === 1 ? '' : 's'} ${names}. The event types are: ${[...EVENT_TYPES].sort().join(', ')}`, { exit: 1 });
+      }
+      types = known.types.join(',') || undefined;
+    }
+    const actor = flags.actor === undefined ? undefined : actorFilter(flags.actor);
+    if (actor && actor.name === '') this.error(`--actor ${flags.actor} names no actor: give the name too, as the ACTOR column shows it (e.g. admin:alice@host)`, { exit: 1 });
+    const filters = {
+      server: flags.server,
+      meeting: flags.meeting,
+      record: flags.record,
+      type: types,
+      actor: actor?.name,
+      actor_kind: actor?.kind ?? undefined,
+      since: flags.since,
+      until: flags.until,
+    };
     const client = this.client(flags.balancer);
     if (flags.follow) {
       if (this.jsonEnabled()) this.error('--follow prints lines as events happen; it has no --json form (use `events --json --oldest` repeatedly with --since)', { exit: 1 });

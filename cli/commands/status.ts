@@ -1,14 +1,14 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from '../base';
-import { statusTable, ServerJson } from '../format';
+import { pollErrorNotes, statusTable, ServerJson, serverOut } from '../format';
 
 type Parked = { projection: string; offset: number; type: string; reason: string; parked_at: string };
 type Rebuilt = { at: string; projection: string; reason: string; found: number; expected: number };
 type StatusResult = { servers: ServerJson[]; at?: string; meetings?: number; parked?: { count: number; latest: Parked[] }; rebuilds?: Rebuilt[] };
 
-/** What needs an admin's eye beyond the servers: events set aside, read models that rebuilt themselves. */
+/** What needs an admin's eye beyond the table: why polls fail, events set aside, read models that rebuilt themselves. */
 export function statusNotes(result: StatusResult): string[] {
-  const notes: string[] = [];
+  const notes: string[] = pollErrorNotes(result.servers);
   const parked = result.parked;
   if (parked && parked.count > 0) {
     notes.push(`${parked.count} event${parked.count === 1 ? '' : 's'} parked: a read model could not apply ${parked.count === 1 ? 'it' : 'them'}; the events after were applied.`);
@@ -53,6 +53,6 @@ export default class Status extends AdminCommand {
     if (result.at) this.log(`As of ${result.at} (${result.meetings} meetings routed):`);
     this.log(statusTable(result.servers));
     for (const note of statusNotes(result)) this.log(note);
-    return result;
+    return { ...result, servers: result.servers.map(serverOut) };
   }
 }

@@ -58,6 +58,8 @@ export function serverJson(server: Server, showSecret: boolean) {
     users: server.users,
     largest_meeting: server.largestMeeting,
     videos: server.videos,
+    // Beyond Scalelite: why its polls fail (null while they succeed); a wrong secret shows here as checksumError.
+    poll_error: server.pollFailure ? { reason: server.pollFailure.reason, message: server.pollFailure.error, since: server.pollFailure.since } : null,
   };
 }
 
@@ -356,6 +358,7 @@ export class AdminApi {
       recordId: str(p.record) || undefined,
       types: str(p.type)?.split(',').map((t) => t.trim()).filter(Boolean),
       actor: str(p.actor) || undefined,
+      actorKind: str(p.actor_kind) || undefined,
       since,
       until,
       afterOffset: after !== undefined && after !== '' ? Number(after) : undefined,

@@ -35,6 +35,8 @@ import {
 import { ApiOutcome, errors, failed, noMeetingsXml, XML_DECLARATION } from './responses';
 import { refuse, send } from './http';
 import { faultAnswers } from './fault-answers';
+import { AccessObserver, observeRequests } from './access';
+import { noteRequest } from '../infra/request-context';
 
 export interface AppSettings {
   secrets: string[];
@@ -49,6 +51,8 @@ export interface AppSettings {
   fsapi: { password: string; maxDurationMinutes: number; voiceBridgeMin: number; voiceBridgeMax: number };
   /** the admin API's signed timestamp and body digest (admin-signature.ts) */
   adminSignatures: SignaturePolicy;
+  /** ACCESS_LOG: a line per request */
+  accessLog: boolean;
 }
 
 /** Admin calls carry small JSON documents. */
@@ -68,8 +72,10 @@ export interface AppDeps {
   playback: Router | null;
   /** throws with a reason when a backend is unhealthy */
   healthCheck: () => Promise<void>;
-  /** the Prometheus metrics document */
-  metrics: () => Promise<string>;
+  /** the Prometheus metrics document and its content type */
+  metrics: () => Promise<{ contentType: string; text: string }>;
+  /** told of each request answered (the metrics) */
+  observer?: AccessObserver;
   logger: Logger;
 }
 
@@ -259,6 +265,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   const runAction = async (action: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const def = Object.prototype.hasOwnProperty.call(actions, action) ? actions[action] : undefined;
     if (!def || !(def.methods as readonly string[]).includes(req.method ?? '')) return refuse(req, res, errors.unsupportedRequest());
+    noteRequest({ call: action });
     if (!contentTypeAllowed(def.content, req)) return refuse(req, res, errors.unsupportedContentType());
     const withBody = req.method === 'POST' && hasBody(req);
     const query = rawQuery(req);
@@ -289,6 +296,7 @@ export function buildApp(deps: AppDeps): RequestListener {
     const unstorable = unstorableParam(params);
     if (unstorable) return send(res, unstorable);
     const known = tenant === 'unknown' ? null : tenant;
+    noteRequest({ meetingId: presentParam(params, 'meetingID'), tenant: known?.name });
     const outcome = await def.handler({
       params,
       tenantId: known?.id ?? null,
@@ -385,6 +393,7 @@ export function buildApp(deps: AppDeps): RequestListener {
       const action = req.params.action as string;
       const def = Object.prototype.hasOwnProperty.call(adminActions, action) ? adminActions[action] : undefined;
       if (!def || def.method !== req.method) return send(res, errors.unsupportedRequest());
+      noteRequest({ call: action });
       const withBody = req.method === 'POST' && hasBody(req);
       if (withBody && mediaType(req) !== 'application/json') return send(res, errors.unsupportedContentType());
       const query = rawQuery(req);
@@ -453,7 +462,8 @@ export function buildApp(deps: AppDeps): RequestListener {
   app.get('/health_check', health);
   app.get('/metrics', async (_req, res, next) => {
     try {
-      res.status(200).type('text/plain; version=0.0.4; charset=utf-8').send(await deps.metrics());
+      const metrics = await deps.metrics();
+      res.status(200).type(metrics.contentType).send(metrics.text);
     } catch (err) {
       next(err);
     }
@@ -470,11 +480,12 @@ export function buildApp(deps: AppDeps): RequestListener {
     const path = end < 0 ? url : url.slice(0, end);
     return path === '/bigbluebutton/api/join' || path === '/bigbluebutton/api/join/';
   };
-  return (req, res) => {
+  const handle: RequestListener = (req, res) => {
     if (req.method === 'GET' && req.url !== undefined && joinPath(req.url)) {
       runAction('join', req, res).catch((err: unknown) => answerFault(err, req, res));
       return;
     }
     app(req, res);
   };
+  return observeRequests(handle, logger, { enabled: settings.accessLog }, deps.observer);
 }

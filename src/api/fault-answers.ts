@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DecisionUnavailableError } from '../commands/errors';
 import { LogThrottle } from '../infra/log-throttle';
+import { noteRequest } from '../infra/request-context';
 import { send, XML_TYPE } from './http';
 import { BodyTooLargeError, ClientInputError } from './request';
 import { errors, failed, failedXml } from './responses';
@@ -38,6 +39,7 @@ export function faultAnswers(logger: Logger) {
       // The rest of the body is never read: the connection ends with the answer.
       res.setHeader('Connection', 'close');
       const message = `The request body is larger than ${err.limit} bytes`;
+      noteRequest({ outcome: 'requestTooLarge' });
       if (admin) json(413, message);
       else res.writeHead(413, { 'Content-Type': XML_TYPE }).end(failedXml('requestTooLarge', message));
       return;

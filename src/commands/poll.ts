@@ -1,4 +1,4 @@
-import { draft, EventDraft } from '../events/catalog';
+import { draft, EventDraft, PollFailureReason } from '../events/catalog';
 import { Meeting, Server } from '../projections/pool';
 
 /*
@@ -19,7 +19,9 @@ export interface ObservedMeeting {
   createTime: number;
 }
 
-export type PollOutcome = { ok: true; meetings: ObservedMeeting[]; bbbVersion: string | null } | { ok: false; error: string };
+export type PollOutcome =
+  | { ok: true; meetings: ObservedMeeting[]; bbbVersion: string | null }
+  | { ok: false; reason: PollFailureReason; error: string };
 
 /** The poller's memory of one server between polls (not an event: a standby poller starts afresh). */
 export interface ServerHealth {
@@ -88,24 +90,28 @@ export function decidePoll(
   const serverId = server.id;
   if (!outcome.ok) {
     const health = { ...previous, healthy: 0 };
-    if (!server.online) return { events: [], health, endCalls: [] };
+    const error = outcome.error.slice(0, 1000);
+    // Said once per reason, not at every failed poll: a server down all day writes one event, not 1,440.
+    const told = server.pollFailure?.reason === outcome.reason ? [] : [draft('ServerPollFailed', { serverId, reason: outcome.reason, error })];
+    if (!server.online) return { events: told, health, endCalls: [] };
     health.unhealthy += 1;
-    if (health.unhealthy < settings.unhealthyThreshold) return { events: [], health, endCalls: [] };
+    if (health.unhealthy < settings.unhealthyThreshold) return { events: told, health, endCalls: [] };
     return {
       events: [
+        ...told,
         ...routes.map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId, reason: 'serverOffline' })),
-        draft('ServerWentOffline', { serverId, error: outcome.error.slice(0, 1000) }),
+        draft('ServerWentOffline', { serverId, error }),
       ],
       health: freshHealth(),
       endCalls: routes,
     };
   }
 
-  const events: EventDraft[] = [];
+  const events: EventDraft[] = server.pollFailure ? [draft('ServerPollRecovered', { serverId })] : [];
   let health: ServerHealth = { ...previous, unhealthy: 0 };
   if (!server.online) {
     health.healthy += 1;
-    if (health.healthy < settings.healthyThreshold) return { events: [], health, endCalls: [] };
+    if (health.healthy < settings.healthyThreshold) return { events, health, endCalls: [] };
     health = { ...freshHealth(), seen: health.seen };
     events.push(draft('ServerWentOnline', { serverId }));
   }
@@ -114,7 +120,8 @@ export function decidePoll(
   // informational only: a server reporting something odd must still be able to come online
   const bbbVersion = (outcome.bbbVersion ?? server.bbbVersion).slice(0, 100);
   const changed =
-    events.length > 0 ||
+    // going online always records a poll, even if the numbers match the stale ones
+    events.some((e) => e.type === 'ServerWentOnline') ||
     server.load !== reading.load ||
     server.meetings !== reading.meetings ||
     server.users !== reading.users ||

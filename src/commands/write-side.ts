@@ -31,6 +31,15 @@ export interface WriteSideDeps<R extends Projected = PoolReader> {
   projectionTimeoutMs: number;
   /** the wall clock the deadlines are measured on (tests) */
   now?: () => number;
+  /** told of each decision made: how long it waited (read model and lock) and held the lock, and what it appended */
+  onDecided?: (timing: DecisionTiming) => void;
+}
+
+export interface DecisionTiming {
+  waitMs: number;
+  holdMs: number;
+  /** the types of the events appended, in order */
+  appended: string[];
 }
 
 export interface Decided<T> {
@@ -66,29 +75,49 @@ export class WriteSide<R extends Projected = PoolReader> {
     decision: (pool: R) => Promise<Decided<T> | DomainError>,
     correlationId?: string,
   ): Promise<Committed<T> | DomainError> {
-    const { log, pool, lock, clock, newId, projectionTimeoutMs } = this.deps;
+    const { lock, projectionTimeoutMs } = this.deps;
     const now = this.deps.now ?? Date.now;
-    const deadline = now() + projectionTimeoutMs;
+    const asked = now();
+    const deadline = asked + projectionTimeoutMs;
     await this.caughtUp(deadline);
     return lock.withLock(async () => {
-      // Normally at once: only events appended while this caller queued are waited for.
-      await this.caughtUp(Math.max(deadline, now() + Math.min(1000, projectionTimeoutMs)));
-      const decided = await decision(pool);
-      if (isDomainError(decided)) return decided;
-      if (decided.events.length === 0) return { result: decided.result, events: [] };
-      const events = stamp(decided.events, actor, clock(), newId, correlationId);
-      // The log refuses what its schemas refuse; say so as an error, not as a crash.
+      const held = now();
+      let appended: string[] = [];
       try {
-        events.forEach((e) => checkEvent(e));
-      } catch (err) {
-        if (err instanceof InvalidEventError) return domainError('invalidRequest', err.message);
-        throw err;
+        return await this.decideHolding(actor, decision, deadline, correlationId, (types) => (appended = types));
+      } finally {
+        this.deps.onDecided?.({ waitMs: held - asked, holdMs: now() - held, appended });
       }
-      const offsets = await log.append(events);
-      // Appended is decided: the caller waits a whole timeout for its read-your-write.
-      await this.projected(offsets[offsets.length - 1], projectionTimeoutMs);
-      return { result: decided.result, events: events.map((event, i) => ({ offset: offsets[i], event })) };
     }, deadline);
+  }
+
+  private async decideHolding<T>(
+    actor: Actor,
+    decision: (pool: R) => Promise<Decided<T> | DomainError>,
+    deadline: number,
+    correlationId: string | undefined,
+    tell: (types: string[]) => void,
+  ): Promise<Committed<T> | DomainError> {
+    const { log, pool, clock, newId, projectionTimeoutMs } = this.deps;
+    const now = this.deps.now ?? Date.now;
+    // Normally at once: only events appended while this caller queued are waited for.
+    await this.caughtUp(Math.max(deadline, now() + Math.min(1000, projectionTimeoutMs)));
+    const decided = await decision(pool);
+    if (isDomainError(decided)) return decided;
+    if (decided.events.length === 0) return { result: decided.result, events: [] };
+    const events = stamp(decided.events, actor, clock(), newId, correlationId);
+    // The log refuses what its schemas refuse; say so as an error, not as a crash.
+    try {
+      events.forEach((e) => checkEvent(e));
+    } catch (err) {
+      if (err instanceof InvalidEventError) return domainError('invalidRequest', err.message);
+      throw err;
+    }
+    const offsets = await log.append(events);
+    tell(events.map((e) => e.type));
+    // Appended is decided: the caller waits a whole timeout for its read-your-write.
+    await this.projected(offsets[offsets.length - 1], projectionTimeoutMs);
+    return { result: decided.result, events: events.map((event, i) => ({ offset: offsets[i], event })) };
   }
 
   /**

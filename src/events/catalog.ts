@@ -88,6 +88,13 @@ export const MEETING_END_REASONS = [
 
 export const SERVER_DISABLE_REASONS = ['admin', 'drained', 'panic'] as const;
 
+/**
+ * Why a poll of a server failed. checksumError is the most common setup mistake (the
+ * server's secret is not the one given to servers:add); failed is any other FAILED answer.
+ */
+export const POLL_FAILURE_REASONS = ['unreachable', 'timeout', 'httpError', 'checksumError', 'failed', 'malformed'] as const;
+export type PollFailureReason = (typeof POLL_FAILURE_REASONS)[number];
+
 export const eventSchemas = {
   ServerAdded: z.object({ serverId, url: z.string().min(1).max(LIMITS.url), secret: z.string().min(1).max(LIMITS.secret), loadMultiplier, tag }),
   ServerUpdated: z.object({
@@ -112,6 +119,10 @@ export const eventSchemas = {
     bbbVersion: z.string().max(100),
   }),
   ServerWentOnline: z.object({ serverId }),
+  /** Polls of the server fail, for this reason (written when the reason changes, not at every failed poll). */
+  ServerPollFailed: z.object({ serverId, reason: z.enum(POLL_FAILURE_REASONS), error: z.string().max(1000) }),
+  /** A poll of the server succeeded again after ServerPollFailed. */
+  ServerPollRecovered: z.object({ serverId }),
   ServerWentOffline: z.object({ serverId, error: z.string().max(1000) }),
   MeetingPlaced: z.object({
     meetingId,

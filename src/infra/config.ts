@@ -12,10 +12,26 @@ import { isParamConfigError, ParamPolicy, parseNameList, parseParamList } from '
 
 export class ConfigError extends Error {}
 
-const bool = z
-  .string()
-  .optional()
-  .transform((v) => (v ?? '').trim().toLowerCase() === 'true');
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+/**
+ * A yes or no: true/false, 1/0, yes/no, on/off in any case. Anything else stops the start:
+ * `PROTECTED_RECORDINGS_ENABLED=1` used to turn protection off, silently.
+ */
+const flag = (def: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const word = (v ?? '').trim().toLowerCase();
+      if (word === '') return def;
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true or false (also 1/0, yes/no, on/off), got '${v}'` });
+      return z.NEVER;
+    });
+const bool = flag(false);
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const num = (def: number, opts: { min?: number; max?: number; int?: boolean; positive?: boolean } = {}) =>
   z
     .string()
@@ -77,9 +93,27 @@ const EnvSchema = z.object({
   REDIS_NAMESPACE: str,
   DATABASE_URL: str,
   LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .string()
     .optional()
-    .catch(undefined),
+    .transform((v, ctx) => {
+      const level = (v ?? '').trim().toLowerCase();
+      if (level === '') return undefined;
+      if (LOG_LEVELS.includes(level)) return level;
+      ctx.addIssue({ code: 'custom', message: `expected one of ${LOG_LEVELS.join(', ')}, got '${v}'` });
+      return z.NEVER;
+    }),
+  LOG_FORMAT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const format = (v ?? '').trim().toLowerCase();
+      if (format === '') return undefined;
+      if (format === 'json' || format === 'pretty') return format;
+      ctx.addIssue({ code: 'custom', message: `expected json or pretty, got '${v}'` });
+      return z.NEVER;
+    }),
+  ACCESS_LOG: flag(true),
+  METRICS_PORT: num(0, { int: true, min: 0, max: 65535 }),
   PROJECTION_TIMEOUT: num(10, { positive: true }),
   RECORDING_DISABLED: bool,
   RECORDING_SPOOL_DIR: str,
@@ -150,6 +184,12 @@ export interface Config {
   redisNamespace: string;
   databaseUrl: string | undefined;
   logLevel: string;
+  /** pretty: readable lines (the default on a terminal); json: one JSON object a line (otherwise) */
+  logFormat: 'json' | 'pretty' | undefined;
+  /** ACCESS_LOG: one line per request */
+  accessLog: boolean;
+  /** METRICS_PORT: /metrics on a port of its own (0: none), for roles without the API */
+  metricsPort: number;
   projectionTimeoutMs: number;
   recordings: RecordingSettings;
   multitenancy: boolean;
@@ -223,7 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const e = parsed.data;
   const algorithms = parseAlgorithms(e.LOADBALANCER_CHECKSUM_ALGORITHM);
   if (algorithms.size === 0) {
-    throw new ConfigError(`LOADBALANCER_CHECKSUM_ALGORITHM: expected a ':'-separated list of SHA1, SHA256, SHA512, got '${e.LOADBALANCER_CHECKSUM_ALGORITHM}'`);
+    throw new ConfigError(`LOADBALANCER_CHECKSUM_ALGORITHM: expected a ':'-separated list of SHA1, SHA256, SHA384, SHA512, got '${e.LOADBALANCER_CHECKSUM_ALGORITHM}'`);
   }
   const dataDir = resolve(e.DATA_DIR ?? './data');
   const production = Boolean(e.KAFKA_BROKERS || e.REDIS_URL || e.DATABASE_URL);
@@ -276,6 +316,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     redisNamespace: e.REDIS_NAMESPACE ?? 'scalelite',
     databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL ?? 'info',
+    logFormat: e.LOG_FORMAT as 'json' | 'pretty' | undefined,
+    accessLog: e.ACCESS_LOG,
+    metricsPort: e.METRICS_PORT,
     projectionTimeoutMs: e.PROJECTION_TIMEOUT * 1000,
     recordings: recordingSettings(e, dataDir, secrets),
     multitenancy: e.MULTITENANCY_ENABLED,

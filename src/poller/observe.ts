@@ -1,5 +1,6 @@
 import { ObservedMeeting, PollOutcome } from '../commands/poll';
-import { BbbEndpoint, BbbGateway } from '../infra/bbb/client';
+import { PollFailureReason } from '../events/catalog';
+import { BbbEndpoint, BbbGateway, BbbReply } from '../infra/bbb/client';
 import { XmlNode } from '../infra/bbb/xml';
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -26,9 +27,24 @@ export function observedMeetings(doc: XmlNode): ObservedMeeting[] {
 /** One look at a server: its meetings (getMeetings) and its version (the root API call). */
 export async function observe(bbb: BbbGateway, server: BbbEndpoint): Promise<PollOutcome> {
   const [meetings, version] = await Promise.all([bbb.call(server, 'getMeetings', []), bbb.call(server, '', [])]);
-  if (meetings.kind !== 'success') {
-    return { ok: false, error: meetings.kind === 'failed' ? `${meetings.messageKey}: ${meetings.message}` : meetings.error };
-  }
+  if (meetings.kind !== 'success') return { ok: false, ...whyFailed(meetings) };
   const bbbVersion = version.kind === 'success' ? String((version.doc.response as XmlNode).bbbVersion ?? '') : null;
   return { ok: true, meetings: observedMeetings(meetings.doc), bbbVersion };
+}
+
+/** What an admin needs to know of a failed poll: which kind of failure, and its words. */
+export function whyFailed(reply: Exclude<BbbReply, { kind: 'success' }>): { reason: PollFailureReason; error: string } {
+  switch (reply.kind) {
+    case 'failed':
+      // The most common setup mistake: the secret given to servers:add is not this server's (bbb-conf --secret).
+      if (reply.messageKey === 'checksumError') return { reason: 'checksumError', error: "the server's secret does not match (checksumError)" };
+      return { reason: 'failed', error: `${reply.messageKey}: ${reply.message}` };
+    case 'invalid':
+      return { reason: 'malformed', error: reply.error };
+    case 'unreachable':
+      if (/^HTTP \d{3}/.test(reply.error)) return { reason: 'httpError', error: reply.error };
+      if (/larger than/.test(reply.error)) return { reason: 'malformed', error: reply.error };
+      if (/timeout|timed out|TIMEOUT/i.test(reply.error)) return { reason: 'timeout', error: reply.error };
+      return { reason: 'unreachable', error: reply.error };
+  }
 }

@@ -3,6 +3,7 @@ import { decideOrphans, decidePoll, freshHealth, PollSettings, ServerHealth } fr
 import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
+import { PollFailureReason } from '../events/catalog';
 import { PoolReader } from '../projections/ports';
 import { Meeting, Server } from '../projections/pool';
 import { BbbGateway } from '../infra/bbb/client';
@@ -24,6 +25,9 @@ export interface PollerDeps {
   /** best-effort BBB end for meetings of a server that went offline */
   endMeeting: (server: Server, meeting: Meeting) => Promise<boolean>;
   actor?: Actor;
+  /** told of each poll of a server (its failure reason, null when it answered) and of each pass */
+  onPolled?: (serverId: string, failure: PollFailureReason | null) => void;
+  onPass?: (summary: PollSummary) => void;
 }
 
 export interface PollSummary {
@@ -32,6 +36,8 @@ export interface PollSummary {
   online: number;
   events: number;
   durationMs: number;
+  /** the servers whose poll failed in this pass, and why */
+  failed: Array<{ serverId: string; reason: PollFailureReason; error: string }>;
 }
 
 /**
@@ -99,6 +105,7 @@ export class Poller {
     for (const id of this.health.keys()) if (!servers.some((s) => s.id === id)) this.health.delete(id);
     let polled = 0;
     let events = 0;
+    const failed: PollSummary['failed'] = [];
     const queue = [...servers];
     const worker = async () => {
       for (let server = queue.shift(); server; server = queue.shift()) {
@@ -107,7 +114,9 @@ export class Poller {
           continue;
         }
         try {
-          events += await this.pollServer(server);
+          // Read after the await: `events += await …` would add to a value read before it, losing other workers' counts.
+          const appended = await this.pollServer(server, failed);
+          events += appended;
           polled += 1;
         } catch (err) {
           logger.error({ err, serverId: server.id }, 'polling a server failed');
@@ -117,15 +126,18 @@ export class Poller {
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, servers.length) }, worker));
     events += await this.reconcileOrphans();
     const after = await pool.servers();
-    const summary = { servers: servers.length, polled, online: after.filter((s) => s.online).length, events, durationMs: clock().getTime() - started.getTime() };
+    const summary = { servers: servers.length, polled, online: after.filter((s) => s.online).length, events, durationMs: clock().getTime() - started.getTime(), failed };
     logger.debug(summary, 'poll pass done');
+    this.deps.onPass?.(summary);
     return summary;
   }
 
-  private async pollServer(seen: Server): Promise<number> {
+  private async pollServer(seen: Server, failed: PollSummary['failed']): Promise<number> {
     const { writeSide, bbb, settings, logger, clock } = this.deps;
     const startedAt = clock();
     const outcome = await observe(bbb, seen);
+    this.deps.onPolled?.(seen.id, outcome.ok ? null : outcome.reason);
+    if (!outcome.ok) failed.push({ serverId: seen.id, reason: outcome.reason, error: outcome.error.slice(0, 1000) });
     const committed = await writeSide.decide(this.actor, async (view) => {
       const server = await view.server(seen.id);
       // Removed while we were asking it: nothing to record.
@@ -140,6 +152,10 @@ export class Poller {
     const line = `Server id=${server.id} ${now?.online ? 'online' : 'offline'} load: ${now?.load ?? 'unavailable'}`;
     if (committed.events.length > 0) logger.info({ serverId: server.id, events: committed.events.map((e) => e.event.type) }, line);
     else logger.debug({ serverId: server.id }, line);
+    for (const { event } of committed.events) {
+      if (event.type === 'ServerPollFailed') logger.warn({ serverId: server.id, url: server.url, reason: event.data.reason, error: event.data.error }, `polls of server ${server.id} fail: ${event.data.error}`);
+      if (event.type === 'ServerPollRecovered') logger.info({ serverId: server.id }, `polls of server ${server.id} succeed again`);
+    }
     if (decision.endCalls.length > 0) void this.endAll(server, decision.endCalls);
     return committed.events.length;
   }

@@ -57,6 +57,8 @@ export interface HistoryQuery {
   recordId?: string;
   types?: string[];
   actor?: string;
+  /** admin, api, poller, importer or system */
+  actorKind?: string;
   since?: string;
   until?: string;
   /** only entries after this offset (paging forward) */

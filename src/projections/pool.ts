@@ -1,4 +1,4 @@
-import { DomainEvent, LRS_FIELDS } from '../events/catalog';
+import { DomainEvent, LRS_FIELDS, PollFailureReason } from '../events/catalog';
 
 /*
  * The pool read model: BBB servers, meeting routes and voice bridges.
@@ -29,6 +29,8 @@ export interface Server {
   addedAt: string;
   /** time of the last event that changed this server */
   changedAt: string;
+  /** why its polls fail, since when (absent while they succeed) */
+  pollFailure?: { reason: PollFailureReason; error: string; since: string };
 }
 
 export interface Meeting {
@@ -206,6 +208,12 @@ function evolveInto(state: PoolState, event: DomainEvent): void {
     }
     case 'ServerWentOnline':
       return withServer(state, event.data.serverId, (s) => ({ ...s, online: true, changedAt: at }));
+    case 'ServerPollFailed': {
+      const d = event.data;
+      return withServer(state, d.serverId, (s) => ({ ...s, pollFailure: { reason: d.reason, error: d.error, since: at }, changedAt: at }));
+    }
+    case 'ServerPollRecovered':
+      return withServer(state, event.data.serverId, ({ pollFailure: _recovered, ...s }) => ({ ...s, changedAt: at }));
     case 'ServerWentOffline':
       return withServer(state, event.data.serverId, (s) => ({ ...s, online: false, load: null, ...zeroStats, changedAt: at }));
     case 'MeetingPlaced': {

@@ -2,7 +2,9 @@ import { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import Redis from 'ioredis';
+import { request } from 'undici';
 import { LmsClient, tag } from '../support/bbb-client';
+import { sample } from '../support/metrics';
 import { baseEnv, cli, cliJson, freePort, ScaleliteProcess, startSimProcess } from '../support/processes';
 import { isolatedProductionEnv, ProductionEnv, TEST_KAFKA_BROKERS, TEST_REDIS_URL } from '../support/production';
 
@@ -22,6 +24,8 @@ describe('separate roles on the production backends', () => {
   let api1: string;
   let api2: string;
   let projector: ScaleliteProcess;
+  let pollerMetrics: number;
+  let projectorMetrics: number;
 
   const start = (name: string, role: string, extra: Record<string, string> = {}) => {
     const p = new ScaleliteProcess(name, [role], { ...env, ...extra });
@@ -39,10 +43,12 @@ describe('separate roles on the production backends', () => {
     const [p1, p2] = [await freePort(), await freePort()];
     api1 = `http://127.0.0.1:${p1}`;
     api2 = `http://127.0.0.1:${p2}`;
-    projector = start('projector', 'projector');
     const a1 = start('api-1', 'api', { PORT: String(p1) });
     const a2 = start('api-2', 'api', { PORT: String(p2) });
-    const poller = start('poller', 'poller');
+    pollerMetrics = await freePort();
+    projectorMetrics = await freePort();
+    projector = start('projector', 'projector', { METRICS_PORT: String(projectorMetrics) });
+    const poller = start('poller', 'poller', { METRICS_PORT: String(pollerMetrics) });
     await Promise.all([a1.waitHealthy(api1), a2.waitHealthy(api2), projector.waitForLog(/projecting the log/), poller.waitForLog(/active poller/)]);
   }, 120_000);
 
@@ -67,6 +73,16 @@ describe('separate roles on the production backends', () => {
     const polled = await cliJson<{ summary: { polled: number; online: number } }>(at(api2), 'poll:all');
     expect(polled.summary).toMatchObject({ polled: 4, online: 4 });
   }, 120_000);
+
+  test('the poller and the projector serve their own metrics on METRICS_PORT, labelled with their role', async () => {
+    const scrape = async (port: number) => (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
+    const poller = await scrape(pollerMetrics);
+    expect(sample(poller, 'scalelite_poll_pass_duration_seconds_count', { role: 'poller' })).toBeGreaterThan(0);
+    expect(sample(poller, 'scalelite_read_model_lag_events', { role: 'poller', model: 'pool' })).toBeDefined();
+    const projectorText = await scrape(projectorMetrics);
+    expect(sample(projectorText, 'scalelite_read_model_lag_events', { role: 'projector', model: 'history' })).toBeDefined();
+    expect(sample(projectorText, 'process_resident_memory_bytes', { role: 'projector' })).toBeGreaterThan(0);
+  });
 
   test('concurrent creates of one meetingID from both api processes land on one server', async () => {
     const lms = [new LmsClient(api1, SECRET), new LmsClient(api2, SECRET)];

@@ -61,19 +61,30 @@ describe('scalelite servers:sync and servers:yaml (embedded backends)', () => {
     return `servers:\n  bbb-a:\n    url: ${a.url}\n    secret: ${a.secret}\n  bbb-b:\n    url: ${b.url}\n    secret: ${b.secret}\n    enabled: false\n    tag: gpu\n`;
   };
 
-  test('a dry run prints the plan and changes nothing; a run prints the same lines as it applies them', async () => {
+  test('a dry run says it is one and what each step would do, and changes nothing; a run prints Scalelite\'s lines as it applies them', async () => {
     const path = file('servers.yml', both());
     const plan = ['[bbb-a] Server created', '[bbb-a] Server enabled', '[bbb-b] Server created'];
+    const wouldDo = [
+      'Dry run: nothing was changed. This is what `servers:sync` would do:',
+      '[bbb-a] Server would be created',
+      '[bbb-a] Server would be enabled',
+      '[bbb-b] Server would be created',
+    ];
 
     const dry = await cli('servers:sync', path, '--dry-run');
     expect(dry.code).toBe(0);
-    expect(lines(dry.stdout)).toEqual(plan);
+    expect(lines(dry.stdout)).toEqual(wouldDo);
     expect(await states()).toEqual({});
 
     // the rake form: servers:sync[path,mode,dryrun]
     const rakeDry = await cli(`servers:sync[${path},cordon,true]`);
-    expect(lines(rakeDry.stdout)).toEqual(plan);
+    expect(lines(rakeDry.stdout)).toEqual(wouldDo);
     expect(await states()).toEqual({});
+    // --json keeps the plan's own lines, with dry_run saying what they are
+    expect(await cliJson<{ dry_run: boolean; steps: Array<{ log: string[] }> }>('servers:sync', path, '--dry-run')).toMatchObject({
+      dry_run: true,
+      steps: plan.map((line) => ({ log: [line] })),
+    });
 
     const applied = await cli(`servers:sync[${path},cordon,false]`);
     expect(applied.code).toBe(0);
@@ -105,13 +116,15 @@ describe('scalelite servers:sync and servers:yaml (embedded backends)', () => {
 
     const fedBack = await cliWithStdin(env, verbose.stdout, 'servers:sync', '-', '--mode', 'force');
     expect(fedBack).toEqual({ code: 0, stdout: '', stderr: '' });
+    const dryFedBack = await cliWithStdin(env, verbose.stdout, 'servers:sync', '-', '--mode', 'force', '--dry-run');
+    expect(dryFedBack).toEqual({ code: 0, stdout: 'Dry run: nothing was changed, and `servers:sync` would change nothing: the pool matches the file.\n', stderr: '' });
   }, 60_000);
 
   test('mode force removes the servers missing from the file; --json gives the steps', async () => {
     const [a] = simServers;
     const path = file('only-a.yml', `servers:\n  bbb-a:\n    url: ${a.url}\n    secret: ${a.secret}\n`);
     const dry = await cli(`servers:sync[${path},force,yes]`);
-    expect(lines(dry.stdout)).toEqual(['[bbb-b] Server removed']);
+    expect(lines(dry.stdout)).toEqual(['Dry run: nothing was changed. This is what `servers:sync` would do:', '[bbb-b] Server would be removed']);
     expect(Object.keys(await states())).toEqual(['bbb-a', 'bbb-b']);
 
     const result = await cliJson<{ steps: Array<{ kind: string; id: string; log: string[] }>; dry_run: boolean; mode: string }>('servers:sync', path, '--mode', 'force');

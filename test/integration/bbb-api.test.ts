@@ -1,6 +1,7 @@
+import { sample } from '../support/metrics';
 import { createHash } from 'node:crypto';
 import { BACKENDS, Harness, serverHolding, startHarness, TEST_SECRET } from '../support/harness';
-import { tag, tags } from '../support/bbb-client';
+import { LmsClient, tag, tags } from '../support/bbb-client';
 
 /*
  * The BBB API as an LMS sees it: the balancer on its embedded backends in
@@ -34,9 +35,31 @@ describe.each(BACKENDS)('BBB API (%s backends)', (backend) => {
       const res = await h.lms.raw(`${h.balancer.url}/metrics`);
       expect(res.status).toBe(200);
       expect(String(res.headers['content-type'])).toContain('text/plain; version=0.0.4');
-      for (const id of h.serverIds) expect(res.body).toMatch(new RegExp(`scalelite_server_online\\{server_id="${id}",[^}]*\\} 1`));
+      for (const id of h.serverIds) expect(sample(res.body, 'scalelite_server_online', { server_id: id })).toBe(1);
       for (const s of h.sim.servers) expect(res.body).not.toContain(s.secret);
-      expect(res.body).toContain('scalelite_importer_active 1');
+      expect(sample(res.body, 'scalelite_importer_active', { role: 'all' })).toBe(1);
+    });
+
+    test('/metrics measures what happened: requests by call and outcome, BBB calls, decisions, polls, process figures', async () => {
+      await h.lms.get('create', { meetingID: 'measured', name: 'Measured' });
+      await h.lms.get('join', { meetingID: 'measured', fullName: 'Ada', role: 'viewer' });
+      await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/getMeetings?checksum=0000000000000000000000000000000000000000`);
+      await h.balancer.poller.pollAll();
+      const { body } = await h.lms.raw(`${h.balancer.url}/metrics`);
+      const all = { role: 'all' };
+      expect(sample(body, 'scalelite_http_request_duration_seconds_count', { ...all, route: 'bbb', call: 'create', outcome: 'SUCCESS' })).toBeGreaterThan(0);
+      expect(sample(body, 'scalelite_http_request_duration_seconds_count', { ...all, route: 'bbb', call: 'join', outcome: 'redirect' })).toBeGreaterThan(0);
+      expect(sample(body, 'scalelite_http_request_duration_seconds_count', { ...all, route: 'bbb', call: 'getMeetings', outcome: 'checksumError' })).toBe(1);
+      expect(sample(body, 'scalelite_bbb_call_duration_seconds_count', { ...all, call: 'create', outcome: 'success' })).toBeGreaterThan(0);
+      expect(sample(body, 'scalelite_decision_lock_wait_seconds_count', all)).toBeGreaterThan(0);
+      expect(sample(body, 'scalelite_events_appended_total', { ...all, type: 'MeetingPlaced' })).toBeGreaterThan(0);
+      expect(sample(body, 'scalelite_poll_pass_duration_seconds_count', all)).toBeGreaterThan(0);
+      expect(sample(body, 'scalelite_server_state', { ...all, server_id: h.serverIds[0], state: 'enabled' })).toBe(1);
+      expect(sample(body, 'scalelite_server_state', { ...all, server_id: h.serverIds[0], state: 'disabled' })).toBe(0);
+      expect(sample(body, 'scalelite_read_model_lag_events', { ...all, model: 'pool' })).toBe(0);
+      expect(sample(body, 'process_cpu_seconds_total', all)).toBeGreaterThan(0);
+      // no per-server series carries the state: a state change starts no new series
+      expect(body).not.toMatch(/scalelite_server_online\{[^}]*state=/);
     });
 
     test('health_check and / answer success in plain text', async () => {
@@ -64,7 +87,7 @@ describe.each(BACKENDS)('BBB API (%s backends)', (backend) => {
   });
 
   describe('checksums', () => {
-    test.each(['sha1', 'sha256', 'sha512'])('a %s checksum is accepted', async (alg) => {
+    test.each(['sha1', 'sha256', 'sha384', 'sha512'])('a %s checksum is accepted', async (alg) => {
       const qs = 'meetingID=nothing-here';
       const res = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/isMeetingRunning?${qs}&checksum=${sha(alg, `isMeetingRunning${qs}${TEST_SECRET}`)}`);
       expect(res.body).toContain('<running>false</running>');
@@ -82,6 +105,16 @@ describe.each(BACKENDS)('BBB API (%s backends)', (backend) => {
       const res = await h.lms.raw(`${h.balancer.url}/bigbluebutton/api/isMeetingRunning?${qs}${c ? `&checksum=${c}` : ''}`);
       expect(tag(res.body, 'messageKey')).toBe('checksumError');
       expect(tag(res.body, 'message')).toBe('You did not pass the checksum security check');
+    });
+
+    test('LOADBALANCER_CHECKSUM_ALGORITHM unset: a create signed with SHA-384 is accepted, as BBB 2.6+ accepts it', async () => {
+      const lms384 = new LmsClient(h.balancer.url, TEST_SECRET, 'sha384');
+      expect(lms384.query('create', { meetingID: 'signed-384' })).toMatch(/&checksum=[0-9a-f]{96}$/);
+      const created = await lms384.get('create', { meetingID: 'signed-384', name: 'SHA-384' });
+      expect(tag(created.body, 'returncode')).toBe('SUCCESS');
+      expect(serverHolding(h, 'signed-384')).toHaveLength(1);
+      const ended = await lms384.get('end', { meetingID: 'signed-384', password: String(tag(created.body, 'moderatorPW')) });
+      expect(tag(ended.body, 'returncode')).toBe('SUCCESS');
     });
 
     test('the checksum pair is cut from the raw query wherever it stands, without re-encoding', async () => {
@@ -297,5 +330,45 @@ describe.each(BACKENDS)('BBB API with every server down or none (%s backends)', 
     expect(tag(all.body, 'messageKey')).toBe('internalError');
     expect(tag(all.body, 'message')).toBe('Unable to access server.');
     await s.setMode({ kind: 'ok' });
+  });
+});
+
+describe('SHA-384 within LOADBALANCER_CHECKSUM_ALGORITHM (embedded backends)', () => {
+  test('given SHA256:SHA384: a SHA-384 create is accepted, and the calls to BBB are signed with SHA-384, the strongest allowed', async () => {
+    // servers that take SHA-384 only: a create reaches one only if the balancer signs with SHA-384
+    const h = await startHarness({ servers: 1, env: { LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA256:SHA384' }, simOptions: { checksumAlgorithms: ['sha384'] } });
+    try {
+      const status = await h.admin.call<{ servers: Array<{ online: string }> }>('getStatus', 'GET');
+      expect(status.servers.map((s) => s.online)).toEqual(['online']);
+      const created = await new LmsClient(h.balancer.url, TEST_SECRET, 'sha384').get('create', { meetingID: 'strongest', name: 'Strongest' });
+      expect(tag(created.body, 'returncode')).toBe('SUCCESS');
+      const create = h.sim.servers[0].lastRequests.find((r) => r.action === 'create');
+      expect(create?.query).toMatch(/(^|&)checksum=[0-9a-f]{96}(&|$)/);
+      // SHA-256 is still accepted from LMSs, and the balancer's call on to BBB is signed with SHA-384
+      const info = await new LmsClient(h.balancer.url, TEST_SECRET, 'sha256').get('getMeetingInfo', { meetingID: 'strongest' });
+      expect(tag(info.body, 'meetingName')).toBe('Strongest');
+      // SHA-1 is not in the list
+      const sha1 = await new LmsClient(h.balancer.url, TEST_SECRET, 'sha1').get('getMeetingInfo', { meetingID: 'strongest' });
+      expect(tag(sha1.body, 'messageKey')).toBe('checksumError');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("given Scalelite's SHA1:SHA256:SHA512: a SHA-384 create is a checksumError and places nothing", async () => {
+    const h = await startHarness({ servers: 1, env: { LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA1:SHA256:SHA512' } });
+    try {
+      const refused = await new LmsClient(h.balancer.url, TEST_SECRET, 'sha384').get('create', { meetingID: 'refused-384', name: 'Refused' });
+      expect(tag(refused.body, 'messageKey')).toBe('checksumError');
+      expect(tag(refused.body, 'message')).toBe('You did not pass the checksum security check');
+      expect(h.sim.servers[0].meetings()).toEqual([]);
+      const placed = await h.admin.call<{ events: unknown[] }>('getEvents', 'GET', { meeting: 'refused-384' });
+      expect(placed.events).toEqual([]);
+      // the same create signed with SHA-512 goes through
+      const created = await new LmsClient(h.balancer.url, TEST_SECRET, 'sha512').get('create', { meetingID: 'refused-384', name: 'Refused' });
+      expect(tag(created.body, 'returncode')).toBe('SUCCESS');
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
+import { sample } from '../support/metrics';
 import { DomainEvent } from '../../src/events/catalog';
 import { TEST_KAFKA_BROKERS } from '../support/production';
 import { BACKENDS, Harness, startHarness } from '../support/harness';
@@ -57,7 +58,7 @@ describe.each(BACKENDS)('parking and legacy events, on the %s backend', (backend
     expect(status.parked.count).toBe(1);
     expect(status.parked.latest[0]).toMatchObject({ projection: 'recordings', type: 'RecordingImported', reason: expect.stringMatching(/refuses_poison/) });
     const metrics = await h.lms.raw(`${h.balancer.url}/metrics`);
-    expect(metrics.body).toContain('scalelite_parked_events 1');
+    expect(sample(metrics.body, 'scalelite_parked_events')).toBe(1);
     // and the next create still works: nothing waits on the parked event
     expect(tag((await h.lms.get('create', { meetingID: 'after-parking', name: 'after' })).body, 'returncode')).toBe('SUCCESS');
   });

@@ -39,6 +39,23 @@ describe.each(BACKENDS)('poller (%s backends)', (backend) => {
     expect((await eventsOf(h, {})).length).toBe(before);
   });
 
+  test('a server added with the wrong secret says so: ServerPollFailed with checksumError once, the reason in status, and once when it recovers', async () => {
+    const s = h.sim.servers[0];
+    const added = await h.admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: s.url, secret: 'not-the-secret' } });
+    await h.admin.call('updateServer', 'POST', {}, { id: added.id, server: { state: 'enable' } });
+    await h.balancer.poller.pollAll();
+    await h.balancer.poller.pollAll();
+    const failed = await eventsOf(h, { server: added.id, type: 'ServerPollFailed' });
+    expect(failed.map((e) => e.data)).toEqual([{ serverId: added.id, reason: 'checksumError', error: "the server's secret does not match (checksumError)" }]);
+    const shown = (await status(h)).find((r) => r.id === added.id) as ServerRow & { poll_error: unknown };
+    expect(shown).toMatchObject({ online: 'offline', poll_error: { reason: 'checksumError', message: "the server's secret does not match (checksumError)" } });
+    // the admin fixes the secret: the next poll recovers, and the error is gone
+    await h.admin.call('updateServer', 'POST', {}, { id: added.id, server: { secret: s.secret } });
+    await h.balancer.poller.pollAll();
+    expect(await eventsOf(h, { server: added.id, type: 'ServerPollRecovered' })).toHaveLength(1);
+    expect(((await status(h)).find((r) => r.id === added.id) as ServerRow & { poll_error: unknown }).poll_error).toBeNull();
+  });
+
   test('a server that stops answering goes offline after SERVER_UNHEALTHY_THRESHOLD polls; its meetings end; it comes back', async () => {
     await h.balancer.poller.pollAll();
     await h.lms.get('create', { meetingID: 'stranded', name: 'Stranded', moderatorPW: 'mp', attendeePW: 'ap' });

@@ -6,7 +6,7 @@ export class LmsClient {
   constructor(
     readonly baseUrl: string,
     readonly secret: string,
-    readonly algorithm: 'sha1' | 'sha256' | 'sha512' = 'sha256',
+    readonly algorithm: 'sha1' | 'sha256' | 'sha384' | 'sha512' = 'sha256',
   ) {}
 
   query(action: string, params: Record<string, string> | Array<[string, string]> = {}): string {

@@ -42,6 +42,9 @@ export const e = {
     draft('ServerPolled', { serverId, load, meetings: 0, users: 0, largestMeeting: 0, videos: 0, bbbVersion: '2.7.3', ...over }),
   wentOnline: (serverId: string): EventDraft => draft('ServerWentOnline', { serverId }),
   wentOffline: (serverId: string, error = 'connect ECONNREFUSED'): EventDraft => draft('ServerWentOffline', { serverId, error }),
+  pollFailed: (serverId: string, reason: EventData<'ServerPollFailed'>['reason'] = 'unreachable', error = 'connect ECONNREFUSED'): EventDraft =>
+    draft('ServerPollFailed', { serverId, reason, error }),
+  pollRecovered: (serverId: string): EventDraft => draft('ServerPollRecovered', { serverId }),
   meetingPlaced: (meetingId: string, serverId: string, over: Partial<EventData<'MeetingPlaced'>> = {}): EventDraft =>
     draft('MeetingPlaced', {
       meetingId,

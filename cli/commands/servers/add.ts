@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AdminCommand, readLoadMultiplier } from '../../base';
-import { ServerJson } from '../../format';
+import { ServerJson, ServerOut, serverOut } from '../../format';
 
 export default class ServersAdd extends AdminCommand {
   static override summary = 'Add a BBB server (it starts disabled; enable it when ready).';
@@ -20,7 +20,7 @@ export default class ServersAdd extends AdminCommand {
     tag: Flags.string({ description: 'server tag, for meta_server-tag placement' }),
   };
 
-  async run(): Promise<ServerJson> {
+  async run(): Promise<ServerOut> {
     const { args, flags } = await this.parse(ServersAdd);
     if (!args.url || !args.secret) this.error('Please input at least a URL and a secret!', { exit: 1 });
     if (!/^https?:\/\//.test(args.url)) this.error('Server URL must start with http:// or https://', { exit: 1 });
@@ -31,6 +31,6 @@ export default class ServersAdd extends AdminCommand {
     });
     this.log('OK');
     this.log(`id: ${server.id}`);
-    return server;
+    return serverOut(server);
   }
 }

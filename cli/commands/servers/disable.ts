@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { createInterface } from 'node:readline/promises';
 import { AdminCommand } from '../../base';
-import { ServerJson } from '../../format';
+import { ServerJson, serverOut } from '../../format';
 
 export default class ServersDisable extends AdminCommand {
   static override summary = 'Disable a server: no new meetings, no joins; with meetings running, asks before ending them.';
@@ -29,10 +29,10 @@ export default class ServersDisable extends AdminCommand {
         endMeetings = true;
       } else this.error('The server has active load: pass --yes to end its meetings and disable it, or cordon it instead.', { exit: 1 });
     }
-    const result = await client.call<{ meetings_cleared: string[]; end_failed: string[] }>('disableServer', 'POST', {}, { id: args.id, end_meetings: endMeetings });
+    const result = await client.call<{ server: ServerJson; meetings_cleared: string[]; end_failed: string[] }>('disableServer', 'POST', {}, { id: args.id, end_meetings: endMeetings });
     for (const id of result.meetings_cleared) this.log(`Clearing Meeting id=${id}`);
     for (const id of result.end_failed) this.logToStderr(`WARNING: Could not end meeting id=${id}`);
     this.log('OK');
-    return result;
+    return { ...result, server: serverOut(result.server) };
   }
 }

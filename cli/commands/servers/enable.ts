@@ -1,16 +1,16 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { ServerJson } from '../../format';
+import { ServerJson, ServerOut, serverOut } from '../../format';
 
 export default class ServersEnable extends AdminCommand {
   static override summary = 'Enable a server: it takes new meetings once online.';
   static override args = { id: Args.string({ required: true, description: 'server id' }) };
 
-  async run(): Promise<ServerJson> {
+  async run(): Promise<ServerOut> {
     const { args, flags } = await this.parse(ServersEnable);
     this.log(`Enabling server ${args.id}...`);
     const server = await this.client(flags.balancer).call<ServerJson>('updateServer', 'POST', {}, { id: args.id, server: { state: 'enable' } });
     this.log('OK');
-    return server;
+    return serverOut(server);
   }
 }

@@ -1,13 +1,13 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { serverBlock, ServerJson } from '../../format';
+import { serverBlock, ServerJson, ServerOut, serverOut } from '../../format';
 import { AdminClientError } from '../../../src/infra/admin-client';
 
 export default class Servers extends AdminCommand {
   static override summary = 'List the BBB servers of the pool (secrets hidden unless --show-secrets).';
   static override flags = { 'show-secrets': Flags.boolean({ description: 'print each server\'s secret' }) };
 
-  async run(): Promise<ServerJson[]> {
+  async run(): Promise<ServerOut[]> {
     const { flags } = await this.parse(Servers);
     let servers: ServerJson[];
     try {
@@ -20,6 +20,6 @@ export default class Servers extends AdminCommand {
       throw err;
     }
     for (const s of servers) this.log(serverBlock(s));
-    return servers;
+    return servers.map(serverOut);
   }
 }

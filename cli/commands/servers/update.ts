@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AdminCommand, readLoadMultiplier } from '../../base';
-import { ServerJson } from '../../format';
+import { ServerJson, ServerOut, serverOut } from '../../format';
 
 export default class ServersUpdate extends AdminCommand {
   static override summary = 'Change a server\'s secret, load multiplier, tag or URL.';
@@ -18,7 +18,7 @@ export default class ServersUpdate extends AdminCommand {
     'server-url': Flags.string({ description: 'new API URL of the server' }),
   };
 
-  async run(): Promise<ServerJson> {
+  async run(): Promise<ServerOut> {
     const { args, flags } = await this.parse(ServersUpdate);
     this.log(`Updating server ${args.id}...`);
     const secret = flags.secret ?? (args.secret || undefined);
@@ -34,6 +34,6 @@ export default class ServersUpdate extends AdminCommand {
       },
     });
     this.log('OK');
-    return server;
+    return serverOut(server);
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { checkEvent, DomainEvent, readEvent, StoredEvent, subjectKey } from '../../events/catalog';
 import { backoffMs, EventLog, LogSubscription, SubscribeOptions } from '../../events/log';
 import { LocalDecisionLock } from '../../commands/write-side';
+import { ConfigError } from '../config';
 
 /*
  * The event log on Kafka: one topic with one partition, so the log has one
@@ -54,6 +55,7 @@ export class KafkaEventLog implements EventLog {
   ) {}
 
   static async open(options: KafkaLogOptions): Promise<KafkaEventLog> {
+    await probe(options.brokers);
     const kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
@@ -288,4 +290,22 @@ async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<void
   const meta = await admin.fetchTopicMetadata({ topics: [options.topic] });
   const partitions = meta.topics[0]?.partitions.length ?? 0;
   if (partitions !== 1) throw new Error(`Kafka topic ${options.topic} has ${partitions} partitions; the event log needs exactly 1 (one total order)`);
+}
+
+/**
+ * Whether a broker answers, within about ten seconds, in one line: the client below retries
+ * for about a minute and logs every attempt, which is right for a broker restarting under a
+ * running balancer, not for a KAFKA_BROKERS that was never reachable.
+ */
+async function probe(brokers: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'scalelite-probe', brokers, connectionTimeout: 3000, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 500 } }).admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+  } catch (err) {
+    const e = err as { message?: string; cause?: { code?: string; message?: string } };
+    throw new ConfigError(`KAFKA_BROKERS: cannot reach Kafka at ${brokers.join(',')} (${e.cause?.code ?? e.cause?.message ?? e.message ?? String(err)})`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }

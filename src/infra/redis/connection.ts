@@ -11,6 +11,21 @@ import type { Logger } from 'pino';
 /** The URL without its password, for log lines. */
 export const shownRedisUrl = (url: string): string => url.replace(/\/\/([^@/]*)@/, '//[redacted]@');
 
+/** host:port of a Redis URL, never its password. */
+export function shownRedisAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '6379'}`;
+  } catch {
+    return '(an unreadable URL)';
+  }
+}
+
+const lastErrors = new WeakMap<Redis, Error & { code?: string }>();
+
+/** The last connection error of a client, to say why it could not connect. */
+export const lastErrorOf = (redis: Redis): (Error & { code?: string }) | undefined => lastErrors.get(redis);
+
 const outages = new Map<string, { down: boolean; clients: Set<Redis> }>();
 
 export function connectRedis(url: string, options: RedisOptions = {}, logger?: Logger): Redis {
@@ -19,12 +34,16 @@ export function connectRedis(url: string, options: RedisOptions = {}, logger?: L
   if (!state) outages.set(url, (state = { down: false, clients: new Set() }));
   const shared = state;
   shared.clients.add(redis);
+  let everReady = false;
   redis.on('error', (err: Error & { code?: string }) => {
-    if (shared.down) return;
+    lastErrors.set(redis, err);
+    // Before the first connection, the caller that waits for it says what went wrong, once.
+    if (!everReady || shared.down) return;
     shared.down = true;
     logger?.warn({ redis: shownRedisUrl(url), error: err.message, code: err.code }, 'Redis is unreachable: retrying; decisions wait for it within their deadline');
   });
   redis.on('ready', () => {
+    everReady = true;
     if (!shared.down) return;
     shared.down = false;
     logger?.info({ redis: shownRedisUrl(url) }, 'Redis is reachable again');

@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
-import { connectRedis } from './connection';
+import { connectRedis, lastErrorOf, shownRedisAddress } from './connection';
+import { ConfigError } from '../config';
 import { emptyPool, Meeting, PoolChanges, PoolKeys, PoolState, Server, Tenant, TenantSetting, tenantNameKey } from '../../projections/pool';
 import { CheckpointConflictError, PoolStore } from '../../projections/ports';
 import { CheckpointWaiters } from '../../projections/waiters';
@@ -52,15 +53,24 @@ export class RedisPoolStore implements PoolStore {
   private readonly waiters = new CheckpointWaiters(() => this.known);
   private poll: NodeJS.Timeout | null = null;
   private readonly k: ReturnType<typeof keys>;
+  private connected = false;
 
   constructor(private readonly options: RedisPoolOptions) {
-    this.redis = connectRedis(options.url, { lazyConnect: true, enableAutoPipelining: true }, options.logger);
+    // At start, one failed connection is the answer (an unreachable REDIS_URL stops the start); later, ioredis reconnects.
+    this.redis = connectRedis(options.url, { lazyConnect: true, enableAutoPipelining: true, connectTimeout: 10_000, retryStrategy: (times) => (this.connected ? Math.min(times * 200, 2000) : null) }, options.logger);
+    this.redis.once('ready', () => (this.connected = true));
     this.redis.defineCommand('scaleliteCommit', { numberOfKeys: 1, lua: COMMIT });
     this.k = keys(options.namespace);
   }
 
   async connect(): Promise<void> {
-    await this.redis.connect();
+    try {
+      await this.redis.connect();
+    } catch (err) {
+      this.redis.disconnect();
+      const e = lastErrorOf(this.redis) ?? (err as { code?: string; message?: string });
+      throw new ConfigError(`REDIS_URL: cannot reach Redis at ${shownRedisAddress(this.options.url)} (${[e.code, e.message].filter(Boolean).join(': ')})`);
+    }
     this.known = await this.checkpoint();
   }
 

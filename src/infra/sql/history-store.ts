@@ -77,6 +77,7 @@ export class SqlHistoryStore implements HistoryStore {
     if (q.recordId) add(`data->>'recordId' = ?`, q.recordId);
     if (q.types && q.types.length > 0) add('type = any(?)', q.types);
     if (q.actor) add('actor_name = ?', q.actor);
+    if (q.actorKind) add('actor_kind = ?', q.actorKind);
     if (q.since) add('at >= ?', q.since);
     if (q.until) add('at <= ?', q.until);
     if (q.afterOffset !== undefined) add('position > ?', q.afterOffset);

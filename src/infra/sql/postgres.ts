@@ -1,4 +1,5 @@
 import { Pool, types } from 'pg';
+import { ConfigError } from '../config';
 import { Sql } from './sql';
 
 // bigint offsets fit in a JS number for any log this system will write (2^53 events).
@@ -11,7 +12,12 @@ export async function openPostgres(url: string, max = 10): Promise<Sql> {
   // flight fails by itself and is retried by its caller; the broken client is dropped on release.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  await pool.query('select 1');
+  try {
+    await pool.query('select 1');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new ConfigError(`DATABASE_URL: cannot reach PostgreSQL at ${shownAddress(url)} (${reasonOf(err)})`);
+  }
   return {
     query: async <R>(text: string, params?: unknown[]) => {
       const result = await pool.query(text, params as unknown[]);
@@ -40,3 +46,18 @@ export async function openPostgres(url: string, max = 10): Promise<Sql> {
     close: () => pool.end(),
   };
 }
+
+/** host:port/database of a connection URL, never its password. */
+export function shownAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return '(an unreadable URL)';
+  }
+}
+
+export const reasonOf = (err: unknown): string => {
+  const e = err as { code?: string; message?: string } | null;
+  return [e?.code, e?.message].filter(Boolean).join(': ') || String(err);
+};

@@ -1,4 +1,5 @@
 import { decideOrphans, decidePoll, freshHealth, ObservedMeeting, PollOutcome, PollSettings, readLoad, ServerHealth } from '../../../src/commands/poll';
+import { PollFailureReason } from '../../../src/events/catalog';
 import { Meeting, Server } from '../../../src/projections/pool';
 import { at, e, meeting, server } from '../../support/events';
 import { expectValidEvents, validEvents } from '../../support/decide';
@@ -87,13 +88,16 @@ describe('readLoad (Scalelite §2.3)', () => {
 });
 
 const ok = (meetings: ObservedMeeting[] = [], bbbVersion: string | null = '2.7.3'): PollOutcome => ({ ok: true, meetings, bbbVersion });
-const failure = (error = 'connect ECONNREFUSED'): PollOutcome => ({ ok: false, error });
+const failure = (error = 'connect ECONNREFUSED', reason: PollFailureReason = 'unreachable'): PollOutcome => ({ ok: false, reason, error });
 const health = (over: Partial<ServerHealth> = {}): ServerHealth => ({ ...freshHealth(), ...over });
 /** The poller's memory of having seen these routes (meetingID -> the placement seen). */
 const seenOf = (...routes: Meeting[]): Map<string, string> => new Map(routes.map((r) => [r.meetingId, r.placedAt]));
 
 /** An online, enabled server whose last poll saw nothing. */
 const polledServer = (over: Partial<Server> = {}): Server => server('bbb-1', { load: 0, bbbVersion: '2.7.3', ...over });
+/** The same server, whose polls have been failing for this reason (ServerPollFailed was written). */
+const failingServer = (over: Partial<Server> = {}, reason: PollFailureReason = 'unreachable'): Server =>
+  polledServer({ pollFailure: { reason, error: 'connect ECONNREFUSED', since: at(NOW - 60_000) }, ...over });
 
 function poll(s: Server, routes: Meeting[], outcome: PollOutcome, previous: ServerHealth = freshHealth(), pollSettings = settings) {
   const decision = decidePoll(s, routes, outcome, previous, now, pollSettings);
@@ -102,49 +106,60 @@ function poll(s: Server, routes: Meeting[], outcome: PollOutcome, previous: Serv
 }
 
 describe('decidePoll: a failed poll', () => {
-  test('below the unhealthy threshold: no events, one more failure counted, successes reset', () => {
+  test('the first failure says why (ServerPollFailed); below the unhealthy threshold nothing more, one failure counted, successes reset', () => {
     const decision = poll(polledServer(), [], failure(), health({ healthy: 3 }));
-    expect(decision.events).toEqual([]);
+    expect(decision.events).toEqual([e.pollFailed('bbb-1')]);
     expect(decision.health).toMatchObject({ healthy: 0, unhealthy: 1 });
     expect(decision.endCalls).toEqual([]);
   });
 
+  test('failing again for the same reason writes nothing: a server down all day is one event, not one per poll', () => {
+    expect(poll(failingServer(), [], failure()).events).toEqual([]);
+    expect(poll(failingServer({ online: false, load: null }), [], failure()).events).toEqual([]);
+  });
+
+  test('failing for another reason says so: a wrong secret is named as such', () => {
+    const decision = poll(failingServer(), [], failure("the server's secret does not match (checksumError)", 'checksumError'));
+    expect(decision.events).toEqual([e.pollFailed('bbb-1', 'checksumError', "the server's secret does not match (checksumError)")]);
+  });
+
   test('at the threshold: every route ends (serverOffline), the server goes offline, BBB end is still tried', () => {
     const routes = [meeting('m-1', 'bbb-1'), meeting('m-2', 'bbb-1', { voiceBridge: '2' })];
-    const decision = poll(polledServer(), routes, failure('timeout'), health({ unhealthy: 1, seen: seenOf(routes[0]) }));
+    const decision = poll(failingServer(), routes, failure('timeout'), health({ unhealthy: 1, seen: seenOf(routes[0]) }));
     expect(decision.events).toEqual([e.meetingEnded('m-1', 'bbb-1', 'serverOffline'), e.meetingEnded('m-2', 'bbb-1', 'serverOffline'), e.wentOffline('bbb-1', 'timeout')]);
     expect(decision.endCalls).toEqual(routes);
     expect(decision.health).toEqual(freshHealth());
   });
 
-  test('with threshold 1 the first failure takes it offline', () => {
+  test('with threshold 1 the first failure takes it offline, after saying why', () => {
     const decision = poll(polledServer(), [], failure(), freshHealth(), { ...settings, unhealthyThreshold: 1 });
-    expect(decision.events).toEqual([e.wentOffline('bbb-1')]);
+    expect(decision.events).toEqual([e.pollFailed('bbb-1'), e.wentOffline('bbb-1')]);
   });
 
   test('two failures in a row with the default threshold 2', () => {
     const first = poll(polledServer(), [], failure());
-    expect(first.events).toEqual([]);
-    const second = poll(polledServer(), [], failure(), first.health);
+    expect(first.events).toEqual([e.pollFailed('bbb-1')]);
+    const second = poll(failingServer(), [], failure(), first.health);
     expect(second.events).toEqual([e.wentOffline('bbb-1')]);
   });
 
   test('a success in between restarts the count', () => {
     const first = poll(polledServer(), [], failure());
-    const success = poll(polledServer(), [], ok(), first.health);
+    const success = poll(failingServer(), [], ok(), first.health);
     expect(success.health.unhealthy).toBe(0);
-    expect(poll(polledServer(), [], failure(), success.health).events).toEqual([]);
+    expect(poll(failingServer(), [], failure(), success.health).events).toEqual([]);
   });
 
-  test('the error kept in the event is cut to 1000 characters', () => {
+  test('the error kept in the events is cut to 1000 characters', () => {
     const decision = poll(polledServer(), [], failure('x'.repeat(5000)), health({ unhealthy: 1 }));
-    expect(decision.events).toEqual([e.wentOffline('bbb-1', 'x'.repeat(1000))]);
+    expect(decision.events).toEqual([e.pollFailed('bbb-1', 'unreachable', 'x'.repeat(1000)), e.wentOffline('bbb-1', 'x'.repeat(1000))]);
   });
 
-  test('while offline: nothing, the failures are not even counted', () => {
-    const decision = poll(polledServer({ online: false, load: null }), [], failure(), health({ healthy: 1, unhealthy: 5 }));
+  test('while offline: failures are not even counted; only a new reason is told', () => {
+    const decision = poll(failingServer({ online: false, load: null }), [], failure(), health({ healthy: 1, unhealthy: 5 }));
     expect(decision.events).toEqual([]);
     expect(decision.health).toMatchObject({ healthy: 0, unhealthy: 5 });
+    expect(poll(polledServer({ online: false, load: null }), [], failure('HTTP 502', 'httpError')).events).toEqual([e.pollFailed('bbb-1', 'httpError', 'HTTP 502')]);
   });
 });
 
@@ -171,6 +186,12 @@ describe('decidePoll: a successful poll', () => {
 
   test('nothing changed: no events', () => {
     expect(poll(polledServer(), [], ok()).events).toEqual([]);
+  });
+
+  test('the first success after failures says the polls recovered, also while it is still below the healthy threshold', () => {
+    expect(poll(failingServer(), [], ok()).events).toEqual([e.pollRecovered('bbb-1')]);
+    const offline = failingServer({ online: false, load: null });
+    expect(poll(offline, [], ok(), freshHealth(), { ...settings, healthyThreshold: 3 }).events).toEqual([e.pollRecovered('bbb-1')]);
   });
 
   test('load, stats or version changed: ServerPolled with the reading', () => {

@@ -29,6 +29,8 @@ const oneOfEach = (): DomainEvent[] =>
     e.serverPolled('bbb-1', 12.5, { meetings: 2, users: 7, largestMeeting: 5, videos: 1 }),
     e.wentOnline('bbb-1'),
     e.wentOffline('bbb-1', 'timeout'),
+    e.pollFailed('bbb-1', 'checksumError', "the server's secret does not match (checksumError)"),
+    e.pollRecovered('bbb-1'),
     e.meetingPlaced('m-1', 'bbb-1', { tenantId: 't-1', previousServerId: 'bbb-0', considered: [{ serverId: 'bbb-1', load: 0 }] }),
     e.meetingEnded('m-1', 'bbb-1', 'notRunning'),
     e.tenantAdded('t-1', 'math'),

@@ -23,7 +23,7 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
       urlHost: undefined,
       secrets: ['lb-secret'],
       generatedSecretFile: null,
-      checksumAlgorithms: new Set(['sha1', 'sha256', 'sha512']),
+      checksumAlgorithms: new Set(['sha1', 'sha256', 'sha384', 'sha512']),
       outgoingAlgorithm: 'sha256',
       pollIntervalMs: 60_000,
       healthyThreshold: 1,
@@ -75,6 +75,9 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
       fsapi: { password: 'lb-secret', maxDurationMinutes: 0, voiceBridgeMin: 5, voiceBridgeMax: 9 },
       adminSignatures: { strict: false, maxAgeMs: 300_000 },
       requestTimeoutMs: 60_000,
+      logFormat: undefined,
+      accessLog: true,
+      metricsPort: 0,
     });
   });
 
@@ -162,7 +165,7 @@ describe('loadConfig: values', () => {
         VOICE_BRIDGE_LEN: '5',
         USE_EXTERNAL_VOICE_BRIDGE: 'TRUE',
         GET_MEETINGS_API_DISABLED: ' true ',
-        SERVER_ID_IS_HOSTNAME: 'yes',
+        SERVER_ID_IS_HOSTNAME: 'no',
         BUILD_NUMBER: ' 42 ',
         URL_HOST: 'lb.example.com',
         LOG_LEVEL: 'debug',
@@ -183,8 +186,24 @@ describe('loadConfig: values', () => {
     });
   });
 
-  test('an unknown LOG_LEVEL falls back to info', () => {
-    expect(loadConfig({ ...base, LOG_LEVEL: 'chatty' }).logLevel).toBe('info');
+  test('booleans: true/false, 1/0, yes/no, on/off in any case; anything else stops the start naming the variable', () => {
+    for (const yes of ['true', 'TRUE', '1', 'yes', 'Yes', 'on', ' ON ']) expect(loadConfig({ ...base, PROTECTED_RECORDINGS_ENABLED: yes }).recordings.protectedEnabled).toBe(true);
+    for (const no of ['false', '0', 'no', 'off', 'OFF', '']) expect(loadConfig({ ...base, PROTECTED_RECORDINGS_ENABLED: no }).recordings.protectedEnabled).toBe(false);
+    expect(() => loadConfig({ ...base, MULTITENANCY_ENABLED: 'maybe' })).toThrow(/MULTITENANCY_ENABLED: expected true or false \(also 1\/0, yes\/no, on\/off\), got 'maybe'/);
+    expect(() => loadConfig({ ...base, ACCESS_LOG: 'y' })).toThrow(/ACCESS_LOG/);
+  });
+
+  test('an unknown LOG_LEVEL or LOG_FORMAT stops the start naming it; levels and formats in any case', () => {
+    expect(() => loadConfig({ ...base, LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got 'verbose'/);
+    expect(loadConfig({ ...base, LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
+    expect(() => loadConfig({ ...base, LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT: expected json or pretty/);
+    expect(loadConfig({ ...base, LOG_FORMAT: 'Pretty' }).logFormat).toBe('pretty');
+  });
+
+  test('the access log is on unless ACCESS_LOG is false; METRICS_PORT is a port', () => {
+    expect(loadConfig(base)).toMatchObject({ accessLog: true, metricsPort: 0, logFormat: undefined });
+    expect(loadConfig({ ...base, ACCESS_LOG: 'off', METRICS_PORT: '9394' })).toMatchObject({ accessLog: false, metricsPort: 9394 });
+    expect(() => loadConfig({ ...base, METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
   });
 
   test('production services', () => {
@@ -200,6 +219,7 @@ describe('loadConfig: values', () => {
     });
     expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA1' })).toMatchObject({ checksumAlgorithms: new Set(['sha1']), outgoingAlgorithm: 'sha1' });
     expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA512:SHA1' }).outgoingAlgorithm).toBe('sha512');
+    expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA256:SHA384' })).toMatchObject({ checksumAlgorithms: new Set(['sha256', 'sha384']), outgoingAlgorithm: 'sha384' });
   });
 });
 

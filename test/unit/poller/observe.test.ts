@@ -1,4 +1,4 @@
-import { observedMeetings } from '../../../src/poller/observe';
+import { observedMeetings, whyFailed } from '../../../src/poller/observe';
 import { parseXml, XmlNode } from '../../../src/infra/bbb/xml';
 
 const doc = (meetings: string): XmlNode => {
@@ -46,5 +46,20 @@ describe('observedMeetings (a getMeetings document)', () => {
     expect(observedMeetings(doc('<messageKey>noMeetings</messageKey><message>no meetings were found on this server</message><meetings/>'))).toEqual([]);
     expect(observedMeetings(doc('<meetings></meetings>'))).toEqual([]);
     expect(observedMeetings(doc(''))).toEqual([]);
+  });
+});
+
+describe('whyFailed: what an admin is told of a failed poll', () => {
+  test.each<[string, Parameters<typeof whyFailed>[0], ReturnType<typeof whyFailed>]>([
+    ['a wrong secret (BBB answers checksumError)', { kind: 'failed', messageKey: 'checksumError', message: 'Checksums do not match' }, { reason: 'checksumError', error: "the server's secret does not match (checksumError)" }],
+    ['any other FAILED answer', { kind: 'failed', messageKey: 'internalError', message: 'oops' }, { reason: 'failed', error: 'internalError: oops' }],
+    ['an answer that is not BBB XML', { kind: 'invalid', error: 'Response did not include returncode' }, { reason: 'malformed', error: 'Response did not include returncode' }],
+    ['an HTTP error', { kind: 'unreachable', error: 'HTTP 502' }, { reason: 'httpError', error: 'HTTP 502' }],
+    ['a reply over the size limit', { kind: 'unreachable', error: 'reply larger than 16777216 bytes' }, { reason: 'malformed', error: 'reply larger than 16777216 bytes' }],
+    ['the total deadline', { kind: 'unreachable', error: 'timeout: no complete answer within 15000 ms' }, { reason: 'timeout', error: 'timeout: no complete answer within 15000 ms' }],
+    ["undici's headers timeout", { kind: 'unreachable', error: 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error' }, { reason: 'timeout', error: 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error' }],
+    ['a refused connection', { kind: 'unreachable', error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9' }, { reason: 'unreachable', error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9' }],
+  ])('%s', (_case, reply, told) => {
+    expect(whyFailed(reply)).toEqual(told);
   });
 });
