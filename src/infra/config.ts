@@ -31,6 +31,18 @@ const flag = (def: boolean) =>
       return z.NEVER;
     });
 const bool = flag(false);
+/** One of these words, in any case; unset is undefined; anything else stops the start, listing them. */
+const oneOf = (words: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const word = (v ?? '').trim().toLowerCase();
+      if (word === '') return undefined;
+      if (words.includes(word)) return word;
+      ctx.addIssue({ code: 'custom', message: `expected ${words.length === 2 ? words.join(' or ') : `one of ${words.join(', ')}`}, got '${v}'` });
+      return z.NEVER;
+    });
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const num = (def: number, opts: { min?: number; max?: number; int?: boolean; positive?: boolean } = {}) =>
   z
@@ -92,26 +104,8 @@ const EnvSchema = z.object({
   REDIS_URL: str,
   REDIS_NAMESPACE: str,
   DATABASE_URL: str,
-  LOG_LEVEL: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const level = (v ?? '').trim().toLowerCase();
-      if (level === '') return undefined;
-      if (LOG_LEVELS.includes(level)) return level;
-      ctx.addIssue({ code: 'custom', message: `expected one of ${LOG_LEVELS.join(', ')}, got '${v}'` });
-      return z.NEVER;
-    }),
-  LOG_FORMAT: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const format = (v ?? '').trim().toLowerCase();
-      if (format === '') return undefined;
-      if (format === 'json' || format === 'pretty') return format;
-      ctx.addIssue({ code: 'custom', message: `expected json or pretty, got '${v}'` });
-      return z.NEVER;
-    }),
+  LOG_LEVEL: oneOf(LOG_LEVELS),
+  LOG_FORMAT: oneOf(['json', 'pretty']),
   ACCESS_LOG: flag(true),
   METRICS_PORT: num(0, { int: true, min: 0, max: 65535 }),
   PROJECTION_TIMEOUT: num(10, { positive: true }),
