@@ -41,7 +41,6 @@ import { TenantAdmin } from './api/admin-tenants';
 import { RecordingAdmin } from './api/admin-recordings';
 import { hostOf, Metrics } from './infra/metrics';
 import { ObservedBbbGateway } from './infra/bbb/metered';
-import { noteRequest } from './infra/request-context';
 import { outcomeOf } from './api/access';
 import { ServerSyncAdmin } from './api/admin-sync';
 import { RetentionJob } from './recordings/retention';
@@ -271,6 +270,12 @@ function listen(server: HttpServer, port: number, host: string): Promise<HttpSer
   });
 }
 
+/** Where a local client reaches a server listening on host:port (a wildcard address as loopback). */
+function shownUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
 function closeServer(server: HttpServer): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
@@ -364,11 +369,7 @@ async function startOn(
   }
 
   const bbbClient = new BbbClient({ algorithm: config.outgoingAlgorithm, connectTimeoutMs: config.connectTimeoutMs, responseTimeoutMs: config.responseTimeoutMs });
-  const bbb = new ObservedBbbGateway(bbbClient, (c) => {
-    const host = hostOf(c.url);
-    metrics.bbbCalls.observe({ host, call: c.action, outcome: c.outcome }, c.seconds);
-    noteRequest({ upstream: host });
-  });
+  const bbb = new ObservedBbbGateway(bbbClient, (c) => metrics.bbbCalls.observe({ host: hostOf(c.url), call: c.action, outcome: c.outcome }, c.seconds));
   const meetings = new MeetingApi({
     pool,
     callbackStore: backends.recordings,
@@ -612,7 +613,7 @@ async function startOn(
           }),
       logger: logger.child({ role: 'api' }),
       metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
-      observer: { answered: (f, seconds) => metrics.requests.observe({ route: f.route, call: f.call ?? f.route, outcome: outcomeOf(f, f.status) }, seconds) },
+      observer: { answered: (f, status, seconds) => metrics.answered(f.route, f.call ?? f.route, outcomeOf(f, status), seconds) },
       healthCheck: async () => {
         await log.lastOffset();
         await pool.checkpoint();
@@ -625,8 +626,7 @@ async function startOn(
     server.requestTimeout = config.requestTimeoutMs;
     server.headersTimeout = Math.min(20_000, config.requestTimeoutMs);
     port = (server.address() as AddressInfo).port;
-    const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-    url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+    url = shownUrl(config.host, port);
     stops.unshift(() => closeServer(server));
   }
   // The shared state every role can see; the servers and routes where the API is (the public /metrics).
@@ -641,21 +641,8 @@ async function startOn(
   let metricsUrl: string | undefined;
   if (config.metricsPort > 0) {
     // Roles without the API (poller, projector, importer) serve their metrics here; an api may too, off its public port.
-    const metricsServer = await listen(
-      createServer((req, res) => {
-        if ((req.url ?? '').split('?')[0] !== '/metrics') return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found\n');
-        metrics.render().then(
-          (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
-          (err: unknown) => {
-            logger.warn({ err }, 'metrics could not be collected');
-            res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics could not be collected\n');
-          },
-        );
-      }),
-      config.metricsPort,
-      config.host,
-    );
-    metricsUrl = `http://${config.host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+    const metricsServer = await listen(createServer(metrics.listener(logger)), config.metricsPort, config.host);
+    metricsUrl = `${shownUrl(config.host, (metricsServer.address() as AddressInfo).port)}/metrics`;
     stops.unshift(() => closeServer(metricsServer));
   }
   logger.info({ url: url || undefined, metrics: metricsUrl, roles, backends: backends.describe }, 'scalelite running');

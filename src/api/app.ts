@@ -35,8 +35,7 @@ import {
 import { ApiOutcome, errors, failed, noMeetingsXml, XML_DECLARATION } from './responses';
 import { refuse, send } from './http';
 import { faultAnswers } from './fault-answers';
-import { AccessObserver, observeRequests } from './access';
-import { noteRequest } from '../infra/request-context';
+import { AccessObserver, noteResponse, observeRequests } from './access';
 
 export interface AppSettings {
   secrets: string[];
@@ -89,6 +88,8 @@ interface BbbCall {
   xmlBody?: string;
   /** scheme://host[:port] the client called */
   origin: string;
+  /** told which BBB server the call goes to, for the access log */
+  note: (facts: { upstream: string }) => void;
 }
 
 type Handler = (call: BbbCall) => Promise<ApiOutcome>;
@@ -265,7 +266,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   const runAction = async (action: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const def = Object.prototype.hasOwnProperty.call(actions, action) ? actions[action] : undefined;
     if (!def || !(def.methods as readonly string[]).includes(req.method ?? '')) return refuse(req, res, errors.unsupportedRequest());
-    noteRequest({ call: action });
+    noteResponse(res, { call: action });
     if (!contentTypeAllowed(def.content, req)) return refuse(req, res, errors.unsupportedContentType());
     const withBody = req.method === 'POST' && hasBody(req);
     const query = rawQuery(req);
@@ -296,7 +297,7 @@ export function buildApp(deps: AppDeps): RequestListener {
     const unstorable = unstorableParam(params);
     if (unstorable) return send(res, unstorable);
     const known = tenant === 'unknown' ? null : tenant;
-    noteRequest({ meetingId: presentParam(params, 'meetingID'), tenant: known?.name });
+    noteResponse(res, { meetingId: presentParam(params, 'meetingID'), tenant: known?.name });
     const outcome = await def.handler({
       params,
       tenantId: known?.id ?? null,
@@ -304,6 +305,7 @@ export function buildApp(deps: AppDeps): RequestListener {
       actor: actorOf(req),
       correlationId: correlationOf(req),
       origin: originOf(req),
+      note: (facts) => noteResponse(res, facts),
       ...(isXml ? { xmlBody: body.toString('utf8') } : {}),
     });
     send(res, outcome, logger);
@@ -393,7 +395,7 @@ export function buildApp(deps: AppDeps): RequestListener {
       const action = req.params.action as string;
       const def = Object.prototype.hasOwnProperty.call(adminActions, action) ? adminActions[action] : undefined;
       if (!def || def.method !== req.method) return send(res, errors.unsupportedRequest());
-      noteRequest({ call: action });
+      noteResponse(res, { call: action });
       const withBody = req.method === 'POST' && hasBody(req);
       if (withBody && mediaType(req) !== 'application/json') return send(res, errors.unsupportedContentType());
       const query = rawQuery(req);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DecisionUnavailableError } from '../commands/errors';
 import { LogThrottle } from '../infra/log-throttle';
-import { noteRequest } from '../infra/request-context';
+import { noteResponse, routeOf } from './access';
 import { send, XML_TYPE } from './http';
 import { BodyTooLargeError, ClientInputError } from './request';
 import { errors, failed, failedXml } from './responses';
@@ -27,7 +27,8 @@ export function faultAnswers(logger: Logger) {
 
   const answerFault = (err: unknown, req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '').split('?')[0].slice(0, 200);
-    const admin = path.startsWith('/scalelite/api');
+    const route = routeOf(req.url);
+    const admin = route === 'admin';
     const json = (status: number, error: string) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error }));
     if (res.headersSent) {
       logger.warn({ err, path }, 'request failed after its answer began');
@@ -39,7 +40,7 @@ export function faultAnswers(logger: Logger) {
       // The rest of the body is never read: the connection ends with the answer.
       res.setHeader('Connection', 'close');
       const message = `The request body is larger than ${err.limit} bytes`;
-      noteRequest({ outcome: 'requestTooLarge' });
+      noteResponse(res, { outcome: 'requestTooLarge' });
       if (admin) json(413, message);
       else res.writeHead(413, { 'Content-Type': XML_TYPE }).end(failedXml('requestTooLarge', message));
       return;
@@ -49,7 +50,7 @@ export function faultAnswers(logger: Logger) {
       const reason = err instanceof Error ? err.message : String(err);
       warnClient('malformed', req, reason);
       if (err instanceof ClientInputError) return send(res, failed('invalidRequestBody', reason));
-      if (path.startsWith('/bigbluebutton/api')) return send(res, failed('invalidRequest', 'The request could not be read: malformed URL or parameters'));
+      if (route === 'bbb') return send(res, failed('invalidRequest', 'The request could not be read: malformed URL or parameters'));
       res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad request\n');
       return;
     }

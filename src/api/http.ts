@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { noteRequest } from '../infra/request-context';
+import { noteResponse } from './access';
 import { hasBody } from './request';
 import { ApiOutcome, failedXml } from './responses';
 
@@ -8,7 +8,7 @@ export const XML_TYPE = 'application/xml; charset=utf-8';
 
 /** Plain node http, so the express routes and the join fast path answer alike. */
 export function send(res: ServerResponse, outcome: ApiOutcome, logger?: Logger): void {
-  noteRequest({ outcome: outcome.kind === 'failed' ? outcome.messageKey : outcome.kind === 'redirect' ? 'redirect' : 'SUCCESS' });
+  noteResponse(res, { outcome: outcome.kind === 'failed' ? outcome.messageKey : outcome.kind === 'redirect' ? 'redirect' : 'SUCCESS' });
   switch (outcome.kind) {
     case 'redirect':
       res.writeHead(302, { Location: outcome.location, 'Content-Length': '0' }).end();

@@ -45,6 +45,8 @@ export interface CallContext {
   origin?: string;
   actor: Actor;
   correlationId: string;
+  /** told which BBB server the call goes to (by its URL), for the access log */
+  note?: (facts: { upstream: string }) => void;
 }
 
 export const ANALYTICS_PARAM = 'meta_analytics-callback-url';
@@ -65,8 +67,26 @@ const visible = (meeting: Meeting | null, tenantId: string | null): meeting is M
 export class MeetingApi {
   constructor(private readonly deps: MeetingApiDeps) {}
 
+  /** The BBB gateway for one call: the server it goes to is noted for the access log. */
+  private bbbFor(ctx: CallContext): BbbGateway {
+    const { bbb } = this.deps;
+    const note = ctx.note;
+    if (!note) return bbb;
+    return {
+      call: (server, action, params, options) => {
+        note({ upstream: server.url });
+        return bbb.call(server, action, params, options);
+      },
+      signedUrl: (server, action, params) => {
+        note({ upstream: server.url });
+        return bbb.signedUrl(server, action, params);
+      },
+    };
+  }
+
   async create(ctx: CallContext & { meetingId: string; xmlBody?: string }): Promise<ApiOutcome> {
-    const { bbb, settings, logger } = this.deps;
+    const { settings, logger } = this.deps;
+    const bbb = this.bbbFor(ctx);
     const tenantSettings = await this.settingsOf(ctx);
     // Tenant and operator policy pick the server pool (tenant server pools are built with tags).
     const tag = resolveServerTag(presentParam(ctx.params, SERVER_TAG_PARAM), settings.createPolicy, tenantSettings) ?? null;
@@ -153,7 +173,8 @@ export class MeetingApi {
 
   /** Reuse a live route without taking the decision lock; otherwise decide a placement under it. */
   private async place(ctx: CallContext & { meetingId: string; tag: string | null }) {
-    const { pool, writeSide, bbb, settings } = this.deps;
+    const { pool, writeSide, settings } = this.deps;
+    const bbb = this.bbbFor(ctx);
     const requestedVoiceBridge = presentParam(ctx.params, 'voiceBridge') ?? null;
     const request = {
       meetingId: ctx.meetingId,
@@ -204,7 +225,8 @@ export class MeetingApi {
   }
 
   async join(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
-    const { pool, bbb, settings } = this.deps;
+    const { pool, settings } = this.deps;
+    const bbb = this.bbbFor(ctx);
     const meeting = await pool.meeting(ctx.meetingId);
     if (!visible(meeting, ctx.tenantId)) return errors.notFound();
     const target = joinTarget(await pool.server(meeting.serverId));
@@ -214,7 +236,8 @@ export class MeetingApi {
   }
 
   async end(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
-    const { pool, bbb, writeSide, logger } = this.deps;
+    const { pool, writeSide, logger } = this.deps;
+    const bbb = this.bbbFor(ctx);
     const meeting = await pool.meeting(ctx.meetingId);
     if (!visible(meeting, ctx.tenantId)) return errors.notFound();
     const server = await pool.server(meeting.serverId);
@@ -243,7 +266,8 @@ export class MeetingApi {
   }
 
   async isMeetingRunning(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
-    const { pool, bbb } = this.deps;
+    const { pool } = this.deps;
+    const bbb = this.bbbFor(ctx);
     const meeting = await pool.meeting(ctx.meetingId);
     if (!visible(meeting, ctx.tenantId)) return xml(notRunningXml());
     const server = await pool.server(meeting.serverId);
@@ -252,7 +276,8 @@ export class MeetingApi {
   }
 
   async getMeetingInfo(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
-    const { pool, bbb } = this.deps;
+    const { pool } = this.deps;
+    const bbb = this.bbbFor(ctx);
     const meeting = await pool.meeting(ctx.meetingId);
     if (!visible(meeting, ctx.tenantId)) return errors.notFound();
     const server = await pool.server(meeting.serverId);
@@ -261,7 +286,8 @@ export class MeetingApi {
   }
 
   async insertDocument(ctx: CallContext & { meetingId: string; xmlBody: string }): Promise<ApiOutcome> {
-    const { pool, bbb } = this.deps;
+    const { pool } = this.deps;
+    const bbb = this.bbbFor(ctx);
     const meeting = await pool.meeting(ctx.meetingId);
     if (!visible(meeting, ctx.tenantId)) return errors.notFound();
     const server = await pool.server(meeting.serverId);

@@ -58,11 +58,12 @@ export interface Committed<T> {
  * decided and wait until the projection includes it. So decisions never see a
  * stale pool, and whoever made a change reads it back at once.
  *
- * A caller's wait is bounded: catching up and queueing for the lock share one
- * deadline (PROJECTION_TIMEOUT). The catch-up happens before the lock, so with the
- * projector down every caller fails within its deadline side by side, instead of
- * each holding the cluster-wide lock for a whole timeout (120 s queues were seen).
- * Once a wait found the read model stuck, later callers fail at once until it moves.
+ * A caller's wait is bounded: queueing for the lock and catching up share one
+ * deadline (PROJECTION_TIMEOUT), and a caller still queued at it leaves the queue.
+ * Once a wait found the read model stuck, later callers are answered at once, before
+ * the lock, until it moves: with the projector down, one caller waits a timeout and
+ * the others fail fast, instead of each holding the cluster-wide lock for a whole
+ * timeout in turn (120 s queues were seen).
  */
 export class WriteSide<R extends Projected = PoolReader> {
   /** where the read model was when a caller last timed out waiting for it */
@@ -79,7 +80,8 @@ export class WriteSide<R extends Projected = PoolReader> {
     const now = this.deps.now ?? Date.now;
     const asked = now();
     const deadline = asked + projectionTimeoutMs;
-    await this.caughtUp(deadline);
+    // Known to be stuck: answered here, without queueing for the lock (no I/O otherwise).
+    if (this.stuck) await this.caughtUp(deadline);
     return lock.withLock(async () => {
       const held = now();
       let appended: string[] = [];
@@ -100,7 +102,7 @@ export class WriteSide<R extends Projected = PoolReader> {
   ): Promise<Committed<T> | DomainError> {
     const { log, pool, clock, newId, projectionTimeoutMs } = this.deps;
     const now = this.deps.now ?? Date.now;
-    // Normally at once: only events appended while this caller queued are waited for.
+    // Within the caller's deadline (at least a second, for one that queued long for the lock).
     await this.caughtUp(Math.max(deadline, now() + Math.min(1000, projectionTimeoutMs)));
     const decided = await decision(pool);
     if (isDomainError(decided)) return decided;

@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PollFailureReason } from '../events/catalog';
 import { Server, ServerState } from '../projections/pool';
@@ -100,6 +102,19 @@ export class Metrics {
     // promtool check metrics refuses (prometheus/client_js#283); the per-type gauges stay.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
   }
+
+  /**
+   * A request answered. The labelled child is kept per label set: prom-client would hash
+   * the labels object of every request, and join is the hot path.
+   */
+  answered(route: string, call: string, outcome: string, seconds: number): void {
+    const key = `${route}\u0000${call}\u0000${outcome}`;
+    let child = this.requestSeries.get(key);
+    if (!child) this.requestSeries.set(key, (child = this.requests.labels({ route, call, outcome })));
+    child.observe(seconds);
+  }
+
+  private readonly requestSeries = new Map<string, { observe(value: number): void }>();
 
   /** A poll outcome: failures are counted by reason. */
   polled(serverId: string, failure: PollFailureReason | null): void {
@@ -279,6 +294,20 @@ export class Metrics {
 
   async render(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** The request listener of METRICS_PORT: /metrics and nothing else. */
+  listener(logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => {
+      if ((req.url ?? '').split('?')[0] !== '/metrics') return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found\n');
+      this.render().then(
+        (text) => res.writeHead(200, { 'Content-Type': this.contentType }).end(text),
+        (err: unknown) => {
+          logger.warn({ err }, 'metrics could not be collected');
+          res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics could not be collected\n');
+        },
+      );
+    };
   }
 
   get contentType(): string {

@@ -157,7 +157,7 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
     expect(await log.lastOffset()).toBe(0);
   });
 
-  test('given a stuck projection: callers fail side by side within one deadline, not one after another under the lock', async () => {
+  test('given a stuck projection: ten callers are all answered within one deadline, not one timeout after another under the lock', async () => {
     await projector.stop();
     await log.append(given([e.serverAdded('appended-elsewhere')], { firstId: 900 }));
     const timeoutMs = 300;
