@@ -62,6 +62,8 @@ export async function waitHealthy(url: string, timeoutMs = 60_000): Promise<void
 
 export interface LoadResult {
   rps: number;
+  /** requests answered */
+  total: number;
   p50: number;
   p99: number;
   non2xx3xx: number;
@@ -71,7 +73,7 @@ export interface LoadResult {
 export async function load(url: string, durationS: number, connections: number): Promise<LoadResult> {
   const result = await autocannon({ url, connections, duration: durationS, pipelining: 1 });
   const bad = result.errors + result.timeouts + (result.non2xx - (result['3xx'] ?? 0));
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx3xx: Math.max(0, bad), errors: result.errors };
+  return { rps: result.requests.average, total: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, non2xx3xx: Math.max(0, bad), errors: result.errors };
 }
 
 export function stop(child: ChildProcess | undefined): Promise<void> {

@@ -40,7 +40,7 @@ export function refuse(req: IncomingMessage, res: ServerResponse, outcome: ApiOu
 }
 
 /** Write as the client reads: a slow client holds back the producer instead of filling memory. */
-async function writeChunks(res: ServerResponse, chunks: AsyncIterable<string>): Promise<void> {
+async function writeChunks(res: ServerResponse, chunks: AsyncIterable<string | Buffer>): Promise<void> {
   for await (const chunk of chunks) {
     if (res.destroyed) return;
     if (!res.write(chunk)) await new Promise<void>((resolve) => {

@@ -7,8 +7,8 @@ import { Projected, WriteSide } from '../commands/write-side';
 import { isDomainError } from '../commands/errors';
 import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, Server, Tenant } from '../projections/pool';
-import { BbbGateway } from '../infra/bbb/client';
-import { childrenOf, nameOf, OrderedNode, parseOrdered, buildOrdered, childText } from '../infra/bbb/xml';
+import { BbbGateway, BbbReply } from '../infra/bbb/client';
+import { childNamed, childText, outerXml } from '../infra/bbb/xml-scan';
 import { applyParamPolicy, capDuration, ParamPolicy, resolveServerTag, SERVER_TAG_PARAM } from '../commands/param-policy';
 import { encryptLrsPayloadAsync, lrsPayload } from '../tenants/lrs';
 import { ApiOutcome, errors, failed, fromReply, noMeetingsXml, notRunningXml, xml, XML_DECLARATION } from './responses';
@@ -302,24 +302,31 @@ export class MeetingApi {
    */
   async getMeetings(ctx: Pick<CallContext, 'tenantId'>): Promise<ApiOutcome> {
     const { pool, bbb, logger } = this.deps;
+    const tenantId = ctx.tenantId ?? '';
     const servers = (await pool.servers()).filter((s) => s.online && s.state !== 'disabled').sort(byAddition);
-    const replies = await Promise.all(servers.map(async (server) => ({ server, reply: await bbb.call(server, 'getMeetings', []) })));
-    const collected: OrderedNode[] = [];
+    // Each reply is read as it arrives (its <meeting> elements copied as the server wrote them), so the
+    // work is spread between the replies instead of running at the end in one block.
+    const replies = await Promise.all(
+      servers.map(async (server) => {
+        const reply = await bbb.call(server, 'getMeetings', []);
+        return { server, reply, meetings: reply.kind === 'success' ? tenantMeetings(reply, tenantId) : null };
+      }),
+    );
+    const collected: Buffer[] = [];
     let answered = 0;
     let lastFailure: ApiOutcome | null = null;
-    for (const { server, reply } of replies) {
+    for (const { server, reply, meetings } of replies) {
       if (reply.kind !== 'success') {
         logger.warn({ serverId: server.id, reply: reply.kind === 'failed' ? `${reply.messageKey}: ${reply.message}` : reply.error }, 'getMeetings: server left out');
         lastFailure = fromReply(reply, 'Unable to access server.');
         continue;
       }
       answered += 1;
-      collected.push(...meetingNodes(reply.body).filter((m) => tenantOf(m) === (ctx.tenantId ?? '')));
+      if (meetings) collected.push(meetings);
     }
     if (answered === 0 && lastFailure) return lastFailure;
     if (collected.length === 0) return xml(noMeetingsXml());
-    const body = buildOrdered([{ response: [{ returncode: [{ '#text': 'SUCCESS' }] }, { meetings: collected }] }]);
-    return xml(XML_DECLARATION + body);
+    return { kind: 'xmlStream', chunks: meetingsDocument(collected) };
   }
 
   /** Best-effort BBB end for a meeting the pool already let go (panic, offline, admin). */
@@ -331,15 +338,37 @@ export class MeetingApi {
   }
 }
 
-/** The <meeting> elements of a getMeetings reply. */
-export function meetingNodes(body: string): OrderedNode[] {
-  const doc = parseOrdered(body);
-  const response = doc?.find((n) => nameOf(n) === 'response');
-  const meetings = response && childrenOf(response).find((n) => nameOf(n) === 'meetings');
-  return meetings ? childrenOf(meetings).filter((n) => nameOf(n) === 'meeting') : [];
+/**
+ * The aggregated getMeetings document, a server's meetings at a time: a large pool's
+ * answer is megabytes, and one string of it (built, measured and written at once)
+ * held the event loop for tens of milliseconds. The writer waits for the client,
+ * and every few servers the loop gets a turn, so joins are answered meanwhile.
+ */
+async function* meetingsDocument(perServer: Buffer[]): AsyncGenerator<string | Buffer> {
+  yield `${XML_DECLARATION}<response><returncode>SUCCESS</returncode><meetings>`;
+  for (let i = 0; i < perServer.length; i += 1) {
+    if (i > 0 && i % 8 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    yield perServer[i]!;
+  }
+  yield '</meetings></response>';
 }
 
-function tenantOf(meeting: OrderedNode): string {
-  const metadata = childrenOf(meeting).find((n) => nameOf(n) === 'metadata');
-  return (metadata && childText(metadata, 'tenant-id')?.trim()) || '';
+/**
+ * The <meeting> elements of a getMeetings reply that belong to the tenant, as the
+ * server wrote them, in one buffer (null when there are none). An ASCII reply (the
+ * usual case) is copied as bytes, with no string to build and encode again.
+ */
+export function tenantMeetings(reply: Extract<BbbReply, { kind: 'success' }>, tenantId: string): Buffer | null {
+  const { scanned, asciiBytes } = reply;
+  const meetings = childNamed(scanned.root, 'meetings');
+  if (!meetings) return null;
+  const found: Buffer[] = [];
+  for (const meeting of meetings.children) {
+    if (meeting.name !== 'meeting') continue;
+    const metadata = childNamed(meeting, 'metadata');
+    const owner = (metadata && childText(scanned, metadata, 'tenant-id')) || '';
+    if (owner !== tenantId) continue;
+    found.push(asciiBytes ? asciiBytes.subarray(meeting.start, meeting.end) : Buffer.from(outerXml(scanned, meeting), 'utf8'));
+  }
+  return found.length === 0 ? null : Buffer.concat(found);
 }

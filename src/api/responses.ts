@@ -5,7 +5,7 @@ import { BbbReply } from '../infra/bbb/client';
 export type ApiOutcome =
   | { kind: 'xml'; body: string }
   /** a document too large to hold in memory, written as it is made */
-  | { kind: 'xmlStream'; chunks: AsyncIterable<string> }
+  | { kind: 'xmlStream'; chunks: AsyncIterable<string | Buffer> }
   | { kind: 'redirect'; location: string }
   | { kind: 'failed'; messageKey: string; message: string };
 

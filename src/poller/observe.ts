@@ -1,35 +1,38 @@
 import { ObservedMeeting, PollOutcome } from '../commands/poll';
 import { PollFailureReason } from '../events/catalog';
 import { BbbEndpoint, BbbGateway, BbbReply } from '../infra/bbb/client';
-import { XmlNode } from '../infra/bbb/xml';
+import { childNamed, childText, ScannedXml } from '../infra/bbb/xml-scan';
 
-const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const int = (v: unknown): number => {
-  const n = Number.parseInt(String(v ?? '0'), 10);
+const int = (v: string | undefined): number => {
+  const n = Number.parseInt(v ?? '0', 10);
   return Number.isFinite(n) && n > 0 ? n : 0;
 };
 
-/** The meetings of a getMeetings document as the load formula needs them. */
-export function observedMeetings(doc: XmlNode): ObservedMeeting[] {
-  const response = doc.response as XmlNode;
-  const meetings = response.meetings;
-  if (!meetings || typeof meetings !== 'object') return [];
-  return asArray((meetings as XmlNode).meeting as XmlNode | XmlNode[]).map((m) => ({
-    meetingId: String(m.meetingID ?? ''),
-    isBreakout: String(m.isBreakout ?? 'false') === 'true',
-    participantCount: int(m.participantCount),
-    moderatorCount: int(m.moderatorCount),
-    videoCount: int(m.videoCount),
-    createTime: int(m.createTime),
-  }));
+/** The meetings of a getMeetings reply as the load formula needs them: six fields each, read in place. */
+export function observedMeetings(reply: ScannedXml): ObservedMeeting[] {
+  const meetings = childNamed(reply.root, 'meetings');
+  if (!meetings) return [];
+  const observed: ObservedMeeting[] = [];
+  for (const m of meetings.children) {
+    if (m.name !== 'meeting') continue;
+    observed.push({
+      meetingId: childText(reply, m, 'meetingID') ?? '',
+      isBreakout: childText(reply, m, 'isBreakout') === 'true',
+      participantCount: int(childText(reply, m, 'participantCount')),
+      moderatorCount: int(childText(reply, m, 'moderatorCount')),
+      videoCount: int(childText(reply, m, 'videoCount')),
+      createTime: int(childText(reply, m, 'createTime')),
+    });
+  }
+  return observed;
 }
 
 /** One look at a server: its meetings (getMeetings) and its version (the root API call). */
 export async function observe(bbb: BbbGateway, server: BbbEndpoint): Promise<PollOutcome> {
   const [meetings, version] = await Promise.all([bbb.call(server, 'getMeetings', []), bbb.call(server, '', [])]);
   if (meetings.kind !== 'success') return { ok: false, ...whyFailed(meetings) };
-  const bbbVersion = version.kind === 'success' ? String((version.doc.response as XmlNode).bbbVersion ?? '') : null;
-  return { ok: true, meetings: observedMeetings(meetings.doc), bbbVersion };
+  const bbbVersion = version.kind === 'success' ? (childText(version.scanned, version.scanned.root, 'bbbVersion') ?? '') : null;
+  return { ok: true, meetings: observedMeetings(meetings.scanned), bbbVersion };
 }
 
 /** What an admin needs to know of a failed poll: which kind of failure, and its words. */

@@ -1,7 +1,9 @@
+import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { ChecksumAlgorithm, signedQuery } from './checksum';
 import { parseXml, XmlNode } from './xml';
+import { childText, scanXml, ScannedXml } from './xml-scan';
 
 export interface BbbEndpoint {
   /** API base, e.g. https://bbb1.example.com/bigbluebutton/api */
@@ -10,7 +12,16 @@ export interface BbbEndpoint {
 }
 
 export type BbbReply =
-  | { kind: 'success'; body: string; doc: XmlNode }
+  | {
+      kind: 'success';
+      body: string;
+      /** where each element of the body lies: for the hot paths (getMeetings, polls) that copy or read a few fields */
+      scanned: ScannedXml;
+      /** the body as received, when it is all ASCII: its byte offsets are the scan's, so parts can be copied as bytes */
+      asciiBytes?: Buffer;
+      /** the body as plain objects, parsed the first time it is read */
+      readonly doc: XmlNode;
+    }
   | { kind: 'failed'; messageKey: string; message: string }
   | { kind: 'unreachable'; error: string }
   | { kind: 'invalid'; error: string };
@@ -131,7 +142,7 @@ export class BbbClient implements BbbGateway {
       // Unreachable rather than invalid: the poller counts it as a failed poll, and the LMS gets
       // Scalelite's "Unable to … on server." instead of our limit.
       if (body === null) return { kind: 'unreachable', error: `reply larger than ${this.maxReplyBytes} bytes` };
-      return interpretReply(body.toString('utf8'));
+      return interpretReply(body.toString('utf8'), body);
     } catch (err) {
       if (deadline.signal.aborted) return { kind: 'unreachable', error: `timeout: no complete answer within ${budget.deadlineMs} ms` };
       return { kind: 'unreachable', error: describe(err) };
@@ -169,17 +180,28 @@ async function readLimited(body: Readable, contentLength: string | string[] | un
 }
 
 /** Read a BBB reply: SUCCESS, a FAILED to pass through, or something that is not a BBB answer. */
-export function interpretReply(text: string): BbbReply {
-  const doc = parseXml(text);
-  const response = doc?.response as XmlNode | undefined;
-  if (!doc || typeof response !== 'object' || response === null) return { kind: 'invalid', error: 'Response did not include returncode' };
-  const returncode = response.returncode;
-  if (typeof returncode !== 'string') return { kind: 'invalid', error: 'Response did not include returncode' };
-  if (returncode === 'SUCCESS') return { kind: 'success', body: text, doc };
+export function interpretReply(text: string, bytes?: Buffer): BbbReply {
+  const scanned = scanXml(text);
+  const response = scanned?.root;
+  if (!scanned || response?.name !== 'response') return { kind: 'invalid', error: 'Response did not include returncode' };
+  const returncode = childText(scanned, response, 'returncode');
+  if (returncode === undefined) return { kind: 'invalid', error: 'Response did not include returncode' };
+  if (returncode === 'SUCCESS') return successReply(text, scanned, bytes !== undefined && isAscii(bytes) ? bytes : undefined);
+  return { kind: 'failed', messageKey: childText(scanned, response, 'messageKey') ?? '', message: childText(scanned, response, 'message') ?? '' };
+}
+
+function successReply(body: string, scanned: ScannedXml, asciiBytes: Buffer | undefined): BbbReply {
+  let doc: XmlNode | undefined;
   return {
-    kind: 'failed',
-    messageKey: typeof response.messageKey === 'string' ? response.messageKey : '',
-    message: typeof response.message === 'string' ? response.message : '',
+    kind: 'success',
+    body,
+    scanned,
+    ...(asciiBytes ? { asciiBytes } : {}),
+    get doc(): XmlNode {
+      // The scan found it well-formed, so the parse cannot fail; {} keeps the type honest if it ever did.
+      doc ??= parseXml(body) ?? {};
+      return doc;
+    },
   };
 }
 

@@ -1,8 +1,8 @@
 import { observedMeetings, whyFailed } from '../../../src/poller/observe';
-import { parseXml, XmlNode } from '../../../src/infra/bbb/xml';
+import { scanXml, ScannedXml } from '../../../src/infra/bbb/xml-scan';
 
-const doc = (meetings: string): XmlNode => {
-  const parsed = parseXml(`<?xml version="1.0"?><response><returncode>SUCCESS</returncode>${meetings}</response>`);
+const doc = (meetings: string): ScannedXml => {
+  const parsed = scanXml(`<?xml version="1.0"?><response><returncode>SUCCESS</returncode>${meetings}</response>`);
   if (!parsed) throw new Error('not XML');
   return parsed;
 };
