@@ -11,7 +11,8 @@ import { BIN, fmt, freePort, load, LoadResult, ROOT, spawnFirstLine, stop, waitH
  * bench:join: join throughput and p99 latency through the balancer, on the
  * embedded read model (memory) and on Redis, against a bare Node http server
  * answering the same redirect, all measured in the same run.
- * Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50).
+ * Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_PROFILE (a
+ * directory: each balancer writes a CPU profile there).
  */
 
 const SECRET = 'bench-secret';
@@ -25,7 +26,8 @@ interface Target {
 /** Start a balancer with one simulated server and a meeting; resolve with a signed join URL and its redirect. */
 async function balancerJoinUrl(target: Target, bbb: { url: string; secret: string }, children: ChildProcess[], dataDir: string): Promise<{ joinUrl: string; location: string }> {
   const port = await freePort();
-  const balancer = spawn('node', [BIN, 'start'], {
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const balancer = spawn('node', [...profile, BIN, 'start'], {
     cwd: ROOT,
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), BIND: '127.0.0.1', LOADBALANCER_SECRET: SECRET, POLL_INTERVAL: '3600', LOG_LEVEL: 'warn', ...target.env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { createServer, Server as HttpServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -316,7 +317,7 @@ async function startOn(
   const roles = options.roles ?? ALL_ROLES;
   const clock = options.clock ?? (() => new Date());
   const { log, pool, history, lock } = backends;
-  const metrics = new Metrics(roleName(roles));
+  const metrics = new Metrics(roleName(roles), cluster.isWorker ? cluster.worker?.id : undefined);
   const onDecided = (t: DecisionTiming) => {
     metrics.lockWait.observe(t.waitMs / 1000);
     metrics.lockHold.observe(t.holdMs / 1000);
@@ -491,7 +492,8 @@ async function startOn(
   const pollerSettings = {
     intervalMs: config.pollIntervalMs,
     concurrency: config.pollerConcurrency,
-    passTimeoutMs: Math.max(config.pollerWaitTimeoutMs, config.connectTimeoutMs + config.responseTimeoutMs),
+    // A pass may use its interval: the servers it has no time for come first in the next one.
+    passTimeoutMs: Math.max(config.pollerWaitTimeoutMs, config.connectTimeoutMs + config.responseTimeoutMs, config.pollIntervalMs),
     healthyThreshold: config.healthyThreshold,
     unhealthyThreshold: config.unhealthyThreshold,
     loadMinUserCount: config.loadMinUserCount,

@@ -25,6 +25,8 @@ export function detail(e: EventRow): string {
       return `on ${d.serverId} (load estimate ${d.loadEstimate}${d.previousServerId ? `, moved from ${d.previousServerId}` : ''}${d.tag ? `, tag ${d.tag}` : ''})`;
     case 'MeetingEnded':
       return `reason ${d.reason}`;
+    case 'MeetingAdopted':
+      return `on ${d.serverId}: found running there without a route`;
     case 'ServerPolled':
       return `load ${d.load}, ${d.meetings} meetings, ${d.users} users${d.bbbVersion ? `, bbb ${d.bbbVersion}` : ''}`;
     case 'ServerWentOffline':

@@ -1,4 +1,4 @@
-import { draft, EventDraft, PollFailureReason } from '../events/catalog';
+import { draft, EventDraft, isAppendable, PollFailureReason } from '../events/catalog';
 import { Meeting, Server } from '../projections/pool';
 
 /*
@@ -6,7 +6,8 @@ import { Meeting, Server } from '../projections/pool';
  * from getMeetings (§2.3), online after SERVER_HEALTHY_THRESHOLD successes,
  * offline after SERVER_UNHEALTHY_THRESHOLD failures (its meetings ended), a
  * cordoned server with nothing left on it becomes disabled. Plus ours: a routed
- * meeting its server no longer reports has ended. Events only for what changed.
+ * meeting its server no longer reports has ended, and a meeting it reports that is
+ * routed nowhere is adopted where it runs. Events only for what changed.
  */
 
 export interface ObservedMeeting {
@@ -17,6 +18,11 @@ export interface ObservedMeeting {
   videoCount: number;
   /** epoch milliseconds */
   createTime: number;
+  /** what a route needs if the meeting has none here (adoption); absent where a test does not care */
+  voiceBridge?: string;
+  moderatorPassword?: string | null;
+  /** the tenant-id metadata the balancer sets at create; null when there is none */
+  tenantId?: string | null;
 }
 
 export type PollOutcome =
@@ -86,6 +92,8 @@ export function decidePoll(
   previous: ServerHealth,
   startedAt: Date,
   settings: PollSettings,
+  /** reported meetings that have a route on another server: those are not adopted here */
+  routedElsewhere: ReadonlySet<string> = new Set(),
 ): PollDecision {
   const serverId = server.id;
   if (!outcome.ok) {
@@ -141,6 +149,7 @@ export function decidePoll(
     }
   }
   health = { ...health, seen };
+  events.push(...adoptions(serverId, outcome.meetings, routes, routedElsewhere));
 
   // Drained: nothing left to join, so late joiners are not cut off (Scalelite disabled at load 0 alone).
   if (server.state === 'cordoned' && reading.load === 0 && reading.meetings === 0) {
@@ -148,6 +157,41 @@ export function decidePoll(
   }
   return { events, health, endCalls: [] };
 }
+
+/**
+ * Meetings the server runs that no route knows: made on the server directly, by another
+ * balancer, or before a cutover. Routing them where they run keeps a re-create through
+ * us from starting the same room a second time on another server. Breakouts are
+ * BBB's own (joined through their parent) and are left alone.
+ */
+export function adoptions(serverId: string, reported: ObservedMeeting[], routes: Meeting[], routedElsewhere: ReadonlySet<string>): EventDraft[] {
+  const routed = new Set(routes.map((m) => m.meetingId));
+  const adopted = new Set<string>();
+  const events: EventDraft[] = [];
+  for (const m of reported) {
+    if (m.isBreakout || m.meetingId === '' || routed.has(m.meetingId) || routedElsewhere.has(m.meetingId) || adopted.has(m.meetingId)) continue;
+    if (m.voiceBridge === undefined) continue;
+    const adoption = draft('MeetingAdopted', {
+      meetingId: m.meetingId,
+      serverId,
+      tenantId: m.tenantId || null,
+      voiceBridge: m.voiceBridge,
+      moderatorPassword: m.moderatorPassword ?? null,
+      reason: 'runningWithoutRoute',
+    });
+    // What a server reports is outside data: a meetingID or tenant no event can hold is left unrouted.
+    if (!isAppendable(adoption)) continue;
+    adopted.add(m.meetingId);
+    events.push(adoption);
+  }
+  return events;
+}
+
+/** Meetings the server reports that have no route on it: the ones to look up elsewhere before adopting. */
+export const unroutedReported = (reported: ObservedMeeting[], routes: Meeting[]): string[] => {
+  const routed = new Set(routes.map((m) => m.meetingId));
+  return reported.filter((m) => !m.isBreakout && m.meetingId !== '' && !routed.has(m.meetingId)).map((m) => m.meetingId);
+};
 
 /** Routes whose server is no longer in the pool: nobody can reach them through us. */
 export function decideOrphans(routes: Meeting[], serverIds: Set<string>): EventDraft[] {

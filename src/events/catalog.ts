@@ -86,6 +86,10 @@ export const MEETING_END_REASONS = [
   'admin', // an admin ended it (meetings:end)
 ] as const;
 
+export const MEETING_ADOPTION_REASONS = [
+  'runningWithoutRoute', // a poll found it running on a pool server, routed nowhere
+] as const;
+
 export const SERVER_DISABLE_REASONS = ['admin', 'drained', 'panic'] as const;
 
 /**
@@ -138,6 +142,19 @@ export const eventSchemas = {
     considered: z.array(z.object({ serverId, load: z.number().finite() })).max(10),
   }),
   MeetingEnded: z.object({ meetingId, serverId, reason: z.enum(MEETING_END_REASONS) }),
+  /**
+   * A poll found the meeting running on its server with no route here (created on the server
+   * directly, by another balancer, or before a cutover): it is routed there, so joins and
+   * re-creates go where it runs instead of starting it a second time elsewhere.
+   */
+  MeetingAdopted: z.object({
+    meetingId,
+    serverId,
+    tenantId,
+    voiceBridge: z.string().regex(/^\d{1,20}$/),
+    moderatorPassword: z.string().max(LIMITS.moderatorPassword).nullable(),
+    reason: z.enum(MEETING_ADOPTION_REASONS),
+  }),
   TenantAdded: z.object({ tenantId: tenantKey, name: tenantName, secrets: tenantSecrets, ...lrsFields }),
   /** Only the fields given change; a null LRS field is cleared. */
   TenantUpdated: z.object({ tenantId: tenantKey, name: tenantName.optional(), secrets: tenantSecrets.optional(), ...lrsFields }),
@@ -304,6 +321,14 @@ export function checkEvent(raw: unknown): DomainEvent {
   const bad = findUnstorable(event);
   if (bad) throw new InvalidEventError(`${event.type}: ${bad.path} ${bad.problem}, which no store can keep`);
   return event;
+}
+
+/**
+ * Whether a draft built from what a BBB server said would pass checkEvent: a decision
+ * drops such a draft instead of failing with the whole batch it belongs to.
+ */
+export function isAppendable(candidate: EventDraft): boolean {
+  return eventSchemas[candidate.type].safeParse(candidate.data).success && findUnstorable(candidate.data) === null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

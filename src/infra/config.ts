@@ -86,7 +86,9 @@ const EnvSchema = z.object({
   SERVER_UNHEALTHY_THRESHOLD: num(2, { int: true, min: 1 }),
   CONNECT_TIMEOUT: num(5, { positive: true }),
   RESPONSE_TIMEOUT: num(10, { positive: true }),
-  POLLER_THREADS: num(5, { int: true, min: 2 }),
+  // Scalelite's threads − 1 polls at once (its default 5). Ours are asynchronous calls, not threads, so the
+  // default allows 20: a pool of 1,000 servers answering in 50 ms is polled in seconds (issue 9).
+  POLLER_THREADS: num(21, { int: true, min: 2 }),
   POLLER_WAIT_TIMEOUT: num(10, { positive: true }),
   LOAD_MIN_USER_COUNT: num(15, { min: 0 }),
   LOAD_JOIN_BUFFER_TIME: num(15, { min: 0 }),
@@ -108,6 +110,8 @@ const EnvSchema = z.object({
   LOG_FORMAT: oneOf(['json', 'pretty']),
   ACCESS_LOG: flag(true),
   METRICS_PORT: num(0, { int: true, min: 0, max: 65535 }),
+  // Scalelite's name (puma's workers): api worker processes of `scalelite api`; 0 or 1 is one process.
+  WEB_CONCURRENCY: num(0, { int: true, min: 0, max: 256 }),
   PROJECTION_TIMEOUT: num(10, { positive: true }),
   RECORDING_DISABLED: bool,
   RECORDING_SPOOL_DIR: str,
@@ -184,6 +188,8 @@ export interface Config {
   accessLog: boolean;
   /** METRICS_PORT: /metrics on a port of its own (0: none), for roles without the API */
   metricsPort: number;
+  /** WEB_CONCURRENCY: worker processes of the api role (0 or 1: the role runs in this process) */
+  webConcurrency: number;
   projectionTimeoutMs: number;
   recordings: RecordingSettings;
   multitenancy: boolean;
@@ -313,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     logFormat: e.LOG_FORMAT as 'json' | 'pretty' | undefined,
     accessLog: e.ACCESS_LOG,
     metricsPort: e.METRICS_PORT,
+    webConcurrency: e.WEB_CONCURRENCY,
     projectionTimeoutMs: e.PROJECTION_TIMEOUT * 1000,
     recordings: recordingSettings(e, dataDir, secrets),
     multitenancy: e.MULTITENANCY_ENABLED,

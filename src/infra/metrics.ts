@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PollFailureReason } from '../events/catalog';
 import { Server, ServerState } from '../projections/pool';
 import { ImporterStatus } from '../recordings/importer';
@@ -95,8 +95,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(role: string) {
-    this.registry.setDefaultLabels({ role });
+  /** `worker`: this process is that api worker (WEB_CONCURRENCY); its series carry the number, and the primary gathers them. */
+  constructor(role: string, worker?: number) {
+    this.registry.setDefaultLabels(worker === undefined ? { role } : { role, worker: String(worker) });
+    if (worker !== undefined) {
+      // Constructing one is what makes prom-client answer the primary's requests in a worker.
+      new AggregatorRegistry();
+      AggregatorRegistry.setRegistries([this.registry]);
+    }
     collectDefaultMetrics({ register: this.registry });
     // prom-client's totals of handles, requests and resources are gauges named _total, which
     // promtool check metrics refuses (prometheus/client_js#283); the per-type gauges stay.

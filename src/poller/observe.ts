@@ -1,7 +1,7 @@
 import { ObservedMeeting, PollOutcome } from '../commands/poll';
 import { PollFailureReason } from '../events/catalog';
 import { BbbEndpoint, BbbGateway, BbbReply } from '../infra/bbb/client';
-import { childNamed, childText, ScannedXml } from '../infra/bbb/xml-scan';
+import { childNamed, childText, ScannedXml, XmlElement } from '../infra/bbb/xml-scan';
 
 const int = (v: string | undefined): number => {
   const n = Number.parseInt(v ?? '0', 10);
@@ -22,9 +22,17 @@ export function observedMeetings(reply: ScannedXml): ObservedMeeting[] {
       moderatorCount: int(childText(reply, m, 'moderatorCount')),
       videoCount: int(childText(reply, m, 'videoCount')),
       createTime: int(childText(reply, m, 'createTime')),
+      voiceBridge: childText(reply, m, 'voiceBridge') ?? '',
+      moderatorPassword: childText(reply, m, 'moderatorPW') ?? null,
+      tenantId: tenantOf(reply, m),
     });
   }
   return observed;
+}
+
+function tenantOf(reply: ScannedXml, meeting: XmlElement): string | null {
+  const metadata = childNamed(meeting, 'metadata');
+  return (metadata && childText(reply, metadata, 'tenant-id')) || null;
 }
 
 /** One look at a server: its meetings (getMeetings) and its version (the root API call). */

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { decideOrphans, decidePoll, freshHealth, PollSettings, ServerHealth } from '../commands/poll';
+import { decideOrphans, decidePoll, freshHealth, PollDecision, PollOutcome, PollSettings, ServerHealth, unroutedReported } from '../commands/poll';
 import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
 import { PollFailureReason } from '../events/catalog';
 import { PoolReader } from '../projections/ports';
-import { Meeting, Server } from '../projections/pool';
+import { byAddition, Meeting, Server } from '../projections/pool';
 import { BbbGateway } from '../infra/bbb/client';
 import { observe } from './observe';
 
@@ -46,6 +46,8 @@ export interface PollSummary {
  */
 export class Poller {
   private readonly health = new Map<string, ServerHealth>();
+  /** when each server's latest poll started (epoch ms): a pass starts with the least recent */
+  private readonly lastPolled = new Map<string, number>();
   private running: Promise<PollSummary> | null = null;
   private queued: Promise<PollSummary> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -102,17 +104,24 @@ export class Poller {
     const started = clock();
     const deadline = started.getTime() + settings.passTimeoutMs;
     const servers = await pool.servers();
-    for (const id of this.health.keys()) if (!servers.some((s) => s.id === id)) this.health.delete(id);
+    const present = new Set(servers.map((s) => s.id));
+    for (const id of this.health.keys()) if (!present.has(id)) this.health.delete(id);
+    for (const id of this.lastPolled.keys()) if (!present.has(id)) this.lastPolled.delete(id);
     let polled = 0;
     let events = 0;
     const failed: PollSummary['failed'] = [];
-    const queue = [...servers];
+    // The least recently polled first: a server a pass ran out of time for is the first of the next, so none starves.
+    const queue = [...servers].sort((a, b) => (this.lastPolled.get(a.id) ?? -1) - (this.lastPolled.get(b.id) ?? -1) || byAddition(a, b));
+    let left = 0;
     const worker = async () => {
+      let mine = 0;
       for (let server = queue.shift(); server; server = queue.shift()) {
-        if (clock().getTime() > deadline) {
-          logger.warn({ serverId: server.id }, 'poll pass out of time; server left for the next pass');
+        // Each worker polls at least one server a pass, so even a pass out of time moves the rotation on.
+        if (mine > 0 && clock().getTime() > deadline) {
+          left += 1;
           continue;
         }
+        mine += 1;
         try {
           // Read after the await: `events += await …` would add to a value read before it, losing other workers' counts.
           const appended = await this.pollServer(server, failed);
@@ -124,6 +133,7 @@ export class Poller {
       }
     };
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, servers.length) }, worker));
+    if (left > 0) logger.warn({ left, servers: servers.length, passTimeoutMs: settings.passTimeoutMs }, `poll pass out of time: ${left} servers left for the next pass, where they come first`);
     events += await this.reconcileOrphans();
     const after = await pool.servers();
     const summary = { servers: servers.length, polled, online: after.filter((s) => s.online).length, events, durationMs: clock().getTime() - started.getTime(), failed };
@@ -133,17 +143,24 @@ export class Poller {
   }
 
   private async pollServer(seen: Server, failed: PollSummary['failed']): Promise<number> {
-    const { writeSide, bbb, settings, logger, clock } = this.deps;
+    const { writeSide, bbb, logger, clock } = this.deps;
     const startedAt = clock();
     const outcome = await observe(bbb, seen);
+    this.lastPolled.set(seen.id, startedAt.getTime());
     this.deps.onPolled?.(seen.id, outcome.ok ? null : outcome.reason);
     if (!outcome.ok) failed.push({ serverId: seen.id, reason: outcome.reason, error: outcome.error.slice(0, 1000) });
+    // Most polls change nothing. Decided first on the read model, without the lock, such a
+    // poll costs no lock and no log round trip; only a poll with something to record is
+    // decided again under the lock, on the view every decision sees.
+    const tentative = await this.decideOn(this.deps.pool, seen.id, outcome, startedAt);
+    if (!tentative) return 0;
+    if (tentative.decision.events.length === 0) {
+      this.health.set(seen.id, tentative.decision.health);
+      return 0;
+    }
     const committed = await writeSide.decide(this.actor, async (view) => {
-      const server = await view.server(seen.id);
-      // Removed while we were asking it: nothing to record.
-      if (!server) return { events: [], result: null };
-      const decision = decidePoll(server, await view.meetingsOnServer(server.id), outcome, this.health.get(server.id) ?? freshHealth(), startedAt, settings);
-      return { events: decision.events, result: { decision, server } };
+      const decided = await this.decideOn(view, seen.id, outcome, startedAt);
+      return { events: decided?.decision.events ?? [], result: decided };
     });
     if (isDomainError(committed) || !committed.result) return 0;
     const { decision, server } = committed.result;
@@ -155,16 +172,37 @@ export class Poller {
     for (const { event } of committed.events) {
       if (event.type === 'ServerPollFailed') logger.warn({ serverId: server.id, url: server.url, reason: event.data.reason, error: event.data.error }, `polls of server ${server.id} fail: ${event.data.error}`);
       if (event.type === 'ServerPollRecovered') logger.info({ serverId: server.id }, `polls of server ${server.id} succeed again`);
+      if (event.type === 'MeetingAdopted') logger.info({ serverId: server.id, meetingId: event.data.meetingId }, `meeting ${event.data.meetingId} found running on server ${server.id} without a route: routed there`);
     }
     if (decision.endCalls.length > 0) void this.endAll(server, decision.endCalls);
     return committed.events.length;
   }
 
+  /** The poll's decision on a view of the pool; null when the server is gone (removed while we asked it). */
+  private async decideOn(view: PoolReader, serverId: string, outcome: PollOutcome, startedAt: Date): Promise<{ decision: PollDecision; server: Server } | null> {
+    const server = await view.server(serverId);
+    if (!server) return null;
+    const routes = await view.meetingsOnServer(serverId);
+    // Only meetings with no route on this server are looked up: usually none.
+    const routedElsewhere = new Set<string>();
+    if (outcome.ok) {
+      for (const meetingId of unroutedReported(outcome.meetings, routes)) {
+        const route = await view.meeting(meetingId);
+        if (route && route.serverId !== serverId) routedElsewhere.add(meetingId);
+      }
+    }
+    const decision = decidePoll(server, routes, outcome, this.health.get(serverId) ?? freshHealth(), startedAt, this.deps.settings, routedElsewhere);
+    return { decision, server };
+  }
+
   private async reconcileOrphans(): Promise<number> {
-    const committed = await this.deps.writeSide.decide(this.actor, async (view) => {
+    const orphans = async (view: PoolReader) => {
       const serverIds = new Set((await view.servers()).map((s) => s.id));
-      return { events: decideOrphans(await view.meetings(), serverIds), result: null };
-    });
+      return decideOrphans(await view.meetings(), serverIds);
+    };
+    // Checked on the read model first: routes outlive their server only after a removal, and a pass without one takes no lock.
+    if ((await orphans(this.deps.pool)).length === 0) return 0;
+    const committed = await this.deps.writeSide.decide(this.actor, async (view) => ({ events: await orphans(view), result: null }));
     return isDomainError(committed) ? 0 : committed.events.length;
   }
 

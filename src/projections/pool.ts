@@ -135,6 +135,24 @@ export function evolveAll(state: PoolState, events: DomainEvent[]): PoolState {
   return next;
 }
 
+/** Route a meeting to its server, freeing the voice bridge its previous route held. */
+function route(state: PoolState, m: Meeting): void {
+  const previous = state.meetings[m.meetingId];
+  if (previous && previous.voiceBridge !== m.voiceBridge && state.voiceBridges[previous.voiceBridge] === m.meetingId) {
+    delete state.voiceBridges[previous.voiceBridge];
+  }
+  state.meetings[m.meetingId] = {
+    meetingId: m.meetingId,
+    serverId: m.serverId,
+    tenantId: m.tenantId,
+    voiceBridge: m.voiceBridge,
+    moderatorPassword: m.moderatorPassword,
+    loadEstimate: m.loadEstimate,
+    placedAt: m.placedAt,
+  };
+  state.voiceBridges[m.voiceBridge] = m.meetingId;
+}
+
 function withServer(state: PoolState, id: string, change: (s: Server) => Server): void {
   const server = state.servers[id];
   // Events about a server that is gone are facts of the past; they change nothing now.
@@ -218,22 +236,14 @@ function evolveInto(state: PoolState, event: DomainEvent): void {
       return withServer(state, event.data.serverId, (s) => ({ ...s, online: false, load: null, ...zeroStats, changedAt: at }));
     case 'MeetingPlaced': {
       const d = event.data;
-      const previous = state.meetings[d.meetingId];
-      if (previous && previous.voiceBridge !== d.voiceBridge && state.voiceBridges[previous.voiceBridge] === d.meetingId) {
-        delete state.voiceBridges[previous.voiceBridge];
-      }
-      state.meetings[d.meetingId] = {
-        meetingId: d.meetingId,
-        serverId: d.serverId,
-        tenantId: d.tenantId,
-        voiceBridge: d.voiceBridge,
-        moderatorPassword: d.moderatorPassword,
-        loadEstimate: d.loadEstimate,
-        placedAt: at,
-      };
-      state.voiceBridges[d.voiceBridge] = d.meetingId;
+      route(state, { ...d, loadEstimate: d.loadEstimate, placedAt: at });
       // Until the next poll measures it, a new meeting counts as its estimate (Scalelite counted 1).
       return withServer(state, d.serverId, (s) => (s.load === null ? s : { ...s, load: s.load + d.loadEstimate }));
+    }
+    case 'MeetingAdopted': {
+      // The poll that found it running already counted its users in the server's load.
+      route(state, { ...event.data, loadEstimate: 0, placedAt: at });
+      return;
     }
     case 'MeetingEnded': {
       const d = event.data;

@@ -1,10 +1,12 @@
 import { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import Redis from 'ioredis';
 import { request } from 'undici';
 import { LmsClient, tag } from '../support/bbb-client';
 import { sample } from '../support/metrics';
+import { passes } from '../support/eventually';
 import { baseEnv, cli, cliJson, freePort, ScaleliteProcess, startSimProcess } from '../support/processes';
 import { isolatedProductionEnv, ProductionEnv, TEST_KAFKA_BROKERS, TEST_REDIS_URL } from '../support/production';
 
@@ -15,6 +17,20 @@ import { isolatedProductionEnv, ProductionEnv, TEST_KAFKA_BROKERS, TEST_REDIS_UR
  */
 
 const SECRET = 'roles-secret';
+
+/** The pids of a process's children, from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
 
 describe('separate roles on the production backends', () => {
   let prod: ProductionEnv;
@@ -171,5 +187,36 @@ describe('separate roles on the production backends', () => {
     // and it polls: a new participant shows up in the load
     const polled = await cliJson<{ summary: { polled: number } }>(at(api1), 'poll:all');
     expect(polled.summary.polled).toBe(4);
+  }, 120_000);
+  test('WEB_CONCURRENCY=2: one api role, two worker processes on one port; a worker that dies is replaced; METRICS_PORT shows both', async () => {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const api = start('api-workers', 'api', { PORT: String(port), WEB_CONCURRENCY: '2', METRICS_PORT: String(metricsPort) });
+    await api.waitForLog(/scalelite api workers running/);
+    await api.waitHealthy(url);
+    const workers = () => childrenOf(api.child.pid!);
+    await passes(async () => expect(workers()).toHaveLength(2), 30_000);
+    const lms = new LmsClient(url, SECRET);
+    for (let i = 0; i < 20; i++) expect(tag((await lms.get('getMeetings', {})).body, 'returncode')).toBe('SUCCESS');
+    const scrape = async () => (await request(`http://127.0.0.1:${metricsPort}/metrics`)).body.text();
+    // Each worker's series carry its number; together they count every call.
+    await passes(async () => {
+      const text = await scrape();
+      const counts = ['1', '2'].map((worker) => sample(text, 'scalelite_http_request_duration_seconds_count', { role: 'api', call: 'getMeetings', outcome: 'SUCCESS', worker }) ?? 0);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(20);
+    }, 10_000);
+
+    const [victim] = workers();
+    process.kill(victim!, 'SIGKILL');
+    await passes(async () => {
+      const now = workers();
+      expect(now).toHaveLength(2);
+      expect(now).not.toContain(victim);
+    }, 30_000);
+    await api.waitHealthy(url);
+    expect(api.log).toMatch(/an api worker died: starting another/);
+    await api.stop('SIGTERM');
+    expect(workers()).toEqual([]);
   }, 120_000);
 });

@@ -103,7 +103,8 @@ describe('a real Prometheus scraping a running balancer', () => {
   async function busy(rounds: number, ms: number, onRound: (round: number) => Promise<void>): Promise<void> {
     const until = Date.now() + ms;
     for (let round = 0; round < rounds || Date.now() < until; round++) {
-      const meetingID = `class-${round % 6}`;
+      // A new meeting every round: a placement takes the decision lock (polls that change nothing no longer do).
+      const meetingID = `class-${round}`;
       await h.lms.get('create', { meetingID, name: 'Class', moderatorPW: 'mp', attendeePW: 'ap', record: 'true' });
       await h.lms.get('join', { meetingID, fullName: `Ada ${round}`, role: 'viewer' });
       await h.lms.get('getMeetingInfo', { meetingID });

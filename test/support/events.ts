@@ -57,6 +57,8 @@ export const e = {
       considered: [],
       ...over,
     }),
+  meetingAdopted: (meetingId: string, serverId: string, over: Partial<EventData<'MeetingAdopted'>> = {}): EventDraft =>
+    draft('MeetingAdopted', { meetingId, serverId, tenantId: null, voiceBridge: '71234', moderatorPassword: null, reason: 'runningWithoutRoute', ...over }),
   meetingEnded: (meetingId: string, serverId: string, reason: EventData<'MeetingEnded'>['reason'] = 'end'): EventDraft =>
     draft('MeetingEnded', { meetingId, serverId, reason }),
   tenantAdded: (tenantId: string, name: string, secrets = [`${name.toLowerCase()}-secret`]): EventDraft => draft('TenantAdded', { tenantId, name, secrets }),

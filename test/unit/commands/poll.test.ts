@@ -328,6 +328,34 @@ describe('decidePoll: what it records must pass the catalogue', () => {
   });
 });
 
+describe('decidePoll: meetings running without a route (adoption)', () => {
+  const running = (meetingId: string, over: Partial<ObservedMeeting> = {}) => observed(meetingId, { voiceBridge: '71234', moderatorPassword: 'mp', tenantId: null, ...over });
+
+  test('given a meeting the server runs that no route knows, the poll routes it there, with the reason', () => {
+    const decision = poll(polledServer(), [], ok([running('direct', { tenantId: 't-1' })]));
+    expect(decision.events).toContainEqual(e.meetingAdopted('direct', 'bbb-1', { tenantId: 't-1', moderatorPassword: 'mp' }));
+  });
+
+  test('given routes on this server, another server, breakouts and what no event can hold: none of those is adopted', () => {
+    const routes = [meeting('routed-here', 'bbb-1')];
+    const reported = [
+      running('routed-here'),
+      running('routed-elsewhere'),
+      running('a-breakout', { isBreakout: true }),
+      running('bad-bridge', { voiceBridge: 'x12' }),
+      running('long-tenant', { tenantId: 't'.repeat(300) }),
+      running('nul\u0000id'),
+    ];
+    const decision = decidePoll(polledServer(), routes, ok(reported), health({ seen: seenOf(...routes) }), now, settings, new Set(['routed-elsewhere']));
+    expectValidEvents(decision.events);
+    expect(decision.events.filter((ev) => ev.type === 'MeetingAdopted')).toEqual([]);
+  });
+
+  test('given the same meeting reported twice, one adoption', () => {
+    expect(poll(polledServer(), [], ok([running('twice'), running('twice')])).events.filter((ev) => ev.type === 'MeetingAdopted')).toHaveLength(1);
+  });
+});
+
 describe('decideOrphans', () => {
   test('routes whose server is gone end with serverRemoved', () => {
     const routes = [meeting('m-1', 'bbb-1'), meeting('m-2', 'gone'), meeting('m-3', 'bbb-2'), meeting('m-4', 'gone')];

@@ -33,6 +33,7 @@ const oneOfEach = (): DomainEvent[] =>
     e.pollRecovered('bbb-1'),
     e.meetingPlaced('m-1', 'bbb-1', { tenantId: 't-1', previousServerId: 'bbb-0', considered: [{ serverId: 'bbb-1', load: 0 }] }),
     e.meetingEnded('m-1', 'bbb-1', 'notRunning'),
+    e.meetingAdopted('m-2', 'bbb-1'),
     e.tenantAdded('t-1', 'math'),
     e.tenantUpdated('t-1', { name: 'physics', secrets: ['a', 'b'], lrsEndpoint: 'https://lrs.example.com', kcPassword: null }),
     e.tenantRemoved('t-1'),

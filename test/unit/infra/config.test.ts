@@ -30,7 +30,7 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
       unhealthyThreshold: 2,
       connectTimeoutMs: 5_000,
       responseTimeoutMs: 10_000,
-      pollerConcurrency: 4,
+      pollerConcurrency: 20,
       pollerWaitTimeoutMs: 10_000,
       loadMinUserCount: 15,
       loadJoinBufferMinutes: 15,

@@ -13,12 +13,19 @@ const meetingXml = (fields: Record<string, string>): string =>
     .join('')}<metadata><bbb-origin>Moodle</bbb-origin></metadata></meeting>`;
 
 describe('observedMeetings (a getMeetings document)', () => {
+  test('what a route needs: voice bridge, moderator password and the tenant-id metadata', () => {
+    const d = doc(
+      `<meetings><meeting><meetingID>m-1</meetingID><voiceBridge>70123</voiceBridge><moderatorPW>mp &amp; co</moderatorPW><metadata><tenant-id> t1 </tenant-id></metadata></meeting></meetings>`,
+    );
+    expect(observedMeetings(d)[0]).toMatchObject({ meetingId: 'm-1', voiceBridge: '70123', moderatorPassword: 'mp & co', tenantId: 't1' });
+  });
+
   test('one meeting (a single element, not an array)', () => {
     const d = doc(
       `<meetings>${meetingXml({ meetingName: 'Demo', meetingID: 'm-1', createTime: '1714557600123', participantCount: '12', moderatorCount: '2', videoCount: '3', isBreakout: 'false' })}</meetings>`,
     );
     expect(observedMeetings(d)).toEqual([
-      { meetingId: 'm-1', isBreakout: false, participantCount: 12, moderatorCount: 2, videoCount: 3, createTime: 1714557600123 },
+      { meetingId: 'm-1', isBreakout: false, participantCount: 12, moderatorCount: 2, videoCount: 3, createTime: 1714557600123, voiceBridge: '', moderatorPassword: null, tenantId: null },
     ]);
   });
 
@@ -27,14 +34,14 @@ describe('observedMeetings (a getMeetings document)', () => {
       `<meetings>${meetingXml({ meetingID: 'parent', participantCount: '5', moderatorCount: '1', videoCount: '0', createTime: '1000', isBreakout: 'false' })}${meetingXml({ meetingID: 'parent-breakout-1', participantCount: '2', moderatorCount: '0', videoCount: '1', createTime: '2000', isBreakout: 'true' })}</meetings>`,
     );
     expect(observedMeetings(d)).toEqual([
-      { meetingId: 'parent', isBreakout: false, participantCount: 5, moderatorCount: 1, videoCount: 0, createTime: 1000 },
-      { meetingId: 'parent-breakout-1', isBreakout: true, participantCount: 2, moderatorCount: 0, videoCount: 1, createTime: 2000 },
+      { meetingId: 'parent', isBreakout: false, participantCount: 5, moderatorCount: 1, videoCount: 0, createTime: 1000, voiceBridge: '', moderatorPassword: null, tenantId: null },
+      { meetingId: 'parent-breakout-1', isBreakout: true, participantCount: 2, moderatorCount: 0, videoCount: 1, createTime: 2000, voiceBridge: '', moderatorPassword: null, tenantId: null },
     ]);
   });
 
   test('missing or unreadable counts are 0; a missing isBreakout is false', () => {
     const d = doc(`<meetings>${meetingXml({ meetingID: 'm-1', participantCount: '', videoCount: 'many', moderatorCount: '-3' })}</meetings>`);
-    expect(observedMeetings(d)).toEqual([{ meetingId: 'm-1', isBreakout: false, participantCount: 0, moderatorCount: 0, videoCount: 0, createTime: 0 }]);
+    expect(observedMeetings(d)).toEqual([{ meetingId: 'm-1', isBreakout: false, participantCount: 0, moderatorCount: 0, videoCount: 0, createTime: 0, voiceBridge: '', moderatorPassword: null, tenantId: null }]);
   });
 
   test('a meetingID that looks like a number stays a string as sent', () => {

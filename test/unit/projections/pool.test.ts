@@ -154,6 +154,13 @@ describe('evolve: meetings', () => {
     expect(state.servers['bbb-1'].load).toBe(25);
   });
 
+  test('MeetingAdopted routes the meeting where it runs, adding nothing to the load the same poll measured', () => {
+    const { after: state } = after([...liveServer('bbb-1', 10)], [e.meetingAdopted('m-1', 'bbb-1', { tenantId: 't-1', moderatorPassword: 'mp' })]);
+    expect(state.meetings['m-1']).toEqual({ meetingId: 'm-1', serverId: 'bbb-1', tenantId: 't-1', voiceBridge: '71234', moderatorPassword: 'mp', loadEstimate: 0, placedAt: at(T0 + 4000) });
+    expect(state.voiceBridges).toEqual({ '71234': 'm-1' });
+    expect(state.servers['bbb-1'].load).toBe(10);
+  });
+
   test('MeetingPlaced for a server the pool no longer has records the route, for the orphan reconciliation to end', () => {
     const { after: state } = after([...liveServer('bbb-1', 0), e.serverRemoved('bbb-1')], [e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '42' })]);
     expect(state.servers).toEqual({});
