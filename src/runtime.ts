@@ -11,7 +11,8 @@ import { DecisionLock, DecisionTiming, LocalDecisionLock, WriteSide } from './co
 import { EventLog } from './events/log';
 import { poolProjection } from './projections/apply';
 import { historyProjection, HistoryStore } from './projections/history';
-import { PoolStore } from './projections/ports';
+import { PoolReader, PoolStore } from './projections/ports';
+import { poolOverlay } from './projections/overlay';
 import { ParkedEvents, Projection, Projector, RebuildReport } from './projections/projector';
 import { SqlParkedEvents } from './infra/sql/parked-store';
 import { isTransientFault } from './infra/faults';
@@ -323,7 +324,7 @@ async function startOn(
     metrics.lockHold.observe(t.holdMs / 1000);
     for (const type of t.appended) metrics.appended.inc({ type });
   };
-  const writeSide = new WriteSide({ log, pool, lock, clock, newId: randomUUID, projectionTimeoutMs: config.projectionTimeoutMs, onDecided });
+  const writeSide = new WriteSide<PoolReader>({ log, pool, lock, clock, newId: randomUUID, projectionTimeoutMs: config.projectionTimeoutMs, onDecided, overlay: poolOverlay });
   const projectorLogger = logger.child({ role: 'projector' });
   const projectorOf = (projections: Projection[]) =>
     new Projector({

@@ -146,6 +146,7 @@ export class MeetingApi {
         result: null,
       }),
       ctx.correlationId,
+      { batch: true },
     );
     if (isDomainError(registered)) {
       this.deps.logger.warn({ meetingId: ctx.meetingId, error: registered.message }, 'callback URLs not kept');
@@ -220,6 +221,8 @@ export class MeetingApi {
         return isDomainError(decided) ? decided : { events: decided.events, result: decided };
       },
       ctx.correlationId,
+      // Placements queued meanwhile are decided together, in one hold of the lock and one append.
+      { batch: true },
     );
     return isDomainError(outcome) ? outcome : outcome.result;
   }

@@ -1,5 +1,5 @@
 import { Actor } from '../events/envelope';
-import { checkEvent, EventDraft, InvalidEventError, stamp, StoredEvent } from '../events/catalog';
+import { checkEvent, DomainEvent, EventDraft, InvalidEventError, stamp, StoredEvent } from '../events/catalog';
 import { EventLog } from '../events/log';
 import { PoolReader } from '../projections/ports';
 import { ProjectionTimeoutError } from '../projections/waiters';
@@ -33,6 +33,30 @@ export interface WriteSideDeps<R extends Projected = PoolReader> {
   now?: () => number;
   /** told of each decision made: how long it waited (read model and lock) and held the lock, and what it appended */
   onDecided?: (timing: DecisionTiming) => void;
+  /**
+   * The read model plus events decided but not yet appended (PoolOverlay): with it, decisions
+   * asked with `batch` that queue up meanwhile are made in one hold of the lock and appended
+   * together, each seeing those before it.
+   */
+  overlay?(view: R): DecisionOverlay<R>;
+}
+
+export interface DecisionOverlay<R> {
+  view: R;
+  apply(events: DomainEvent[]): Promise<void>;
+}
+
+/** The most decisions made in one hold of the lock: bounds the hold, and so what others wait. */
+export const MAX_BATCH = 64;
+
+interface Queued<R> {
+  actor: Actor;
+  // a method, not a property: its parameter stays bivariant, so a WriteSide<PoolStore> is still a WriteSide<PoolReader>
+  decision(pool: R): Promise<Decided<unknown> | DomainError>;
+  correlationId?: string;
+  asked: number;
+  deadline: number;
+  settle: (outcome: Promise<Committed<unknown> | DomainError>) => void;
 }
 
 export interface DecisionTiming {
@@ -68,6 +92,9 @@ export interface Committed<T> {
 export class WriteSide<R extends Projected = PoolReader> {
   /** where the read model was when a caller last timed out waiting for it */
   private stuck: { at: number; since: number; probedAt: number; probing: boolean } | null = null;
+  /** batchable decisions waiting for this process's next hold of the lock */
+  private queued: Array<Queued<R>> = [];
+  private draining = false;
 
   constructor(private readonly deps: WriteSideDeps<R>) {}
 
@@ -75,6 +102,7 @@ export class WriteSide<R extends Projected = PoolReader> {
     actor: Actor,
     decision: (pool: R) => Promise<Decided<T> | DomainError>,
     correlationId?: string,
+    options: { batch?: boolean } = {},
   ): Promise<Committed<T> | DomainError> {
     const { lock, projectionTimeoutMs } = this.deps;
     const now = this.deps.now ?? Date.now;
@@ -82,6 +110,12 @@ export class WriteSide<R extends Projected = PoolReader> {
     const deadline = asked + projectionTimeoutMs;
     // Known to be stuck: answered here, without queueing for the lock (no I/O otherwise).
     if (this.stuck) await this.caughtUp(deadline);
+    if (options.batch && this.deps.overlay) {
+      return new Promise<Committed<unknown> | DomainError>((resolve, reject) => {
+        this.queued.push({ actor, decision, correlationId, asked, deadline, settle: (outcome) => outcome.then(resolve, reject) });
+        if (!this.draining) void this.drain();
+      }) as Promise<Committed<T> | DomainError>;
+    }
     return lock.withLock(async () => {
       const held = now();
       let appended: string[] = [];
@@ -120,6 +154,83 @@ export class WriteSide<R extends Projected = PoolReader> {
     // Appended is decided: the caller waits a whole timeout for its read-your-write.
     await this.projected(offsets[offsets.length - 1], projectionTimeoutMs);
     return { result: decided.result, events: events.map((event, i) => ({ offset: offsets[i], event })) };
+  }
+
+  /**
+   * Group commit: while one batch holds the lock, the decisions asked meanwhile queue
+   * here, and the next hold takes them all (up to MAX_BATCH). One log-head read, one
+   * append and one projection wait serve the whole batch, where each decision alone paid
+   * them (and the lock) in turn: a burst of creates at 9:00 is placed at many times the rate.
+   */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queued.length > 0) {
+        const batch = this.queued.splice(0, MAX_BATCH);
+        const latest = Math.max(...batch.map((q) => q.deadline));
+        const run = this.deps.lock.withLock(() => this.decideBatch(batch), latest);
+        // A failure of the lock or the batch as a whole answers every member still waiting.
+        await run.catch((err: unknown) => {
+          for (const q of batch) q.settle(Promise.reject(err));
+        });
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async decideBatch(batch: Array<Queued<R>>): Promise<void> {
+    const { log, pool, clock, newId, projectionTimeoutMs } = this.deps;
+    const now = this.deps.now ?? Date.now;
+    const held = now();
+    const live: Array<Queued<R>> = [];
+    for (const q of batch) {
+      // Still queued at its deadline: answered now, and its decision never runs.
+      if (q.deadline <= held) q.settle(Promise.reject(new DecisionUnavailableError(`no turn at the decision lock within ${projectionTimeoutMs} ms`)));
+      else live.push(q);
+    }
+    if (live.length === 0) return;
+    await this.caughtUp(Math.max(...live.map((q) => q.deadline), now() + Math.min(1000, projectionTimeoutMs)));
+    const overlay = this.deps.overlay!(pool);
+    const decided: Array<{ q: Queued<R>; result: unknown; events: DomainEvent[] }> = [];
+    for (const q of live) {
+      try {
+        const outcome = await q.decision(overlay.view);
+        if (isDomainError(outcome)) {
+          q.settle(Promise.resolve(outcome));
+          continue;
+        }
+        if (outcome.events.length === 0) {
+          q.settle(Promise.resolve({ result: outcome.result, events: [] }));
+          continue;
+        }
+        const events = stamp(outcome.events, q.actor, clock(), newId, q.correlationId);
+        try {
+          events.forEach((e) => checkEvent(e));
+        } catch (err) {
+          if (!(err instanceof InvalidEventError)) throw err;
+          q.settle(Promise.resolve(domainError('invalidRequest', err.message)));
+          continue;
+        }
+        await overlay.apply(events);
+        decided.push({ q, result: outcome.result, events });
+      } catch (err) {
+        q.settle(Promise.reject(err));
+      }
+    }
+    if (decided.length === 0) return;
+    try {
+      const offsets = await log.append(decided.flatMap((d) => d.events));
+      await this.projected(offsets[offsets.length - 1], projectionTimeoutMs);
+      let at = 0;
+      for (const d of decided) {
+        const stored = d.events.map((event) => ({ offset: offsets[at++], event }));
+        this.deps.onDecided?.({ waitMs: held - d.q.asked, holdMs: now() - held, appended: d.events.map((e) => e.type) });
+        d.q.settle(Promise.resolve({ result: d.result, events: stored }));
+      }
+    } catch (err) {
+      for (const d of decided) d.q.settle(Promise.reject(err));
+    }
   }
 
   /**

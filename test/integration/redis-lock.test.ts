@@ -69,4 +69,21 @@ describe('the Redis decision lock', () => {
     expect(waited).toBeGreaterThan(TTL / 2);
     expect(waited).toBeLessThan(TTL + 1_000);
   });
+  test('given a waiter, when the holder releases, then the waiter is woken by the release, not by its next sleep', async () => {
+    const [a, b] = [lock(), lock()];
+    let releasedAt = 0;
+    let tookAt = 0;
+    // b waits long enough for its sleeps to reach their 50 ms ceiling
+    const first = a.withLock(async () => {
+      await new Promise((r) => setTimeout(r, 400));
+      releasedAt = performance.now();
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const second = b.withLock(async () => {
+      tookAt = performance.now();
+    });
+    await Promise.all([first, second]);
+    // the release itself is a round trip after releasedAt; a sleeping waiter would take up to 100 ms more
+    expect(tookAt - releasedAt).toBeLessThan(25);
+  });
 });

@@ -5,16 +5,17 @@ import type { Logger } from 'pino';
 import { DecisionUnavailableError } from '../../commands/errors';
 import { DecisionLock, queuedTurn } from '../../commands/write-side';
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+// Released, it says so on KEYS[2]: the processes waiting for it try again at once instead of at their next sleep's end.
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('PUBLISH', KEYS[2], '1'); return 1 else return 0 end`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 
 type Scripted = Redis & {
-  scaleliteRelease(key: string, token: string): Promise<number>;
+  scaleliteRelease(key: string, channel: string, token: string): Promise<number>;
   scaleliteRenew(key: string, token: string, ttlMs: string): Promise<number>;
 };
 
 function scripted(redis: Redis): Scripted {
-  redis.defineCommand('scaleliteRelease', { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand('scaleliteRelease', { numberOfKeys: 2, lua: RELEASE });
   redis.defineCommand('scaleliteRenew', { numberOfKeys: 1, lua: RENEW });
   return redis as Scripted;
 }
@@ -32,15 +33,49 @@ export class LockTimeoutError extends DecisionUnavailableError {}
 export class RedisDecisionLock implements DecisionLock {
   private readonly redis: Scripted;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly channel: string;
+  /** told when another process releases the lock (pub/sub), so a waiter tries again at once */
+  private readonly released = new Set<() => void>();
+  private subscriber: Redis | null = null;
+  private subscribing: Promise<void> | null = null;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly key: string,
     private readonly ttlMs: number,
     private readonly waitMs: number,
     private readonly logger: Logger,
   ) {
     this.redis = scripted(connectRedis(url, {}, logger));
+    this.channel = `${key}:released`;
+  }
+
+  /** Subscribed once, the first time this process has to wait; a failed subscription leaves the waiters to their sleeps. */
+  private listen(): Promise<void> {
+    this.subscribing ??= (async () => {
+      const subscriber = connectRedis(this.url, {}, this.logger);
+      subscriber.on('message', () => {
+        for (const wake of [...this.released]) wake();
+      });
+      this.subscriber = subscriber;
+      await subscriber.subscribe(this.channel);
+    })().catch((err: unknown) => {
+      this.logger.warn({ err }, 'could not subscribe to decision lock releases: waiting by polling');
+    });
+    return this.subscribing;
+  }
+
+  /** Resolves at the next release announced, or after `ms`, whichever comes first. */
+  private nextRelease(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.released.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.released.add(wake);
+    });
   }
 
   withLock<T>(fn: () => Promise<T>, deadline?: number): Promise<T> {
@@ -54,10 +89,12 @@ export class RedisDecisionLock implements DecisionLock {
   private async holding<T>(fn: () => Promise<T>, callerDeadline?: number): Promise<T> {
     const token = randomUUID();
     const deadline = Math.min(Date.now() + this.waitMs, callerDeadline ?? Infinity);
-    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       if ((await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX')) === 'OK') break;
       if (Date.now() > deadline) throw new LockTimeoutError('could not take the decision lock in time: another process holds it');
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+      await this.listen();
+      // Woken by the holder's release; the sleep only covers a release missed (or a holder that died: its lease runs out).
+      await this.nextRelease(delay + Math.random() * delay);
     }
     let deciding = true;
     const renewing = setInterval(() => {
@@ -73,12 +110,15 @@ export class RedisDecisionLock implements DecisionLock {
     } finally {
       deciding = false;
       clearInterval(renewing);
-      const released = await this.redis.scaleliteRelease(this.key, token).catch(() => 0);
+      const released = await this.redis.scaleliteRelease(this.key, this.channel, token).catch(() => 0);
       if (released !== 1) this.logger.warn({ key: this.key }, 'the decision lock had expired before its holder released it');
     }
   }
 
   async close(): Promise<void> {
+    for (const wake of [...this.released]) wake();
+    await this.subscribing;
+    await this.subscriber?.quit().catch(() => undefined);
     await this.redis.quit().catch(() => undefined);
   }
 }
@@ -104,7 +144,7 @@ export class RedisLease {
   }
 
   async release(): Promise<void> {
-    await this.redis.scaleliteRelease(this.key, this.holder).catch(() => 0);
+    await this.redis.scaleliteRelease(this.key, `${this.key}:released`, this.holder).catch(() => 0);
   }
 
   async owner(): Promise<string | null> {

@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { DecisionUnavailableError, domainError, isDomainError } from '../../../src/commands/errors';
 import { decideServer } from '../../../src/commands/servers';
-import { Committed, Decided, LocalDecisionLock, WriteSide } from '../../../src/commands/write-side';
+import { Committed, Decided, DecisionLock, LocalDecisionLock, WriteSide } from '../../../src/commands/write-side';
+import { poolOverlay } from '../../../src/projections/overlay';
 import { DomainError } from '../../../src/commands/errors';
 import { EventDraft } from '../../../src/events/catalog';
 import { poolProjection } from '../../../src/projections/apply';
@@ -213,6 +214,69 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
     await lock.withLock(async () => undefined);
     expect(ran).not.toHaveBeenCalled();
     expect(await log.lastOffset()).toBe(-1);
+  });
+
+  describe('batched decisions (group commit)', () => {
+    /** A lock that counts its holds. */
+    const countingLock = () => {
+      const inner = new LocalDecisionLock();
+      const counted = { holds: 0, withLock: <T>(fn: () => Promise<T>, deadline?: number) => ((counted.holds += 1), inner.withLock(fn, deadline)) };
+      return counted;
+    };
+    const batching = (lock: DecisionLock, projectionTimeoutMs = 2_000) =>
+      new WriteSide({ log, pool: store, lock, clock: () => new Date(T0), newId: idSequence(1_000), projectionTimeoutMs, overlay: poolOverlay });
+    /** Place a meeting on the least loaded server, as the placement does (load estimate 15). */
+    const placeOnLeastLoaded = (meetingId: string) => async (view: PoolReader) => {
+      const servers = (await view.servers()).filter((s) => s.load !== null).sort((a, b) => a.load! - b.load! || a.id.localeCompare(b.id));
+      return { events: [e.meetingPlaced(meetingId, servers[0]!.id, { voiceBridge: String(70000 + Number(meetingId.slice(2))), loadEstimate: 15 })], result: servers[0]!.id };
+    };
+
+    test('given 40 placements asked at once, they are decided in a few holds of the lock and spread exactly as one by one would', async () => {
+      committed(await writeSide.decide(adminActor, decideEvents(['a', 'b', 'c', 'd'].flatMap((id) => liveServer(id, 0)))));
+      const lock = countingLock();
+      const batched = batching(lock);
+      const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => batched.decide(adminActor, placeOnLeastLoaded(`m-${i}`), undefined, { batch: true })));
+      const placed = outcomes.map((o) => committed(o).result);
+      expect(['a', 'b', 'c', 'd'].map((id) => placed.filter((p) => p === id).length)).toEqual([10, 10, 10, 10]);
+      expect(lock.holds).toBeLessThan(10);
+      // each caller gets its own events, at their own offsets, in the order they were decided
+      const offsets = outcomes.flatMap((o) => committed(o).events.map((s) => s.offset));
+      expect(new Set(offsets).size).toBe(40);
+      expect((await store.meetings()).length).toBe(40);
+      expect((await store.servers()).map((s) => s.load)).toEqual([150, 150, 150, 150]);
+    });
+
+    test('given a batch, a domain error, a refused event or a throw answers its own caller only', async () => {
+      committed(await writeSide.decide(adminActor, decideEvents(liveServer('a', 0))));
+      const batched = batching(new LocalDecisionLock());
+      const [ok, refused, invalid, thrown, alsoOk] = await Promise.allSettled([
+        batched.decide(adminActor, placeOnLeastLoaded('m-1'), undefined, { batch: true }),
+        batched.decide(adminActor, async () => domainError('serverNotFound', 'no such server'), undefined, { batch: true }),
+        batched.decide(adminActor, decideEvents([e.serverAdded('')]), undefined, { batch: true }),
+        batched.decide(adminActor, async () => { throw new Error('boom'); }, undefined, { batch: true }),
+        batched.decide(adminActor, placeOnLeastLoaded('m-2'), undefined, { batch: true }),
+      ]);
+      expect(ok).toMatchObject({ status: 'fulfilled', value: { result: 'a' } });
+      expect(refused).toMatchObject({ status: 'fulfilled', value: { error: 'serverNotFound' } });
+      expect(invalid).toMatchObject({ status: 'fulfilled', value: { error: 'invalidRequest' } });
+      expect(thrown).toMatchObject({ status: 'rejected', reason: new Error('boom') });
+      expect(alsoOk).toMatchObject({ status: 'fulfilled', value: { result: 'a' } });
+      expect((await store.meetings()).map((m) => m.meetingId).sort()).toEqual(['m-1', 'm-2']);
+    });
+
+    test('given callers queued past their deadline behind a busy lock, they are answered DecisionUnavailable and their decisions never run', async () => {
+      const lock = new LocalDecisionLock();
+      const batched = batching(lock, 150);
+      let release: () => void = () => undefined;
+      const holder = lock.withLock(() => new Promise<void>((resolve) => (release = resolve)));
+      const ran = jest.fn(decideEvents([e.serverAdded('late')]));
+      await expect(batched.decide(adminActor, ran, undefined, { batch: true })).rejects.toBeInstanceOf(DecisionUnavailableError);
+      release();
+      await holder;
+      await lock.withLock(async () => undefined);
+      expect(ran).not.toHaveBeenCalled();
+      expect(await log.lastOffset()).toBe(-1);
+    });
   });
 
   test('record appends facts without the lock and without waiting for the projection', async () => {
