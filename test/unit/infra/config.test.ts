@@ -78,6 +78,7 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
       logFormat: undefined,
       accessLog: true,
       metricsPort: 0,
+      webConcurrency: 0,
     });
   });
 
@@ -151,6 +152,8 @@ describe('loadConfig: values', () => {
   test('POLLER_THREADS is the pool size + 1', () => {
     expect(loadConfig({ ...base, POLLER_THREADS: '9' }).pollerConcurrency).toBe(8);
     expect(loadConfig({ ...base, POLLER_THREADS: '2' }).pollerConcurrency).toBe(1);
+    expect(loadConfig({ ...base, WEB_CONCURRENCY: '4' }).webConcurrency).toBe(4);
+    expect(() => loadConfig({ ...base, WEB_CONCURRENCY: 'many' })).toThrow(/WEB_CONCURRENCY/);
   });
 
   test('numbers, booleans and strings', () => {
