@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
-import { draft, DomainEvent, EventDraft, stamp } from '../src/events/catalog';
+import { DomainEvent } from '../src/events/catalog';
 import { EventLog } from '../src/events/log';
 import { applyToPool } from '../src/projections/apply';
 import { PoolStore } from '../src/projections/ports';
@@ -17,6 +17,7 @@ import { openPglite } from '../src/infra/sql/pglite';
 import { SqlPoolSnapshots } from '../src/infra/sql/pool-snapshots';
 import { PoolSnapshotter, restoreFromSnapshot } from '../src/projections/snapshots';
 import { fmt } from './support';
+import { history } from './history';
 
 /*
  * bench:replay: how fast the read model is rebuilt from the log, in events/s,
@@ -24,33 +25,6 @@ import { fmt } from './support';
  * applying it. Env: BENCH_EVENTS (default 100000), BENCH_KAFKA_BROKERS,
  * BENCH_REDIS_URL.
  */
-
-const actor = { kind: 'poller' as const, name: 'bench' };
-
-/** A realistic history: 50 servers, meetings placed and ended, polls in between. */
-function history(count: number): DomainEvent[] {
-  const drafts: EventDraft[] = [];
-  const servers = Array.from({ length: 50 }, (_, i) => `bbb-${i}`);
-  for (const serverId of servers) {
-    drafts.push(draft('ServerAdded', { serverId, url: `https://${serverId}.example.com/bigbluebutton/api`, secret: 's', loadMultiplier: 1, tag: null }));
-    drafts.push(draft('ServerWentOnline', { serverId }), draft('ServerEnabled', { serverId }));
-  }
-  const open: Array<{ meetingId: string; serverId: string }> = [];
-  for (let i = 0; drafts.length < count; i++) {
-    const serverId = servers[i % servers.length];
-    if (i % 3 === 0) {
-      const meetingId = `m-${i}`;
-      open.push({ meetingId, serverId });
-      drafts.push(draft('MeetingPlaced', { meetingId, serverId, tenantId: null, voiceBridge: String(100000000 + i), moderatorPassword: 'mp', loadEstimate: 15, tag: null, considered: [] }));
-    } else if (i % 3 === 1 && open.length > 200) {
-      const m = open.shift()!;
-      drafts.push(draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'notRunning' }));
-    } else {
-      drafts.push(draft('ServerPolled', { serverId, load: i % 500, meetings: i % 20, users: i % 300, largestMeeting: i % 100, videos: i % 30, bbbVersion: '3.0.4' }));
-    }
-  }
-  return stamp(drafts.slice(0, count), actor, new Date(), randomUUID);
-}
 
 async function seed(log: EventLog, events: DomainEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 2000) await log.append(events.slice(i, i + 2000));
