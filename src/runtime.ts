@@ -51,6 +51,7 @@ import { RecordingReader, recordingsProjection } from './recordings/ports';
 import { PlaybackTokens } from './recordings/tokens';
 import { notifyRecordingReady } from './recordings/ready-callback';
 import { RecordingDirs } from './recordings/files';
+import { openRecordingStorage } from './infra/s3/open';
 import { draft, StoredEvent } from './events/catalog';
 
 export interface Roles {
@@ -390,6 +391,8 @@ async function startOn(
 
   const rec = config.recordings;
   const dirs: RecordingDirs = { spoolDir: rec.spoolDir, workDir: rec.workDir, publishDir: rec.publishDir, unpublishDir: rec.unpublishDir };
+  const { storage, close: closeStorage } = openRecordingStorage(rec.storage, dirs);
+  stops.push(async () => closeStorage());
   const recordingWriteSide = new WriteSide<RecordingReader>({
     log,
     pool: backends.recordings,
@@ -403,6 +406,7 @@ async function startOn(
     store: backends.recordings,
     writeSide: recordingWriteSide,
     dirs,
+    storage,
     tokens: backends.tokens,
     settings: { protectedEnabled: rec.protectedEnabled, getRecordingsFiltered: rec.getRecordingsFiltered, tokenTtlMs: rec.tokenTtlMs },
     logger: logger.child({ role: 'api' }),
@@ -454,6 +458,7 @@ async function startOn(
   if (roles.importer && !rec.disabled) {
     const started = new RecordingImporter({
       dirs,
+      storage,
       writeSide: recordingWriteSide,
       settings: {
         importUnpublished: rec.importUnpublished,
@@ -481,7 +486,7 @@ async function startOn(
     })().catch((err: unknown) => logger.warn({ err }, 'could not resume the owed recording-ready callbacks'));
     if (rec.retention.days > 0) {
       const retention = new RetentionJob(
-        { store: backends.recordings, writeSide: recordingWriteSide, dirs, lease: backends.importerLease, clock, logger: logger.child({ role: 'importer' }) },
+        { store: backends.recordings, writeSide: recordingWriteSide, dirs, storage, lease: backends.importerLease, clock, logger: logger.child({ role: 'importer' }) },
         rec.retention,
       );
       retention.start();
@@ -584,6 +589,7 @@ async function startOn(
         history,
         logHead: () => log.lastOffset(),
         dirs,
+        storage,
         importer,
         tenantExists: config.multitenancy ? async (id) => (await pool.tenant(id)) !== null : undefined,
         disabled: rec.disabled,
@@ -595,6 +601,7 @@ async function startOn(
         : playbackRouter({
             store: backends.recordings,
             tokens: backends.tokens,
+            storage,
             settings: {
               publishDir: rec.publishDir,
               formats: rec.playbackFormats,
@@ -602,6 +609,8 @@ async function startOn(
               cookieKey: rec.cookieKey,
               cookieTtlMs: rec.cookieTtlMs,
               xAccelRedirect: rec.xAccelRedirect,
+              cloudFront: rec.storage.cloudFront,
+              objectDelivery: rec.storage.kind === 's3' ? { mode: rec.storage.playback, presignTtlSeconds: rec.storage.presignTtlSeconds } : undefined,
             },
             scopeOf: async (req) => {
               if (!config.multitenancy) return undefined;
