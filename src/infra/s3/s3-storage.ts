@@ -134,8 +134,11 @@ export class S3RecordingStorage implements RecordingStorage {
   }
 
   private async deleteKeys(keys: string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-      const batch = keys.slice(i, i + DELETE_BATCH);
+    // Children before their `dir/` marker key: stores that keep a folder as a directory
+    // (S3Proxy's filesystem backend) stall on removing one that is not empty yet.
+    const ordered = [...keys].sort().reverse();
+    for (let i = 0; i < ordered.length; i += DELETE_BATCH) {
+      const batch = ordered.slice(i, i + DELETE_BATCH);
       const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
       const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length > 0) throw new RecordingFilesError(`could not delete ${failed.length} objects from bucket ${this.bucket}, e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`.trim());
@@ -179,10 +182,11 @@ export class S3RecordingStorage implements RecordingStorage {
       await eachLimited(staged.written, UPLOAD_CONCURRENCY, (k) => this.copyKey(k, to + k.slice(from.length)));
     }
     const keep = new Set(kept);
+    // A folder marker (`…/`) over kept files stays: only what the new copy does not have goes.
     const stale = [
       ...(await this.listKeys(formatPrefix(true, format, recordId))),
       ...(await this.listKeys(formatPrefix(false, format, recordId))),
-    ].filter((k) => !keep.has(k));
+    ].filter((k) => !keep.has(k) && !(k.endsWith('/') && kept.some((w) => w.startsWith(k))));
     await this.deleteKeys(stale);
   }
 
