@@ -139,6 +139,9 @@ describe('recordings in a bucket, played through CloudFront (CLOUDFRONT_URL)', (
     expect(xml.status).toBe(200);
     expect(xml.text).toContain(recordId);
     expect(setCookies(xml.headers)).toEqual([]);
+    expect(xml.headers['content-type']).toBe('application/xml');
+    // revalidation is the bucket's: a client holding the current copy gets 304
+    expect((await get(`${h.balancer.url}/presentation/${recordId}/metadata.xml`, { accept: 'application/json', 'if-none-match': String(xml.headers.etag) })).status).toBe(304);
     // a browser's image request: its Accept lists */* among others, so the .png extension decides
     const body = (await h.lms.get('getRecordings', { meetingID: 'cf-2' })).body;
     const thumb = [...body.matchAll(/<image [^>]*>([^<]+)<\/image>/g)].map((m) => m[1])[0];

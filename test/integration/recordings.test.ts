@@ -101,7 +101,7 @@ describe.each(MATRIX)('recordings (%s backends, %s storage)', (backend, storageK
     expect(tag(await listed({ offset: '-1' }), 'messageKey')).toBe('invalidParamOffset');
   });
 
-  test('a resource is served in byte ranges, revalidated with its ETag, and an unsatisfiable range is refused', async () => {
+  test('a resource is served in byte ranges, and an unsatisfiable range is refused', async () => {
     const url = `${h.balancer.url}/presentation/${recordId}/metadata.xml`;
     const whole = await get(url);
     expect(whole.status).toBe(200);
@@ -110,7 +110,6 @@ describe.each(MATRIX)('recordings (%s backends, %s storage)', (backend, storageK
     expect(part.status).toBe(206);
     expect(part.headers['content-range']).toBe(`bytes 5-14/${whole.body.length}`);
     expect(part.body).toEqual(whole.body.subarray(5, 15));
-    expect((await get(url, { 'if-none-match': String(whole.headers.etag) })).status).toBe(304);
     expect((await get(url, { range: `bytes=${whole.body.length + 10}-` })).status).toBe(416);
     // nothing climbs out of the recording
     expect((await get(`${h.balancer.url}/presentation/${recordId}/..%2F..%2Fvideo/${recordId}/video-0.m4v`)).status).toBe(404);
