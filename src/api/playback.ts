@@ -115,7 +115,11 @@ export function playbackRouter(deps: PlaybackDeps): Router {
         if (!found) return notFound(res);
         if (found.kind === 'file') {
           res.sendFile(found.path, { dotfiles: 'deny', acceptRanges: true, cacheControl: true, maxAge: recording.protected ? 0 : '1h' }, (err) => {
-            if (err && !res.headersSent) notFound(res);
+            if (!err || res.headersSent) return;
+            // An unsatisfiable range is the client's mistake about a file that exists: 416 with its size, as from a bucket.
+            const failure = err as Error & { status?: number; headers?: Record<string, string> };
+            if (failure.status !== 416) return notFound(res);
+            res.status(416).set(failure.headers ?? {}).end();
           });
           return;
         }
