@@ -393,6 +393,10 @@ async function startOn(
   const dirs: RecordingDirs = { spoolDir: rec.spoolDir, workDir: rec.workDir, publishDir: rec.publishDir, unpublishDir: rec.unpublishDir };
   const { storage, close: closeStorage } = openRecordingStorage(rec.storage, dirs);
   stops.push(async () => closeStorage());
+  // Said at start rather than at the first import or playback; not fatal, as the store may come back.
+  if (!rec.disabled) {
+    void storage.probe().catch((err: unknown) => logger.error({ err, storage: storage.describe() }, `recording storage not usable: ${(err as Error).message}`));
+  }
   const recordingWriteSide = new WriteSide<RecordingReader>({
     log,
     pool: backends.recordings,

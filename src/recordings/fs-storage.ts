@@ -16,6 +16,10 @@ export class FilesystemRecordingStorage implements RecordingStorage {
     return { published: this.dirs.publishDir, unpublished: this.dirs.unpublishDir };
   }
 
+  async probe(): Promise<void> {
+    // The importer creates the dirs; what is wrong with them shows on the first import.
+  }
+
   async stageFormat(format: string, recordId: string, dir: string, published: boolean): Promise<StagedFormat> {
     return { format, recordId, dir, published, written: [] };
   }

@@ -63,6 +63,8 @@ export interface RecordingStorage {
   readonly kind: 'filesystem' | 's3';
   /** For status pages and logs: the two trees or the bucket. */
   describe(): Record<string, string>;
+  /** Rejects, saying why, when the storage cannot be used (a bucket that is missing or refuses the keys). */
+  probe(): Promise<void>;
   /**
    * The slow part of importing one format, done before the decision lock is
    * taken (a bucket gets every file uploaded here). Idempotent: an import that

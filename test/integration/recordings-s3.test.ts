@@ -291,6 +291,40 @@ describe('an import interrupted between its upload and its event', () => {
     expect(await files.formats('unpublished')).toEqual([]);
   });
 
+  test('probe: a usable bucket passes; a missing one, or wrong keys, are said plainly', async () => {
+    await expect(bucketStorage().probe()).resolves.toBeUndefined();
+    const other = (bucket: string, secretAccessKey: string) =>
+      new S3RecordingStorage(s3Client({ bucket, region: 'us-east-1', endpoint: TEST_S3_ENDPOINT, forcePathStyle: true, credentials: { accessKeyId: TEST_S3_ACCESS_KEY, secretAccessKey } }), {
+        bucket,
+        endpoint: TEST_S3_ENDPOINT,
+      });
+    await expect(other('no-such-bucket-here', TEST_S3_SECRET_KEY).probe()).rejects.toThrow(`bucket no-such-bucket-here at ${TEST_S3_ENDPOINT}: no such bucket`);
+    await expect(other(files.bucket!, 'wrong-secret').probe()).rejects.toThrow(/access denied/);
+  });
+
+  test('given the decision went the other way while uploading: the staged copy ends on the decided side alone, stale files gone', async () => {
+    const storage = bucketStorage();
+    const tree = await fs.mkdtemp(join(tmpdir(), 'staged-format-'));
+    try {
+      await fs.mkdir(join(tree, 'audio'));
+      await fs.writeFile(join(tree, 'metadata.xml'), '<recording/>');
+      await fs.writeFile(join(tree, 'audio', 'audio.ogg'), 'OggS');
+      // an earlier copy on both sides, with a file the new one does not have
+      await storage.placeFormat(await storage.stageFormat('podcast', 'side-1', tree, false), false);
+      await fs.writeFile(join(tree, 'old.txt'), 'stale');
+      await storage.placeFormat(await storage.stageFormat('podcast', 'side-1', tree, true), true);
+      await fs.rm(join(tree, 'old.txt'));
+      const staged = await storage.stageFormat('podcast', 'side-1', tree, true);
+      await storage.placeFormat(staged, false);
+      const files = async (prefix: string) => (await storage.listKeys(prefix)).filter((k) => !k.endsWith('/')).sort();
+      expect(await files('published/podcast/side-1/')).toEqual([]);
+      expect(await files('unpublished/podcast/side-1/')).toEqual(['unpublished/podcast/side-1/audio/audio.ogg', 'unpublished/podcast/side-1/metadata.xml']);
+      expect(await storage.locateFormats('side-1', ['podcast'])).toEqual([{ format: 'podcast', published: false, unpublished: true }]);
+    } finally {
+      await fs.rm(tree, { recursive: true, force: true });
+    }
+  });
+
   test('given the bucket fails halfway through the upload of a new recording: nothing of it is left in the bucket, and it is retried', async () => {
     const real = bucketStorage();
     let stages = 0;

@@ -7,6 +7,7 @@ import {
   CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
@@ -117,6 +118,16 @@ export class S3RecordingStorage implements RecordingStorage {
 
   describe(): Record<string, string> {
     return { bucket: this.bucket, ...(this.settings.endpoint ? { endpoint: this.settings.endpoint } : {}) };
+  }
+
+  async probe(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      const status = statusOf(err);
+      const why = status === 404 ? 'no such bucket' : status === 403 ? 'access denied (keys or policy)' : (err as Error).message || (err as Error).name;
+      throw new Error(`bucket ${this.bucket}${this.settings.endpoint ? ` at ${this.settings.endpoint}` : ''}: ${why}`, { cause: err });
+    }
   }
 
   /** Every key under a prefix, page by page. */
