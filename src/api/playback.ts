@@ -111,6 +111,10 @@ export function playbackRouter(deps: PlaybackDeps): Router {
           res.status(200).set('X-Accel-Redirect', `/static-resource${req.originalUrl}`).end();
           return;
         }
+        if (storage.kind === 's3' && settings.objectDelivery?.mode !== 'presign') {
+          await streamObject(req, res, storage, format, recordId, rest, recording.protected);
+          return;
+        }
         const found = await storage.resource(format, recordId, rest);
         if (!found) return notFound(res);
         if (found.kind === 'file') {
@@ -123,13 +127,9 @@ export function playbackRouter(deps: PlaybackDeps): Router {
           });
           return;
         }
-        if (settings.objectDelivery?.mode === 'presign') {
-          // Checked here (published, tenant, cookie) and fetched there, for a short while.
-          const url = await storage.presignedUrl(found.key, settings.objectDelivery.presignTtlSeconds, attachment ? 'attachment' : undefined);
-          res.set('Cache-Control', 'no-store').redirect(307, url);
-          return;
-        }
-        await streamObject(req, res, storage, found.key, recording.protected);
+        // Presigned: checked here (published, tenant, cookie) and fetched there, for a short while.
+        const url = await storage.presignedUrl(found.key, settings.objectDelivery?.presignTtlSeconds ?? 300, attachment ? 'attachment' : undefined);
+        res.set('Cache-Control', 'no-store').redirect(307, url);
       } catch (err) {
         next(err);
       }
@@ -169,8 +169,9 @@ export function playbackRouter(deps: PlaybackDeps): Router {
  * filesystem nor a bucket reachable by browsers: ranges (media seeking) and
  * conditional requests are passed to the store, its answer passed back.
  */
-async function streamObject(req: Request, res: Response, storage: RecordingStorage, key: string, isProtected: boolean): Promise<void> {
-  const reply = await storage.readObject(key, { range: req.get('range'), ifNoneMatch: req.get('if-none-match'), ifModifiedSince: req.get('if-modified-since') });
+async function streamObject(req: Request, res: Response, storage: RecordingStorage, format: string, recordId: string, rest: string, isProtected: boolean): Promise<void> {
+  const read = { range: req.get('range'), ifNoneMatch: req.get('if-none-match'), ifModifiedSince: req.get('if-modified-since') };
+  const reply = await storage.readResource(format, recordId, rest, read);
   if (reply.status === 404) return notFound(res);
   res.set('Accept-Ranges', 'bytes');
   // Protected resources are checked on every request, so no shared cache may keep them.
@@ -187,7 +188,7 @@ async function streamObject(req: Request, res: Response, storage: RecordingStora
     res.status(304).end();
     return;
   }
-  const fallback = objectHeaders(key);
+  const fallback = objectHeaders(rest || 'index.html');
   res.status(reply.status);
   res.set('Content-Type', reply.contentType ?? fallback.contentType);
   if (reply.contentLength !== undefined) res.set('Content-Length', String(reply.contentLength));

@@ -57,7 +57,8 @@ export class FilesystemRecordingStorage implements RecordingStorage {
     return { kind: 'file', path };
   }
 
-  async readObject(): Promise<ObjectReply> {
+  async readResource(): Promise<ObjectReply> {
+    // Files are sent by the HTTP layer (sendFile, with ranges): nothing is read through here.
     return { status: 404 };
   }
 

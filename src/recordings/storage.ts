@@ -97,8 +97,11 @@ export interface RecordingStorage {
    * none or the path could reach outside the recording.
    */
   resource(format: string, recordId: string, rest: string): Promise<StoredResource | null>;
-  /** Read a published object found by resource() (bucket only). */
-  readObject(key: string, read: ObjectRead): Promise<ObjectReply>;
+  /**
+   * Read the published resource `<format>/<record_id>/<rest>` as resource() would find it,
+   * in as few requests as the store allows (bucket only: a GET, and a second one for an index.html).
+   */
+  readResource(format: string, recordId: string, rest: string, read: ObjectRead): Promise<ObjectReply>;
   /** A short-lived URL a client can fetch the object from directly (bucket only). */
   presignedUrl(key: string, ttlSeconds: number, contentDisposition?: string): Promise<string>;
 }

@@ -115,6 +115,19 @@ describe.each(MATRIX)('recordings (%s backends, %s storage)', (backend, storageK
     expect((await get(`${h.balancer.url}/presentation/${recordId}/..%2F..%2Fvideo/${recordId}/video-0.m4v`)).status).toBe(404);
   });
 
+  test('a recording, or a dir in it, is its index.html', async () => {
+    const { recordId: captured } = await generateRecording({ spoolDir: spool(), meetingId: 'capture-1', formats: ['capture'] });
+    await eventually('the import', async () => (await listed({ meetingID: 'capture-1' })).includes(captured));
+    for (const path of [`/capture/${captured}`, `/capture/${captured}/`, `/capture/${captured}/index.html`]) {
+      const page = await get(`${h.balancer.url}${path}`);
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.text).toContain('<title>recording</title>');
+    }
+    expect((await get(`${h.balancer.url}/capture/${captured}/missing/`)).status).toBe(404);
+    await h.lms.get('deleteRecordings', { recordID: captured });
+  });
+
   test('when unpublished, then the files move to the unpublish dir and playback is refused; published again, it plays', async () => {
     const resource = `${h.balancer.url}/presentation/${recordId}/metadata.xml`;
     const res = await h.lms.get('publishRecordings', { recordID: recordId, publish: 'false' });

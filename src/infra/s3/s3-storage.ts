@@ -79,6 +79,12 @@ const DELETE_BATCH = 1000;
 const statusOf = (err: unknown): number | undefined => (err instanceof S3ServiceException ? err.$metadata?.httpStatusCode : undefined);
 const isNotFound = (err: unknown) => statusOf(err) === 404 || (err as { name?: string } | null)?.name === 'NoSuchKey' || (err as { name?: string } | null)?.name === 'NotFound';
 
+/** An If-Modified-Since worth passing on; a malformed one is ignored, as HTTP says. */
+const httpDate = (value: string | undefined): Date | undefined => {
+  const ms = value ? Date.parse(value) : NaN;
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+};
+
 /** Every regular file below dir, as paths relative to it with '/' separators (symlinks the tarball check let in are followed). */
 async function filesBelow(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
@@ -274,7 +280,8 @@ export class S3RecordingStorage implements RecordingStorage {
     }
   }
 
-  async resource(format: string, recordId: string, rest: string): Promise<StoredResource | null> {
+  /** The keys a resource may be, in order: the object itself, then the index.html of a prefix; null for an unsafe path. */
+  private candidates(format: string, recordId: string, rest: string): string[] | null {
     try {
       requireSafe('format', format);
       requireSafe('record id', recordId);
@@ -285,20 +292,30 @@ export class S3RecordingStorage implements RecordingStorage {
     if (!segments) return null;
     const base = formatPrefix(true, format, recordId);
     // A bucket has no directories: the recording itself, a trailing slash or a bare prefix mean its index.html.
-    if (segments.length === 0 || rest.endsWith('/')) {
-      const key = `${base}${[...segments, 'index.html'].join('/')}`;
-      return (await this.objectExists(key)) ? { kind: 'object', key } : null;
-    }
+    if (segments.length === 0 || rest.endsWith('/')) return [`${base}${[...segments, 'index.html'].join('/')}`];
     const key = base + segments.join('/');
-    if (await this.objectExists(key)) return { kind: 'object', key };
-    const index = `${key}/index.html`;
-    return (await this.objectExists(index)) ? { kind: 'object', key: index } : null;
+    return [key, `${key}/index.html`];
   }
 
-  async readObject(key: string, read: ObjectRead): Promise<ObjectReply> {
+  async resource(format: string, recordId: string, rest: string): Promise<StoredResource | null> {
+    for (const key of this.candidates(format, recordId, rest) ?? []) {
+      if (await this.objectExists(key)) return { kind: 'object', key };
+    }
+    return null;
+  }
+
+  async readResource(format: string, recordId: string, rest: string, read: ObjectRead): Promise<ObjectReply> {
+    for (const key of this.candidates(format, recordId, rest) ?? []) {
+      const reply = await this.readObject(key, read);
+      if (reply.status !== 404) return reply;
+    }
+    return { status: 404 };
+  }
+
+  private async readObject(key: string, read: ObjectRead): Promise<ObjectReply> {
     try {
       const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: read.range, IfNoneMatch: read.ifNoneMatch, IfModifiedSince: read.ifModifiedSince ? new Date(read.ifModifiedSince) : undefined }),
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: read.range, IfNoneMatch: read.ifNoneMatch, IfModifiedSince: httpDate(read.ifModifiedSince) }),
       );
       return {
         status: out.ContentRange ? 206 : 200,
