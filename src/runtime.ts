@@ -394,7 +394,7 @@ async function startOn(
   const { storage, close: closeStorage } = openRecordingStorage(rec.storage, dirs);
   stops.push(async () => closeStorage());
   // Said at start rather than at the first import or playback; not fatal, as the store may come back.
-  if (!rec.disabled) {
+  if (!rec.disabled && (roles.api || roles.importer)) {
     void storage.probe().catch((err: unknown) => logger.error({ err, storage: storage.describe() }, `recording storage not usable: ${(err as Error).message}`));
   }
   const recordingWriteSide = new WriteSide<RecordingReader>({
