@@ -196,6 +196,12 @@ export class RecordingApi {
     if (publishParam === undefined) return failed('missingParamPublish', 'You must specify a publish value true or false.');
     const publish = publishParam.trim().toLowerCase() === 'true';
     const { writeSide, logger } = this.deps;
+    // Ahead of the decision lock, which placements share: a bucket copies the objects now, so the move under the lock only checks and deletes.
+    for (const r of publishable(await this.visible(this.deps.store, ids, call.scope), publish)) {
+      await this.storage
+        .prepareMove(r.recordId, r.formats.map((f) => f.format), publish)
+        .catch((err: unknown) => logger.warn({ err, recordId: r.recordId }, 'copying recording files ahead of a publish failed; the publish copies them'));
+    }
     const outcome = await writeSide.decide(
       call.actor,
       async (store) => {

@@ -36,6 +36,10 @@ export class FilesystemRecordingStorage implements RecordingStorage {
     return moveRecordingFiles(this.dirs as RecordingDirs, recordId, formats, toPublished);
   }
 
+  async prepareMove(): Promise<void> {
+    // A rename is quick: it all happens under the lock.
+  }
+
   locateFormats(recordId: string, formats: string[]): Promise<FormatLocation[]> {
     return locateFormats(this.dirs as RecordingDirs, recordId, formats);
   }

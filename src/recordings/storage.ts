@@ -85,6 +85,12 @@ export interface RecordingStorage {
    * leave the recording half published (RecordingFilesError).
    */
   moveRecording(recordId: string, formats: string[], toPublished: boolean): Promise<void>;
+  /**
+   * Before the decision lock, best effort: what can be done of a move ahead of it, so the
+   * move under the lock is short (a bucket copies its objects here; a filesystem renames
+   * under the lock and does nothing here). Never removes anything.
+   */
+  prepareMove(recordId: string, formats: string[], toPublished: boolean): Promise<void>;
   locateFormats(recordId: string, formats: string[]): Promise<FormatLocation[]>;
   /** The format names that have anything stored, on either side. */
   formatsStored(): Promise<string[]>;

@@ -325,6 +325,28 @@ describe('an import interrupted between its upload and its event', () => {
     }
   });
 
+  test('a publish copies ahead of the lock and removes nothing there; the move under the lock then only deletes the originals', async () => {
+    const storage = bucketStorage();
+    const tree = await fs.mkdtemp(join(tmpdir(), 'moved-format-'));
+    try {
+      await fs.mkdir(join(tree, 'slides'));
+      await fs.writeFile(join(tree, 'metadata.xml'), '<recording/>');
+      await fs.writeFile(join(tree, 'slides', 'slide-1.png'), 'png');
+      await storage.placeFormat(await storage.stageFormat('presentation', 'move-1', tree, false), false);
+      await storage.prepareMove('move-1', ['presentation'], true);
+      expect(await storage.locateFormats('move-1', ['presentation'])).toEqual([{ format: 'presentation', published: true, unpublished: true }]);
+      await storage.moveRecording('move-1', ['presentation'], true);
+      const files = async (prefix: string) => (await storage.listKeys(prefix)).filter((k) => !k.endsWith('/')).sort();
+      expect(await files('published/presentation/move-1/')).toEqual(['published/presentation/move-1/metadata.xml', 'published/presentation/move-1/slides/slide-1.png']);
+      expect(await files('unpublished/presentation/move-1/')).toEqual([]);
+      // a format with nothing on either side refuses the whole move, before anything moves
+      await expect(storage.moveRecording('move-1', ['presentation', 'video'], false)).rejects.toThrow('no objects for format video of recording move-1');
+      expect(await storage.locateFormats('move-1', ['presentation'])).toEqual([{ format: 'presentation', published: true, unpublished: false }]);
+    } finally {
+      await fs.rm(tree, { recursive: true, force: true });
+    }
+  });
+
   test('given the bucket fails halfway through the upload of a new recording: nothing of it is left in the bucket, and it is retried', async () => {
     const real = bucketStorage();
     let stages = 0;

@@ -211,24 +211,52 @@ export class S3RecordingStorage implements RecordingStorage {
     await this.deleteKeys(staged.written);
   }
 
+  /** Every object under a prefix with its size. */
+  private async listSizes(prefix: string): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) sizes.set(o.Key, o.Size ?? -1);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return sizes;
+  }
+
+  /** Copy what the target side lacks (or holds with another size): the slow half of a move. */
+  private async copyAcross(from: string, to: string, source: Map<string, number>): Promise<void> {
+    const target = await this.listSizes(to);
+    const missing = [...source].filter(([k, size]) => target.get(to + k.slice(from.length)) !== size).map(([k]) => k);
+    await eachLimited(missing, UPLOAD_CONCURRENCY, (k) => this.copyKey(k, to + k.slice(from.length)));
+  }
+
+  async prepareMove(recordId: string, formats: string[], toPublished: boolean): Promise<void> {
+    requireSafe('record id', recordId);
+    for (const f of formats) {
+      requireSafe('format', f);
+      const [from, to] = [formatPrefix(!toPublished, f, recordId), formatPrefix(toPublished, f, recordId)];
+      await this.copyAcross(from, to, await this.listSizes(from));
+    }
+  }
+
   async moveRecording(recordId: string, formats: string[], toPublished: boolean): Promise<void> {
     requireSafe('record id', recordId);
     for (const f of formats) requireSafe('format', f);
-    const plan: Array<{ from: string; to: string; keys: string[] }> = [];
+    const plan: Array<{ from: string; to: string; source: Map<string, number> }> = [];
     for (const f of formats) {
       const from = formatPrefix(!toPublished, f, recordId);
       const to = formatPrefix(toPublished, f, recordId);
-      const keys = await this.listKeys(from);
-      if (keys.length === 0 && (await this.listKeys(to, 1)).length === 0) {
+      const source = await this.listSizes(from);
+      if (source.size === 0 && (await this.listKeys(to, 1)).length === 0) {
         throw new RecordingFilesError(`no objects for format ${f} of recording ${recordId} under ${from} or ${to} in bucket ${this.bucket}`);
       }
-      plan.push({ from, to, keys });
+      plan.push({ from, to, source });
     }
     for (const step of plan) {
-      // Copy everything before deleting anything: a crash in between leaves a complete copy on
-      // the target side and (part of) the source, which the next move or a repair finishes.
-      await eachLimited(step.keys, UPLOAD_CONCURRENCY, (k) => this.copyKey(k, step.to + k.slice(step.from.length)));
-      await this.deleteKeys(step.keys);
+      // Copy everything before deleting anything (after prepareMove, only what changed since): a crash
+      // in between leaves a complete copy on the target side, which the next move or a repair finishes.
+      await this.copyAcross(step.from, step.to, step.source);
+      await this.deleteKeys([...step.source.keys()]);
     }
   }
 
