@@ -7,7 +7,9 @@
 #
 # Environment: TEST_KAFKA_PORT (default 9092), TEST_REDIS_URL (default redis://127.0.0.1:6379),
 # TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test), KEEP_KAFKA=1 leaves a broker this
-# script started running. Arguments are passed to jest (e.g. `npm test -- test/unit`).
+# script started running; TEST_S3_PORT (default 8333) for S3Proxy (scripts/s3proxy.sh, the bucket
+# the recordings tests also run on; each run makes its own buckets), KEEP_S3PROXY=1 leaves it
+# running. Arguments are passed to jest (e.g. `npm test -- test/unit`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -18,6 +20,8 @@ export TEST_KAFKA_PORT="${TEST_KAFKA_PORT:-9092}"
 export TEST_KAFKA_BROKERS="127.0.0.1:${TEST_KAFKA_PORT}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export TEST_PG_URL="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export TEST_S3_PORT="${TEST_S3_PORT:-8333}"
+export TEST_S3_ENDPOINT="http://127.0.0.1:${TEST_S3_PORT}"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
 
@@ -64,7 +68,16 @@ ensure_kafka() {
 stop_kafka() {
   if [ "$started_kafka" = 1 ] && [ "${KEEP_KAFKA:-0}" != 1 ]; then KAFKA_PORT="$TEST_KAFKA_PORT" scripts/kafka-broker.sh stop >&2 || true; fi
 }
-trap stop_kafka EXIT
+started_s3proxy=0
+ensure_s3proxy() {
+  if S3PROXY_PORT="$TEST_S3_PORT" scripts/s3proxy.sh status >/dev/null 2>&1; then return; fi
+  S3PROXY_PORT="$TEST_S3_PORT" scripts/s3proxy.sh start >&2
+  started_s3proxy=1
+}
+stop_s3proxy() {
+  if [ "$started_s3proxy" = 1 ] && [ "${KEEP_S3PROXY:-0}" != 1 ]; then S3PROXY_PORT="$TEST_S3_PORT" scripts/s3proxy.sh stop >&2 || true; fi
+}
+trap 'stop_kafka; stop_s3proxy' EXIT
 
 say "building"
 npx tsc -p tsconfig.json
@@ -73,9 +86,10 @@ npx tsc -p tsconfig.test.json
 ensure_redis
 ensure_postgres
 ensure_kafka
+ensure_s3proxy
 ensure_prometheus
 
 # PGlite loads Node built-ins with import(): jest's VM needs the flag for that.
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --disable-warning=ExperimentalWarning"
-say "run $TEST_RUN_ID: kafka $TEST_KAFKA_BROKERS, redis $TEST_REDIS_URL, postgres $TEST_PG_URL"
+say "run $TEST_RUN_ID: kafka $TEST_KAFKA_BROKERS, redis $TEST_REDIS_URL, postgres $TEST_PG_URL, s3 $TEST_S3_ENDPOINT"
 npx jest --ci --maxWorkers=2 "$@"

@@ -53,6 +53,7 @@ import { RecordingReader, recordingsProjection } from './recordings/ports';
 import { PlaybackTokens } from './recordings/tokens';
 import { notifyRecordingReady } from './recordings/ready-callback';
 import { RecordingDirs } from './recordings/files';
+import { openRecordingStorage } from './infra/s3/open';
 import { draft, StoredEvent } from './events/catalog';
 
 export interface Roles {
@@ -392,6 +393,12 @@ async function startOn(
 
   const rec = config.recordings;
   const dirs: RecordingDirs = { spoolDir: rec.spoolDir, workDir: rec.workDir, publishDir: rec.publishDir, unpublishDir: rec.unpublishDir };
+  const { storage, close: closeStorage } = openRecordingStorage(rec.storage, dirs);
+  stops.push(async () => closeStorage());
+  // Said at start rather than at the first import or playback; not fatal, as the store may come back.
+  if (!rec.disabled && (roles.api || roles.importer)) {
+    void storage.probe().catch((err: unknown) => logger.error({ err, storage: storage.describe() }, `recording storage not usable: ${(err as Error).message}`));
+  }
   const recordingWriteSide = new WriteSide<RecordingReader>({
     log,
     pool: backends.recordings,
@@ -405,6 +412,7 @@ async function startOn(
     store: backends.recordings,
     writeSide: recordingWriteSide,
     dirs,
+    storage,
     tokens: backends.tokens,
     settings: { protectedEnabled: rec.protectedEnabled, getRecordingsFiltered: rec.getRecordingsFiltered, tokenTtlMs: rec.tokenTtlMs },
     logger: logger.child({ role: 'api' }),
@@ -456,6 +464,7 @@ async function startOn(
   if (roles.importer && !rec.disabled) {
     const started = new RecordingImporter({
       dirs,
+      storage,
       writeSide: recordingWriteSide,
       settings: {
         importUnpublished: rec.importUnpublished,
@@ -483,7 +492,7 @@ async function startOn(
     })().catch((err: unknown) => logger.warn({ err }, 'could not resume the owed recording-ready callbacks'));
     if (rec.retention.days > 0) {
       const retention = new RetentionJob(
-        { store: backends.recordings, writeSide: recordingWriteSide, dirs, lease: backends.importerLease, clock, logger: logger.child({ role: 'importer' }) },
+        { store: backends.recordings, writeSide: recordingWriteSide, dirs, storage, lease: backends.importerLease, clock, logger: logger.child({ role: 'importer' }) },
         rec.retention,
       );
       retention.start();
@@ -587,6 +596,7 @@ async function startOn(
         history,
         logHead: () => log.lastOffset(),
         dirs,
+        storage,
         importer,
         tenantExists: config.multitenancy ? async (id) => (await pool.tenant(id)) !== null : undefined,
         disabled: rec.disabled,
@@ -598,6 +608,7 @@ async function startOn(
         : playbackRouter({
             store: backends.recordings,
             tokens: backends.tokens,
+            storage,
             settings: {
               publishDir: rec.publishDir,
               formats: rec.playbackFormats,
@@ -605,6 +616,8 @@ async function startOn(
               cookieKey: rec.cookieKey,
               cookieTtlMs: rec.cookieTtlMs,
               xAccelRedirect: rec.xAccelRedirect,
+              cloudFront: rec.storage.cloudFront,
+              objectDelivery: rec.storage.kind === 's3' ? { mode: rec.storage.playback, presignTtlSeconds: rec.storage.presignTtlSeconds } : undefined,
             },
             scopeOf: async (req) => {
               if (!config.multitenancy) return undefined;

@@ -9,6 +9,7 @@ import { listSpool, RecordingDirs } from '../recordings/files';
 import { RecordingImporter } from '../recordings/importer';
 import { Recording, tenantOf } from '../recordings/model';
 import { RecordingQuery, RecordingReader } from '../recordings/ports';
+import { RecordingStorage } from '../recordings/storage';
 import { repairRecordingFiles } from '../recordings/repair';
 import { parseRetentionAge, purgeRecordings, PURGEABLE_STATES, unpurgeableState } from '../recordings/retention';
 import type { AdminOutcome, AdminRequest } from './admin';
@@ -27,6 +28,8 @@ export interface RecordingAdminDeps {
   /** the offset of the log's last event (the status waits for the history to hold it) */
   logHead: () => Promise<number>;
   dirs: RecordingDirs;
+  /** where imported files are; the dirs when not given */
+  storage?: RecordingStorage;
   /** the importer of this process, if it runs one */
   importer: RecordingImporter | null;
   /** whether a tenant exists (multitenancy); undefined when tenants are not kept */
@@ -123,6 +126,7 @@ export class RecordingAdmin {
     return ok({
       disabled: this.deps.disabled,
       dirs: { spool: dirs.spoolDir, work: dirs.workDir, published: dirs.publishDir, unpublished: dirs.unpublishDir },
+      storage: this.deps.storage ? { kind: this.deps.storage.kind, ...this.deps.storage.describe() } : { kind: 'filesystem' },
       queued: queued.map((f) => basename(f)),
       failed: failedFiles,
       importer: importer ? await importer.status() : null,

@@ -1,12 +1,13 @@
 import { Router, Request, Response } from 'express';
-import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { escapeXml } from '../infra/bbb/xml';
-import { resolveResource } from '../recordings/files';
+import { CloudFrontSigner, grantCloudFront, wantsHtml } from '../recordings/cloudfront';
+import { FilesystemRecordingStorage } from '../recordings/fs-storage';
 import { Recording, tenantOf } from '../recordings/model';
 import { recordingNotFoundPage } from '../recordings/not-found';
 import { RecordingReader } from '../recordings/ports';
 import { hasAccess, isPlaybackToken, issueAccessCookie } from '../recordings/protection';
+import { objectHeaders, RecordingStorage } from '../recordings/storage';
 import { PlaybackTokens } from '../recordings/tokens';
 
 export interface PlaybackSettings {
@@ -17,12 +18,18 @@ export interface PlaybackSettings {
   cookieTtlMs: number;
   /** answer with X-Accel-Redirect for a fronting nginx instead of sending the file */
   xAccelRedirect: boolean;
+  /** CLOUDFRONT_URL and its key: HTML requests get signed cookies and a 307 there (Scalelite §4.5) */
+  cloudFront?: CloudFrontSigner | null;
+  /** objects in a bucket: streamed through here (ranges and revalidation passed on), or a 307 to a presigned URL */
+  objectDelivery?: { mode: 'stream' | 'presign'; presignTtlSeconds: number };
 }
 
 export interface PlaybackDeps {
   store: RecordingReader;
   tokens: PlaybackTokens;
   settings: PlaybackSettings;
+  /** where the published files are; the publish dir when not given */
+  storage?: RecordingStorage;
   /** the tenant of the request's host: undefined without multitenancy */
   scopeOf: (req: Request) => Promise<string | null | undefined>;
   logger: Logger;
@@ -44,6 +51,7 @@ function notFound(res: Response): void {
  */
 export function playbackRouter(deps: PlaybackDeps): Router {
   const { store, tokens, settings, logger } = deps;
+  const storage = deps.storage ?? new FilesystemRecordingStorage({ publishDir: settings.publishDir, unpublishDir: settings.publishDir });
   const router = Router();
 
   /** The recording behind a URL, if the caller may play it. */
@@ -90,20 +98,38 @@ export function playbackRouter(deps: PlaybackDeps): Router {
         }
         const restParam = (req.params as { rest?: string | string[] }).rest;
         const rest = Array.isArray(restParam) ? restParam.join('/') : (restParam ?? '');
-        if (!INLINE_FORMATS.has(format)) res.set('Content-Disposition', 'attachment');
+        if (settings.cloudFront && wantsHtml({ accept: req.get('accept'), path: req.path, xhr: req.get('x-requested-with') === 'XMLHttpRequest' })) {
+          const grant = grantCloudFront(settings.cloudFront, { published: recording.published, format, recordId, hostname: req.hostname, now: new Date() });
+          for (const cookie of grant.cookies) res.append('Set-Cookie', cookie);
+          res.redirect(307, grant.location);
+          return;
+        }
+        const attachment = !INLINE_FORMATS.has(format);
+        if (attachment) res.set('Content-Disposition', 'attachment');
         if (settings.xAccelRedirect) {
           // nginx maps /static-resource onto the published dir and sends the file itself.
           res.status(200).set('X-Accel-Redirect', `/static-resource${req.originalUrl}`).end();
           return;
         }
-        let path = resolveResource(settings.publishDir, format, recordId, rest);
-        if (!path) return notFound(res);
-        const info = await stat(path).catch(() => null);
-        if (info?.isDirectory()) path = resolveResource(settings.publishDir, format, recordId, rest ? `${rest.replace(/\/$/, '')}/index.html` : 'index.html');
-        if (!path || !(await stat(path).catch(() => null))?.isFile()) return notFound(res);
-        res.sendFile(path, { dotfiles: 'deny', acceptRanges: true, cacheControl: true, maxAge: recording.protected ? 0 : '1h' }, (err) => {
-          if (err && !res.headersSent) notFound(res);
-        });
+        if (storage.kind === 's3' && settings.objectDelivery?.mode !== 'presign') {
+          await streamObject(req, res, storage, format, recordId, rest, recording.protected);
+          return;
+        }
+        const found = await storage.resource(format, recordId, rest);
+        if (!found) return notFound(res);
+        if (found.kind === 'file') {
+          res.sendFile(found.path, { dotfiles: 'deny', acceptRanges: true, cacheControl: true, maxAge: recording.protected ? 0 : '1h' }, (err) => {
+            if (!err || res.headersSent) return;
+            // An unsatisfiable range is the client's mistake about a file that exists: 416 with its size, as from a bucket.
+            const failure = err as Error & { status?: number; headers?: Record<string, string> };
+            if (failure.status !== 416) return notFound(res);
+            res.status(416).set(failure.headers ?? {}).end();
+          });
+          return;
+        }
+        // Presigned: checked here (published, tenant, cookie) and fetched there, for a short while.
+        const url = await storage.presignedUrl(found.key, settings.objectDelivery?.presignTtlSeconds ?? 300, attachment ? 'attachment' : undefined);
+        res.set('Cache-Control', 'no-store').redirect(307, url);
       } catch (err) {
         next(err);
       }
@@ -128,7 +154,7 @@ export function playbackRouter(deps: PlaybackDeps): Router {
       if (settings.protectedEnabled && recording.protected && !hasAccess(req.get('cookie'), 'presentation', recordId, settings.cookieKey, new Date())) {
         return notFound(res);
       }
-      res.type('text/html; charset=utf-8').send(await builtInPlayer(settings.publishDir, recording));
+      res.type('text/html; charset=utf-8').send(await builtInPlayer(storage, recording));
     } catch (err) {
       logger.error({ err }, 'player page failed');
       next(err);
@@ -136,6 +162,47 @@ export function playbackRouter(deps: PlaybackDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * A bucket object through the balancer, so playback needs neither a shared
+ * filesystem nor a bucket reachable by browsers: ranges (media seeking) and
+ * conditional requests are passed to the store, its answer passed back.
+ */
+async function streamObject(req: Request, res: Response, storage: RecordingStorage, format: string, recordId: string, rest: string, isProtected: boolean): Promise<void> {
+  const read = { range: req.get('range'), ifNoneMatch: req.get('if-none-match'), ifModifiedSince: req.get('if-modified-since') };
+  const reply = await storage.readResource(format, recordId, rest, read);
+  if (reply.status === 404) return notFound(res);
+  res.set('Accept-Ranges', 'bytes');
+  // Protected resources are checked on every request, so no shared cache may keep them.
+  res.set('Cache-Control', isProtected ? 'private, no-cache' : 'public, max-age=3600');
+  if (reply.status === 416) {
+    res.status(416);
+    if (reply.contentRange) res.set('Content-Range', reply.contentRange);
+    res.end();
+    return;
+  }
+  if (reply.etag) res.set('ETag', reply.etag);
+  if (reply.lastModified) res.set('Last-Modified', reply.lastModified.toUTCString());
+  if (reply.status === 304) {
+    res.status(304).end();
+    return;
+  }
+  const fallback = objectHeaders(rest || 'index.html');
+  res.status(reply.status);
+  res.set('Content-Type', reply.contentType ?? fallback.contentType);
+  if (reply.contentLength !== undefined) res.set('Content-Length', String(reply.contentLength));
+  if (reply.contentRange) res.set('Content-Range', reply.contentRange);
+  if (!res.get('Content-Disposition') && (reply.contentDisposition ?? fallback.contentDisposition)) res.set('Content-Disposition', reply.contentDisposition ?? fallback.contentDisposition);
+  if (req.method === 'HEAD') {
+    reply.body.destroy();
+    res.end();
+    return;
+  }
+  // A client that goes away stops the download from the store too.
+  res.on('close', () => reply.body.destroy());
+  reply.body.on('error', () => res.destroy());
+  reply.body.pipe(res);
 }
 
 const pathRest = (req: Request): string => {
@@ -148,12 +215,9 @@ const queryOf = (req: Request): string => {
 };
 
 /** A plain page with the recording's media and slides, from the files BBB's presentation format publishes. */
-async function builtInPlayer(publishDir: string, r: Recording): Promise<string> {
+async function builtInPlayer(storage: RecordingStorage, r: Recording): Promise<string> {
   const base = `/presentation/${encodeURIComponent(r.recordId)}`;
-  const exists = async (rest: string) => {
-    const p = resolveResource(publishDir, 'presentation', r.recordId, rest);
-    return p !== null && Boolean((await stat(p).catch(() => null))?.isFile());
-  };
+  const exists = async (rest: string) => (await storage.resource('presentation', r.recordId, rest)) !== null;
   const media: string[] = [];
   for (const [rest, kind] of [
     ['video/webcams.mp4', 'video'],

@@ -4,9 +4,11 @@ import { DomainError, isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
 import { escapeXml, el } from '../infra/bbb/xml';
-import { deleteRecordingFiles, moveRecordingFiles, RecordingDirs } from '../recordings/files';
+import { RecordingDirs } from '../recordings/files';
+import { storageOf } from '../recordings/fs-storage';
 import { Recording, tenantOf } from '../recordings/model';
 import { RecordingQuery, RecordingReader } from '../recordings/ports';
+import { RecordingStorage } from '../recordings/storage';
 import { PlaybackTokens } from '../recordings/tokens';
 import { Params, presentParam } from './params';
 import { ApiOutcome, failed, xml } from './responses';
@@ -21,6 +23,8 @@ export interface RecordingApiDeps {
   store: RecordingReader;
   writeSide: WriteSide<RecordingReader>;
   dirs: RecordingDirs;
+  /** where the files are; the dirs when not given */
+  storage?: RecordingStorage;
   tokens: PlaybackTokens;
   settings: RecordingApiSettings;
   logger: Logger;
@@ -66,9 +70,11 @@ const XML_NAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
  */
 export class RecordingApi {
   private readonly pageSize: number;
+  private readonly storage: RecordingStorage;
 
   constructor(private readonly deps: RecordingApiDeps) {
     this.pageSize = deps.pageSize ?? 200;
+    this.storage = storageOf(deps);
   }
 
   /** getRecordings params to a query, or the BBB error for bad ones. */
@@ -189,7 +195,13 @@ export class RecordingApi {
     const publishParam = presentParam(call.params, 'publish');
     if (publishParam === undefined) return failed('missingParamPublish', 'You must specify a publish value true or false.');
     const publish = publishParam.trim().toLowerCase() === 'true';
-    const { writeSide, dirs, logger } = this.deps;
+    const { writeSide, logger } = this.deps;
+    // Ahead of the decision lock, which placements share: a bucket copies the objects now, so the move under the lock only checks and deletes.
+    for (const r of publishable(await this.visible(this.deps.store, ids, call.scope), publish)) {
+      await this.storage
+        .prepareMove(r.recordId, r.formats.map((f) => f.format), publish)
+        .catch((err: unknown) => logger.warn({ err, recordId: r.recordId }, 'copying recording files ahead of a publish failed; the publish copies them'));
+    }
     const outcome = await writeSide.decide(
       call.actor,
       async (store) => {
@@ -199,14 +211,14 @@ export class RecordingApi {
         const moved: Recording[] = [];
         try {
           for (const r of publishable(found, publish)) {
-            await moveRecordingFiles(dirs, r.recordId, r.formats.map((f) => f.format), publish);
+            await this.storage.moveRecording(r.recordId, r.formats.map((f) => f.format), publish);
             moved.push(r);
           }
         } catch (err) {
           logger.error({ err, recordIds: ids, publish }, 'moving recording files failed');
           // Put back what was moved, so files and index keep agreeing.
           for (const r of moved) {
-            await moveRecordingFiles(dirs, r.recordId, r.formats.map((f) => f.format), !publish).catch(() => undefined);
+            await this.storage.moveRecording(r.recordId, r.formats.map((f) => f.format), !publish).catch(() => undefined);
           }
           return { error: 'invalidRequest', message: 'Unable to publish/unpublish recording.' } as DomainError;
         }
@@ -244,7 +256,7 @@ export class RecordingApi {
   async deleteRecordings(call: RecordingCall): Promise<ApiOutcome> {
     const ids = list(presentParam(call.params, 'recordID'));
     if (!ids) return missingRecordId();
-    const { writeSide, dirs, logger } = this.deps;
+    const { writeSide, logger } = this.deps;
     const outcome = await writeSide.decide(
       call.actor,
       async (store) => {
@@ -253,7 +265,7 @@ export class RecordingApi {
         if (isDomainError(events)) return events;
         try {
           // Published and unpublished copies both go (Scalelite leaves the unpublished ones on disk).
-          for (const r of found) await deleteRecordingFiles(dirs, r.recordId);
+          for (const r of found) await this.storage.deleteRecording(r.recordId);
         } catch (err) {
           logger.error({ err, recordIds: ids }, 'deleting recording files failed');
           return { error: 'invalidRequest', message: 'Unable to delete recording.' } as DomainError;

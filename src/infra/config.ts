@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ChecksumAlgorithm, outgoingAlgorithm, parseAlgorithms } from './bbb/checksum';
 import { isParamConfigError, ParamPolicy, parseNameList, parseParamList } from '../commands/param-policy';
+import { StorageSettings, storageSettings } from './s3/config';
 
 /*
  * Configuration from the environment, with Scalelite's variable names. A bad
@@ -132,6 +133,23 @@ const EnvSchema = z.object({
   RECORDING_RETENTION_CHECK_INTERVAL: num(3600, { positive: true }),
   RECORDING_IMPORT_MAX_SIZE: num(20 * 1024, { positive: true }),
   RECORDING_IMPORT_MAX_FILES: num(100_000, { int: true, min: 1 }),
+  // recordings in an S3 bucket (src/infra/s3/config.ts, docs/recordings-on-s3.md)
+  S3_RECORDING: bool,
+  S3_BUCKET_NAME: str,
+  S3_ENDPOINT: str,
+  S3_FORCE_PATH_STYLE: str,
+  AWS_ENDPOINT_URL: str,
+  AWS_ENDPOINT_URL_S3: str,
+  AWS_REGION: str,
+  AWS_DEFAULT_REGION: str,
+  AWS_ACCESS_KEY_ID: str,
+  AWS_SECRET_ACCESS_KEY: str,
+  AWS_SESSION_TOKEN: str,
+  CLOUDFRONT_URL: str,
+  CF_KEY_PAIR_ID: str,
+  CF_PRIVATE_KEY_B64: str,
+  RECORDING_S3_PLAYBACK: oneOf(['stream', 'presign']),
+  RECORDING_S3_PRESIGN_TTL: num(300, { int: true, min: 1, max: 604_800 }),
   MULTITENANCY_ENABLED: bool,
   DEFAULT_CREATE_PARAMS: z.string().optional(),
   OVERRIDE_CREATE_PARAMS: z.string().optional(),
@@ -225,6 +243,8 @@ export interface RecordingSettings {
   retention: { days: number; checkIntervalMs: number };
   /** what one tarball may extract to: larger or fuller ones are refused before extraction */
   tarballLimits: { maxBytes: number; maxEntries: number };
+  /** where imported files live: the two dirs, or an S3 bucket (S3_RECORDING); CloudFront playback */
+  storage: StorageSettings;
 }
 
 export const DEFAULT_PLAYBACK_FORMATS = ['presentation', 'video', 'screenshare', 'podcast', 'notes', 'capture'];
@@ -371,5 +391,6 @@ function recordingSettings(e: z.infer<typeof EnvSchema>, dataDir: string, secret
     retention: { days: e.RECORDING_RETENTION_DAYS, checkIntervalMs: e.RECORDING_RETENTION_CHECK_INTERVAL * 1000 },
     // RECORDING_IMPORT_MAX_SIZE is in MiB
     tarballLimits: { maxBytes: Math.round(e.RECORDING_IMPORT_MAX_SIZE * 1024 * 1024), maxEntries: e.RECORDING_IMPORT_MAX_FILES },
+    storage: storageSettings(e),
   };
 }

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { FormatLocation } from './storage';
+import { resourceSegments } from './storage';
 import { DEFAULT_TARBALL_LIMITS, TarballLimits } from './tar-scan';
 import { inspectExtracted, listTarball, openTarball, TarballError, untar } from './tarball';
 
@@ -43,7 +45,7 @@ export function isSafeName(name: string): boolean {
   return SAFE_NAME.test(name) && name !== '.' && name !== '..';
 }
 
-function requireSafe(kind: string, name: string): void {
+export function requireSafe(kind: string, name: string): void {
   if (!isSafeName(name)) throw new RecordingFilesError(`unsafe ${kind} ${JSON.stringify(name.slice(0, 100))}`);
 }
 
@@ -242,12 +244,7 @@ export async function moveRecordingFiles(dirs: RecordingDirs, recordId: string, 
   }
 }
 
-/** Where each format dir of a recording is: in the published tree, the unpublished tree, both or neither. */
-export interface FormatLocation {
-  format: string;
-  published: boolean;
-  unpublished: boolean;
-}
+export type { FormatLocation } from './storage';
 
 export async function locateFormats(dirs: RecordingDirs, recordId: string, formats: string[]): Promise<FormatLocation[]> {
   requireSafe('record id', recordId);
@@ -357,9 +354,6 @@ export async function cleanStaleWork(workDir: string): Promise<string[]> {
   return removed;
 }
 
-// C0 controls (NUL included) and backslashes have no business in a playback resource path.
-const UNSAFE_SEGMENT_CHARS = /[\u0000-\u001f\u007f\\]/;
-
 /**
  * The file behind a playback resource request, `<baseDir>/<format>/<recordId>/<rest>`,
  * or null when any part could reach outside that recording. `rest` is the
@@ -367,11 +361,8 @@ const UNSAFE_SEGMENT_CHARS = /[\u0000-\u001f\u007f\\]/;
  */
 export function resolveResource(baseDir: string, format: string, recordId: string, rest: string): string | null {
   if (!isSafeName(format) || !isSafeName(recordId)) return null;
-  if (rest.startsWith('/') || UNSAFE_SEGMENT_CHARS.test(rest)) return null;
-  const segments = rest === '' ? [] : rest.split('/');
-  // A trailing slash names a directory; an empty segment anywhere else is a trick.
-  if (segments.length > 0 && segments[segments.length - 1] === '') segments.pop();
-  if (segments.some((s) => s === '' || s === '.' || s === '..')) return null;
+  const segments = resourceSegments(rest);
+  if (!segments) return null;
   const root = path.resolve(baseDir, format, recordId);
   const resolved = path.resolve(root, ...segments);
   return resolved === root || resolved.startsWith(root + path.sep) ? resolved : null;

@@ -8,9 +8,12 @@ import { WriteSide } from '../commands/write-side';
 import { draft, eventSchemas } from '../events/catalog';
 import { Actor } from '../events/envelope';
 import { Lease, soleLease } from '../poller/leadership';
-import { cleanStaleWork, extractTarball, findFormatDirs, listSpool, moveToFailed, placeFormat, RecordingDirs, TarballError } from './files';
+import { cleanStaleWork, extractTarball, findFormatDirs, listSpool, moveToFailed, RecordingDirs, TarballError } from './files';
+import { FilesystemRecordingStorage } from './fs-storage';
 import { combineFormats, parseMetadataXml } from './metadata';
+import { Recording } from './model';
 import { RecordingReader } from './ports';
+import { RecordingStorage, StagedFormat } from './storage';
 import { DEFAULT_TARBALL_LIMITS, TarballLimits } from './tar-scan';
 
 export type ImportResult =
@@ -41,6 +44,8 @@ export interface ImporterStatus {
 
 export interface ImporterDeps {
   dirs: RecordingDirs;
+  /** where imported files go; the publish and unpublish dirs when not given */
+  storage?: RecordingStorage;
   writeSide: WriteSide<RecordingReader>;
   settings: ImporterSettings;
   logger: Logger;
@@ -56,11 +61,13 @@ class NotAnImport extends Error {}
 
 /**
  * Watches the spool dir and imports `<record_id>.tar` files: extract into the
- * work dir, parse every metadata.xml, move the format dirs into place, then
- * append RecordingImported, the commit point. The tarball is deleted only
- * after that, so a crash at any step means the same file is imported again
- * (idempotently) at the next start. A tarball that cannot be imported goes to
- * `failed/` with its reason, and is never retried by itself.
+ * work dir, parse every metadata.xml, stage the files (an upload, for a bucket:
+ * outside the decision lock, which placements share), put them in place, then
+ * append RecordingImported, the commit point. The tarball and the extracted
+ * copy are deleted only after that, so a crash at any step means the same file
+ * is imported again, whole and idempotently, at the next start. A tarball that
+ * cannot be imported goes to `failed/` with its reason, and is never retried by
+ * itself.
  */
 export class RecordingImporter {
   private timer: NodeJS.Timeout | null = null;
@@ -79,12 +86,17 @@ export class RecordingImporter {
     lastFailure: null,
   };
 
-  constructor(private readonly deps: ImporterDeps) {}
+  private readonly storage: RecordingStorage;
+
+  constructor(private readonly deps: ImporterDeps) {
+    this.storage = deps.storage ?? new FilesystemRecordingStorage(deps.dirs);
+  }
 
   async start(): Promise<void> {
     const { dirs, logger, settings } = this.deps;
     this.stopped = false;
-    for (const dir of [dirs.spoolDir, dirs.workDir, dirs.publishDir, dirs.unpublishDir]) await mkdir(dir, { recursive: true });
+    const local = this.storage.kind === 'filesystem' ? [dirs.publishDir, dirs.unpublishDir] : [];
+    for (const dir of [dirs.spoolDir, dirs.workDir, ...local]) await mkdir(dir, { recursive: true });
     await cleanStaleWork(dirs.workDir);
     try {
       // New tarballs are picked up at once; the timer is the safety net (NFS does not always notify).
@@ -155,6 +167,7 @@ export class RecordingImporter {
     const name = basename(file);
     this.state.current = name;
     let extracted: string | null = null;
+    let forget: (() => Promise<void>) | null = null;
     try {
       extracted = await extractTarball(file, dirs.workDir, settings.tarballLimits ?? DEFAULT_TARBALL_LIMITS);
       const found = await findFormatDirs(extracted);
@@ -171,14 +184,28 @@ export class RecordingImporter {
       const combined = combineFormats(parsed);
       if ('error' in combined) throw new NotAnImport(combined.error);
       const imported = { ...combined.recording, formats: combined.formats };
-      const committed = await writeSide.decide(actor, async (store) => {
-        const current = await store.recording(imported.recordId);
+      const decideEvent = (current: Recording | null) => {
         const event = decideImport(current, imported, settings, name);
         const valid = eventSchemas.RecordingImported.safeParse(event.data);
         if (!valid.success) return domainError('invalidRequest', valid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-        const published = (event.data as { published: boolean }).published;
-        for (const f of found) await placeFormat(dirs, f.format, f.recordId, f.dir, published);
-        return { events: [event], result: published };
+        return { event, published: (event.data as { published: boolean }).published, known: current !== null };
+      };
+      // A first look, to refuse before uploading anything and to upload to the side the import will most likely take.
+      const planned = await writeSide.decide(actor, async (store) => ({ events: [], result: decideEvent(await store.recording(imported.recordId)) }));
+      if (isDomainError(planned)) throw new NotAnImport(planned.message);
+      const plan = planned.result;
+      if (isDomainError(plan)) throw new NotAnImport(plan.message);
+      // A recording the index does not know keeps nothing of a failed import (a known one keeps its earlier files).
+      if (!plan.known) forget = () => this.storage.deleteRecording(imported.recordId, found.map((f) => f.format));
+      const staged: StagedFormat[] = [];
+      for (const f of found) staged.push(await this.storage.stageFormat(f.format, f.recordId, f.dir, plan.published));
+      const committed = await writeSide.decide(actor, async (store) => {
+        const decided = decideEvent(await store.recording(imported.recordId));
+        if (isDomainError(decided)) return decided;
+        for (const s of staged) await this.storage.placeFormat(s, decided.published);
+        // From here the event may be in the log even if the append seems to fail: its files stay.
+        forget = null;
+        return { events: [decided.event], result: decided.published };
       });
       if (isDomainError(committed)) throw new NotAnImport(committed.message);
       if (options.fromSpool) await unlink(file).catch(() => undefined);
@@ -189,6 +216,7 @@ export class RecordingImporter {
       this.deps.onImported?.(imported.recordId, imported.meetingId);
       return { file: name, kind: 'imported', recordId: imported.recordId, formats: found.map((f) => f.format), published: committed.result };
     } catch (err) {
+      await forget?.().catch((cleanupErr: unknown) => logger.warn({ err: cleanupErr, file: name }, 'could not remove the files of a failed import'));
       const content = err instanceof TarballError || err instanceof NotAnImport;
       const reason = err instanceof Error ? err.message : String(err);
       if (!options.fromSpool) {

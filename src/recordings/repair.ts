@@ -1,14 +1,17 @@
 import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
-import { deleteRecordingFiles, FormatLocation, formatsOnDisk, locateFormats, moveRecordingFiles, RecordingDirs } from './files';
+import { RecordingDirs } from './files';
+import { storageOf } from './fs-storage';
 import { Recording } from './model';
 import { RecordingReader } from './ports';
+import { FormatLocation, RecordingStorage } from './storage';
 
 /*
  * recordings:update (Scalelite's one-off mover, made a general repair): put
  * each recording's files where its published state says, remove what a
- * deleted recording left on disk, and report recordings whose files are gone.
+ * deleted recording left on disk or in the bucket, and report recordings whose
+ * files are gone.
  * The index (the log) is the truth; nothing here changes state, so no event
  * is written: the files follow the events, as after a publish.
  */
@@ -59,6 +62,8 @@ export interface RepairDeps {
   store: RecordingReader;
   writeSide: WriteSide<RecordingReader>;
   dirs: RecordingDirs;
+  /** where the files are; the dirs when not given */
+  storage?: RecordingStorage;
 }
 
 const PAGE = 500;
@@ -67,7 +72,8 @@ const LISTED_MAX = 1_000;
 export async function repairRecordingFiles(deps: RepairDeps, actor: Actor, onProgress: (p: RepairProgress) => void = () => undefined): Promise<RepairOutcome> {
   const out: RepairOutcome = { checked: 0, moved: 0, removed: 0, missing: 0, movedIds: [], removedIds: [], missingFormats: [] };
   const total = await deps.store.count({ states: null });
-  const anyFormat = await formatsOnDisk(deps.dirs);
+  const storage = storageOf(deps);
+  const anyFormat = await storage.formatsStored();
   const list = <T>(into: T[], item: T) => {
     if (into.length < LISTED_MAX) into.push(item);
   };
@@ -79,9 +85,9 @@ export async function repairRecordingFiles(deps: RepairDeps, actor: Actor, onPro
       const plans: FilePlan[] = [];
       for (const r of recordings) {
         const formats = r.state === 'deleted' ? anyFormat : r.formats.map((f) => f.format);
-        const plan = planFiles(r, await locateFormats(deps.dirs, r.recordId, formats));
-        if (plan.move.length > 0) await moveRecordingFiles(deps.dirs, r.recordId, plan.move, plan.toPublished);
-        if (plan.remove) await deleteRecordingFiles(deps.dirs, r.recordId);
+        const plan = planFiles(r, await storage.locateFormats(r.recordId, formats));
+        if (plan.move.length > 0) await storage.moveRecording(r.recordId, plan.move, plan.toPublished);
+        if (plan.remove) await storage.deleteRecording(r.recordId);
         plans.push(plan);
       }
       return { events: [], result: plans };

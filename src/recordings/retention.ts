@@ -4,9 +4,11 @@ import { DomainError, domainError, isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
 import { Lease } from '../poller/leadership';
-import { deleteRecordingFiles, RecordingDirs } from './files';
+import { RecordingDirs } from './files';
+import { storageOf } from './fs-storage';
 import { Recording } from './model';
 import { RecordingQuery, RecordingReader } from './ports';
+import { RecordingStorage } from './storage';
 
 /*
  * Recording retention: delete recordings older than an age, on an admin's
@@ -64,6 +66,8 @@ export interface PurgeDeps {
   store: RecordingReader;
   writeSide: WriteSide<RecordingReader>;
   dirs: RecordingDirs;
+  /** where the files are; the dirs when not given */
+  storage?: RecordingStorage;
   logger: Logger;
 }
 
@@ -75,6 +79,7 @@ export async function purgeRecordings(deps: PurgeDeps, req: PurgeRequest, onProg
     const [total, recordings] = await Promise.all([deps.store.count(query), deps.store.query({ ...query, limit: LISTED_MAX })]);
     return { before: req.before, dryRun: true, total, recordings };
   }
+  const storage = storageOf(deps);
   const purged: Recording[] = [];
   let total = 0;
   for (;;) {
@@ -87,7 +92,7 @@ export async function purgeRecordings(deps: PurgeDeps, req: PurgeRequest, onProg
         if (isDomainError(events)) return events;
         try {
           // Files first: a crash after this leaves a recording listed whose files are gone, and the next purge finishes it.
-          for (const r of found) await deleteRecordingFiles(deps.dirs, r.recordId);
+          for (const r of found) await storage.deleteRecording(r.recordId);
         } catch (err) {
           throw new Error(`deleting recording files failed after ${total} recordings were purged: ${(err as Error).message}`, { cause: err });
         }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -9,12 +9,14 @@ import { tag, tags } from '../support/bbb-client';
 import { eventually } from '../support/eventually';
 import { startReceiver } from '../support/receiver';
 import { BACKENDS, Harness, startHarness, TEST_SECRET } from '../support/harness';
+import { openTestStorage, STORAGES, TestStorage } from '../support/storage';
 
 /*
- * Recordings end to end on both backends: a tarball the simulator produced,
- * dropped in the spool dir, becomes a recording the BBB API lists and plays;
- * it can be unpublished, published, updated and deleted, and all of it
- * survives a restart and a rebuild.
+ * Recordings end to end on both backends and both storages (the publish dirs,
+ * an S3 bucket on S3Proxy): a tarball the simulator produced, dropped in the
+ * spool dir, becomes a recording the BBB API lists and plays; it can be
+ * unpublished, published, updated and deleted, and all of it survives a
+ * restart and a rebuild.
  */
 
 async function get(url: string, headers: Record<string, string> = {}) {
@@ -23,17 +25,22 @@ async function get(url: string, headers: Record<string, string> = {}) {
   return { status: res.statusCode, headers: res.headers, body, text: body.toString('utf8') };
 }
 
-describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
+const MATRIX = BACKENDS.flatMap((backend) => STORAGES.map((storage) => [backend, storage] as const));
+
+describe.each(MATRIX)('recordings (%s backends, %s storage)', (backend, storageKind) => {
   let h: Harness;
+  let files: TestStorage;
   let recordId: string;
   const spool = () => h.config.recordings.spoolDir;
 
   beforeAll(async () => {
-    h = await startHarness({ backend, servers: 1, env: { RECORDING_IMPORT_POLL_INTERVAL: '0.2' } });
+    files = await openTestStorage(storageKind, () => h.config.recordings);
+    h = await startHarness({ backend, servers: 1, env: { RECORDING_IMPORT_POLL_INTERVAL: '0.2', ...files.env } });
   });
   afterAll(async () => {
     expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
+    await files.close();
   });
 
   const listed = async (params: Record<string, string>) => (await h.lms.get('getRecordings', params)).body;
@@ -94,6 +101,33 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     expect(tag(await listed({ offset: '-1' }), 'messageKey')).toBe('invalidParamOffset');
   });
 
+  test('a resource is served in byte ranges, and an unsatisfiable range is refused', async () => {
+    const url = `${h.balancer.url}/presentation/${recordId}/metadata.xml`;
+    const whole = await get(url);
+    expect(whole.status).toBe(200);
+    expect(whole.headers['accept-ranges']).toBe('bytes');
+    const part = await get(url, { range: 'bytes=5-14' });
+    expect(part.status).toBe(206);
+    expect(part.headers['content-range']).toBe(`bytes 5-14/${whole.body.length}`);
+    expect(part.body).toEqual(whole.body.subarray(5, 15));
+    expect((await get(url, { range: `bytes=${whole.body.length + 10}-` })).status).toBe(416);
+    // nothing climbs out of the recording
+    expect((await get(`${h.balancer.url}/presentation/${recordId}/..%2F..%2Fvideo/${recordId}/video-0.m4v`)).status).toBe(404);
+  });
+
+  test('a recording, or a dir in it, is its index.html', async () => {
+    const { recordId: captured } = await generateRecording({ spoolDir: spool(), meetingId: 'capture-1', formats: ['capture'] });
+    await eventually('the import', async () => (await listed({ meetingID: 'capture-1' })).includes(captured));
+    for (const path of [`/capture/${captured}`, `/capture/${captured}/`, `/capture/${captured}/index.html`]) {
+      const page = await get(`${h.balancer.url}${path}`);
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.text).toContain('<title>recording</title>');
+    }
+    expect((await get(`${h.balancer.url}/capture/${captured}/missing/`)).status).toBe(404);
+    await h.lms.get('deleteRecordings', { recordID: captured });
+  });
+
   test('when unpublished, then the files move to the unpublish dir and playback is refused; published again, it plays', async () => {
     const resource = `${h.balancer.url}/presentation/${recordId}/metadata.xml`;
     const res = await h.lms.get('publishRecordings', { recordID: recordId, publish: 'false' });
@@ -101,15 +135,16 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     const body = await listed({ meetingID: 'history-101' });
     expect(tag(body, 'published')).toBe('false');
     expect(tag(body, 'state')).toBe('unpublished');
-    expect(existsSync(join(h.config.recordings.unpublishDir, 'presentation', recordId, 'metadata.xml'))).toBe(true);
-    expect(existsSync(join(h.config.recordings.publishDir, 'presentation', recordId))).toBe(false);
+    expect(await files.has('unpublished', 'presentation', recordId)).toBe(true);
+    expect(await files.has('published', 'presentation', recordId)).toBe(false);
     const refused = await get(resource);
     expect(refused.status).toBe(404);
     expect(refused.text).toContain('Recording Not Found');
 
     expect((await h.lms.get('publishRecordings', { recordID: recordId, publish: 'TRUE' })).body).toContain('<published>true</published>');
     expect((await get(resource)).status).toBe(200);
-    expect(existsSync(join(h.config.recordings.unpublishDir, 'presentation', recordId))).toBe(false);
+    expect(await files.has('unpublished', 'presentation', recordId)).toBe(false);
+    expect(await files.has('published', 'presentation', recordId)).toBe(true);
   });
 
   test('publish and delete errors are BBB errors', async () => {
@@ -183,7 +218,8 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
       const failedDir = join(spool(), 'failed');
       await eventually('the refused import', async () => existsSync(join(failedDir, `${crafted}.tar.reason.txt`)) && existsSync(join(failedDir, `${crafted}.tar`)));
       expect(readFileSync(join(failedDir, `${crafted}.tar.reason.txt`), 'utf8')).toContain(`symlink video/${crafted}/stolen.m4v points outside its recording (../${recordId}/video-0.m4v)`);
-      expect(existsSync(join(h.config.recordings.publishDir, 'video', crafted))).toBe(false);
+      expect(await files.has('published', 'video', crafted)).toBe(false);
+      expect(await files.has('unpublished', 'video', crafted)).toBe(false);
       expect(tag(await listed({ meetingID: 'crafted-1' }), 'messageKey')).toBe('noRecordings');
       expect((await get(`${h.balancer.url}/video/${crafted}/stolen.m4v`)).status).toBe(404);
       const { events } = await h.admin.call<{ events: Array<{ data: { source: string; reason: string } }> }>('getEvents', 'GET', { type: 'RecordingImportFailed' });
@@ -245,8 +281,8 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     await eventually('the import', async () => (await listed({ meetingID: 'chemistry-3' })).includes(other));
     await h.lms.get('publishRecordings', { recordID: other, publish: 'false' });
     expect((await h.lms.get('deleteRecordings', { recordID: other })).body).toBe('<response><returncode>SUCCESS</returncode><deleted>true</deleted></response>');
-    for (const dir of [h.config.recordings.publishDir, h.config.recordings.unpublishDir]) {
-      for (const format of readdirSync(dir)) expect(existsSync(join(dir, format, other))).toBe(false);
+    for (const side of ['published', 'unpublished'] as const) {
+      for (const format of await files.formats(side)) expect(await files.has(side, format, other)).toBe(false);
     }
     expect(await listed({ meetingID: 'chemistry-3' })).toContain('noRecordings');
     const deleted = await listed({ meetingID: 'chemistry-3', state: 'deleted' });
@@ -277,8 +313,8 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     const purged = await h.admin.stream<Purged>('purgeRecordings', { older_than: '2y' }, (line) => progress.push(line.progress));
     expect(purged).toMatchObject({ dry_run: false, total: 2 });
     expect(progress).toEqual([{ deleted: 2 }]);
-    for (const dir of [h.config.recordings.publishDir, h.config.recordings.unpublishDir]) {
-      for (const format of readdirSync(dir)) for (const id of [old.recordId, older.recordId]) expect(existsSync(join(dir, format, id))).toBe(false);
+    for (const side of ['published', 'unpublished'] as const) {
+      for (const format of await files.formats(side)) for (const id of [old.recordId, older.recordId]) expect(await files.has(side, format, id)).toBe(false);
     }
     expect(await listed({ meetingID: 'archive-1' })).toContain('noRecordings');
     // the newer recordings are untouched
@@ -291,20 +327,20 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
   });
 
   test('repairRecordingFiles puts files where the index says, removes a deleted recording\'s leftovers and lists missing files', async () => {
-    const { publishDir, unpublishDir } = h.config.recordings;
     // a published recording whose presentation sits in the unpublished tree (a copy from another Scalelite, say)
-    renameSync(join(publishDir, 'presentation', recordId), join(unpublishDir, 'presentation', recordId));
+    await files.move('presentation', recordId, 'published', 'unpublished');
     expect((await get(`${h.balancer.url}/presentation/${recordId}/metadata.xml`)).status).toBe(404);
     // a deleted recording's files restored from a backup
     const { recordId: deleted } = await generateRecording({ spoolDir: spool(), meetingId: 'restored-1' });
     await eventually('the import', async () => (await listed({ meetingID: 'restored-1' })).includes(deleted));
-    cpSync(join(publishDir, 'video', deleted), join(h.dataDir, 'video-backup'), { recursive: true });
+    const restore = await files.backup('published', 'video', deleted);
     await h.lms.get('deleteRecordings', { recordID: deleted });
-    cpSync(join(h.dataDir, 'video-backup'), join(publishDir, 'video', deleted), { recursive: true });
+    expect(await files.has('published', 'video', deleted)).toBe(false);
+    await restore();
     // a recording whose video is gone
     const { recordId: lost } = await generateRecording({ spoolDir: spool(), meetingId: 'lost-1' });
     await eventually('the import', async () => (await listed({ meetingID: 'lost-1' })).includes(lost));
-    rmSync(join(publishDir, 'video', lost), { recursive: true });
+    await files.remove('published', 'video', lost);
 
     const progress: unknown[] = [];
     const result = await h.admin.stream<{ checked: number; moved: number; removed: number; missing: number; moved_ids: string[]; removed_ids: string[]; missing_formats: unknown[] }>(
@@ -315,10 +351,10 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
     expect(result).toMatchObject({ moved: 1, removed: 1, missing: 1, moved_ids: [recordId], removed_ids: [deleted], missing_formats: [{ record_id: lost, formats: ['video'] }] });
     expect(result.checked).toBe((await h.admin.call<{ total: number }>('getRecordingList', 'GET', { state: 'any' })).total);
     expect(progress.length).toBeGreaterThan(0);
-    expect(existsSync(join(publishDir, 'presentation', recordId))).toBe(true);
-    expect(existsSync(join(unpublishDir, 'presentation', recordId))).toBe(false);
+    expect(await files.has('published', 'presentation', recordId)).toBe(true);
+    expect(await files.has('unpublished', 'presentation', recordId)).toBe(false);
     expect((await get(`${h.balancer.url}/presentation/${recordId}/metadata.xml`)).status).toBe(200);
-    expect(existsSync(join(publishDir, 'video', deleted))).toBe(false);
+    expect(await files.has('published', 'video', deleted)).toBe(false);
     // a second run finds nothing more to do but the loss
     expect(await h.admin.stream('repairRecordingFiles', {}, () => undefined)).toMatchObject({ moved: 0, removed: 0, missing: 1 });
   });
@@ -347,17 +383,20 @@ describe.each(BACKENDS)('recordings (%s backends)', (backend) => {
   });
 });
 
-describe('recording retention (RECORDING_RETENTION_DAYS)', () => {
+describe.each(STORAGES)('recording retention (RECORDING_RETENTION_DAYS, %s storage)', (storageKind) => {
   let h: Harness;
+  let files: TestStorage;
   beforeAll(async () => {
+    files = await openTestStorage(storageKind, () => h.config.recordings);
     h = await startHarness({
       servers: 1,
-      env: { RECORDING_IMPORT_POLL_INTERVAL: '0.2', RECORDING_RETENTION_DAYS: '30', RECORDING_RETENTION_CHECK_INTERVAL: '0.2' },
+      env: { RECORDING_IMPORT_POLL_INTERVAL: '0.2', RECORDING_RETENTION_DAYS: '30', RECORDING_RETENTION_CHECK_INTERVAL: '0.2', ...files.env },
     });
   });
   afterAll(async () => {
     expect(await h.rebuild()).toMatchObject({ equal: true, differences: [] });
     await h.close();
+    await files.close();
   });
 
   test('the active importer deletes what is past the retention period, as the importer, and keeps the rest', async () => {
@@ -372,6 +411,7 @@ describe('recording retention (RECORDING_RETENTION_DAYS)', () => {
       expect.objectContaining({ actor: expect.objectContaining({ kind: 'importer', name: 'retention' }), data: { recordId: expired.recordId, reason: 'retention: older than 30 days (RECORDING_RETENTION_DAYS)' } }),
     ]);
     expect(tag((await h.lms.get('getRecordings', { meetingID: 'last-year' })).body, 'messageKey')).toBe('noRecordings');
+    for (const format of ['presentation', 'video']) expect(await files.has('published', format, expired.recordId)).toBe(false);
     await eventually('the recent import', async () => (await h.lms.get('getRecordings', { meetingID: 'this-term' })).body.includes(recent.recordId));
     // a later pass leaves it alone
     await new Promise((r) => setTimeout(r, 500));
@@ -396,12 +436,17 @@ describe('recordings disabled', () => {
   });
 });
 
-describe('protected recordings (PROTECTED_RECORDINGS_ENABLED)', () => {
+describe.each(STORAGES)('protected recordings (PROTECTED_RECORDINGS_ENABLED, %s storage)', (storageKind) => {
   let h: Harness;
+  let files: TestStorage;
   beforeAll(async () => {
-    h = await startHarness({ servers: 1, env: { RECORDING_IMPORT_POLL_INTERVAL: '0.2', PROTECTED_RECORDINGS_ENABLED: 'true', SECRET_KEY_BASE: 'test-key-base' } });
+    files = await openTestStorage(storageKind, () => h.config.recordings);
+    h = await startHarness({ servers: 1, env: { RECORDING_IMPORT_POLL_INTERVAL: '0.2', PROTECTED_RECORDINGS_ENABLED: 'true', SECRET_KEY_BASE: 'test-key-base', ...files.env } });
   });
-  afterAll(() => h.close());
+  afterAll(async () => {
+    await h.close();
+    await files.close();
+  });
 
   test('an import is protected; its resources need the cookie the one-time token sets', async () => {
     const { recordId } = await generateRecording({ spoolDir: h.config.recordings.spoolDir, meetingId: 'secret-1' });

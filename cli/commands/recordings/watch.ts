@@ -4,6 +4,8 @@ import { AdminCommand } from '../../base';
 interface WatchStatus {
   disabled: boolean;
   dirs: { spool: string; work: string; published: string; unpublished: string };
+  /** where imported files are: the two dirs, or a bucket (S3_RECORDING) */
+  storage?: { kind: 'filesystem' | 's3'; bucket?: string; endpoint?: string };
   queued: string[];
   failed: string[];
   importer: { running: boolean; leading: boolean; current: string | null; lastScanAt: string | null; imported: number; failed: number } | null;
@@ -48,8 +50,12 @@ export default class RecordingsWatch extends AdminCommand {
   private show(s: WatchStatus): void {
     if (s.disabled) this.log('Recordings are disabled (RECORDING_DISABLED=true).');
     this.log(`Spool dir:       ${s.dirs.spool}`);
-    this.log(`Published dir:   ${s.dirs.published}`);
-    this.log(`Unpublished dir: ${s.dirs.unpublished}`);
+    if (s.storage?.kind === 's3') {
+      this.log(`Bucket:          s3://${s.storage.bucket}/{published,unpublished}/${s.storage.endpoint ? ` at ${s.storage.endpoint}` : ''}`);
+    } else {
+      this.log(`Published dir:   ${s.dirs.published}`);
+      this.log(`Unpublished dir: ${s.dirs.unpublished}`);
+    }
     if (s.importer) {
       const i = s.importer;
       this.log(`Importer:        ${i.running ? (i.leading ? 'active' : 'standby') : 'stopped'}${i.current ? `, importing ${i.current}` : ''}; last scan ${i.lastScanAt ?? 'never'}`);

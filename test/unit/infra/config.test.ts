@@ -68,6 +68,7 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
         readyCallbackRetries: 5,
         retention: { days: 0, checkIntervalMs: 3_600_000 },
         tarballLimits: { maxBytes: 20 * 1024 ** 3, maxEntries: 100_000 },
+        storage: { kind: 'filesystem', cloudFront: null },
       },
       multitenancy: false,
       createPolicy: { defaults: {}, overrides: {}, exclude: [] },
