@@ -194,29 +194,32 @@ export class WriteSide<R extends Projected = PoolReader> {
     const overlay = this.deps.overlay!(pool);
     const decided: Array<{ q: Queued<R>; result: unknown; events: DomainEvent[] }> = [];
     for (const q of live) {
+      let outcome: Decided<unknown> | DomainError;
       try {
-        const outcome = await q.decision(overlay.view);
-        if (isDomainError(outcome)) {
-          q.settle(Promise.resolve(outcome));
-          continue;
-        }
-        if (outcome.events.length === 0) {
-          q.settle(Promise.resolve({ result: outcome.result, events: [] }));
-          continue;
-        }
-        const events = stamp(outcome.events, q.actor, clock(), newId, q.correlationId);
-        try {
-          events.forEach((e) => checkEvent(e));
-        } catch (err) {
-          if (!(err instanceof InvalidEventError)) throw err;
-          q.settle(Promise.resolve(domainError('invalidRequest', err.message)));
-          continue;
-        }
-        await overlay.apply(events);
-        decided.push({ q, result: outcome.result, events });
+        outcome = await q.decision(overlay.view);
       } catch (err) {
         q.settle(Promise.reject(err));
+        continue;
       }
+      if (isDomainError(outcome)) {
+        q.settle(Promise.resolve(outcome));
+        continue;
+      }
+      if (outcome.events.length === 0) {
+        q.settle(Promise.resolve({ result: outcome.result, events: [] }));
+        continue;
+      }
+      const events = stamp(outcome.events, q.actor, clock(), newId, q.correlationId);
+      try {
+        events.forEach((e) => checkEvent(e));
+      } catch (err) {
+        if (!(err instanceof InvalidEventError)) throw err;
+        q.settle(Promise.resolve(domainError('invalidRequest', err.message)));
+        continue;
+      }
+      // A read failing here leaves the overlay unsure: the whole batch fails (drain answers everyone left).
+      await overlay.apply(events);
+      decided.push({ q, result: outcome.result, events });
     }
     if (decided.length === 0) return;
     try {

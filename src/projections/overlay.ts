@@ -25,7 +25,10 @@ export class PoolOverlay implements PoolReader {
 
   constructor(private readonly base: PoolReader) {}
 
-  /** Events decided on this view, in order: later reads include them. */
+  /**
+   * Events decided on this view, in order: later reads include them. A key counts as
+   * touched only once read: a read that fails leaves the overlay as it was before that key.
+   */
   async apply(events: DomainEvent[]): Promise<void> {
     for (const event of events) {
       await this.load(event);
@@ -38,14 +41,14 @@ export class PoolOverlay implements PoolReader {
     const { base, slice, touched } = this;
     for (const id of keys.servers) {
       if (touched.servers.has(id)) continue;
-      touched.servers.add(id);
       const server = await base.server(id);
+      touched.servers.add(id);
       if (server) slice.servers[id] = server;
     }
     for (const id of keys.meetings) {
       if (touched.meetings.has(id)) continue;
-      touched.meetings.add(id);
       const meeting = await base.meeting(id);
+      touched.meetings.add(id);
       if (!meeting) continue;
       slice.meetings[id] = meeting;
       // its voice bridge comes with it: a move or an end frees it
@@ -54,8 +57,8 @@ export class PoolOverlay implements PoolReader {
     for (const number of keys.voiceBridges) await this.loadVoiceBridge(number);
     for (const id of keys.tenants) {
       if (touched.tenants.has(id)) continue;
-      touched.tenants.add(id);
       const tenant = await base.tenant(id);
+      touched.tenants.add(id);
       if (!tenant) continue;
       slice.tenants[id] = tenant;
       await this.loadTenantName(tenant.name);
@@ -63,7 +66,8 @@ export class PoolOverlay implements PoolReader {
     for (const name of keys.tenantNames) await this.loadTenantName(name);
     if (keys.tenantSettings.length > 0 && (event.type === 'TenantSettingAdded' || event.type === 'TenantSettingRemoved')) {
       const { tenantId } = event.data;
-      for (const setting of await base.tenantSettings(tenantId)) {
+      const settings = await base.tenantSettings(tenantId);
+      for (const setting of settings) {
         if (touched.tenantSettings.has(setting.id)) continue;
         touched.tenantSettings.add(setting.id);
         slice.tenantSettings[setting.id] = setting;
@@ -74,16 +78,16 @@ export class PoolOverlay implements PoolReader {
 
   private async loadVoiceBridge(number: string): Promise<void> {
     if (this.touched.voiceBridges.has(number)) return;
-    this.touched.voiceBridges.add(number);
     const holder = await this.base.voiceBridge(number);
+    this.touched.voiceBridges.add(number);
     if (holder !== null) this.slice.voiceBridges[number] = holder;
   }
 
   private async loadTenantName(name: string): Promise<void> {
     const key = tenantNameKey(name);
     if (this.touched.tenantNames.has(key)) return;
-    this.touched.tenantNames.add(key);
     const tenant = await this.base.tenantByName(name);
+    this.touched.tenantNames.add(key);
     if (tenant) this.slice.tenantNames[key] = tenant.id;
   }
 
