@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AdminApi } from './api/admin';
 import { buildApp, requestTenant } from './api/app';
+import { MigrationAdmin } from './api/admin-migration';
 import { MeetingApi } from './api/meetings';
 import { DecisionLock, DecisionTiming, LocalDecisionLock, WriteSide } from './commands/write-side';
 import { EventLog } from './events/log';
@@ -577,6 +578,15 @@ async function startOn(
       meetings,
       admin,
       recordings: recordingApi,
+      migration: new MigrationAdmin({
+        pool,
+        writeSide,
+        recordings: backends.recordings,
+        recordingWriteSide,
+        recordingsDisabled: rec.disabled,
+        recordingDirs: { publish: rec.publishDir, unpublish: rec.unpublishDir },
+        logger: logger.child({ role: 'admin' }),
+      }),
       serverSync: new ServerSyncAdmin({ pool, writeSide, endOnServer, serverIdIsHostname: config.serverIdIsHostname, logger: logger.child({ role: 'admin' }) }),
       recordingAdmin: new RecordingAdmin({
         store: backends.recordings,

@@ -1,0 +1,102 @@
+import type { MigrationBatchResult } from '../../api/admin-migration';
+import { emptyCounts, MigrationCounts, MigrationItem, ScaleliteRecording } from '../../commands/migration';
+import { AdminClient } from '../admin-client';
+import { redactUrl, ScaleliteSource } from './source';
+
+/*
+ * One run of `scalelite migrate:scalelite`: Scalelite's Redis state as one
+ * batch, then its recordings index in batches, each sent to the balancer's
+ * admin API, which decides it against what it holds. A killed run is simply
+ * run again: what arrived is found in place and skipped as unchanged.
+ */
+
+export interface MigrationRunOptions {
+  source: ScaleliteSource;
+  client: AdminClient;
+  dryRun: boolean;
+  skipRecordings: boolean;
+  /** recordings read and sent per batch */
+  batchSize: number;
+  /** told of each recordings batch: how many of the total are done */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface MigrationReport {
+  dry_run: boolean;
+  /** events appended by this run (0 on a dry run, and on a run that found everything in place) */
+  appended: number;
+  counts: MigrationCounts;
+  /** skipped, needing a hand, or updated: each with the reason */
+  items: MigrationItem[];
+  recording_dirs: { publish: string; unpublish: string } | null;
+  source: { redis: string; namespace: string; database: string };
+  found: { servers: number; meetings: number; tenants: number; tenant_settings: number; recordings: number };
+  ms: number;
+}
+
+/** A batch's JSON stays well under the admin API's body limit, however large its rows. */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+export async function runMigration(o: MigrationRunOptions): Promise<MigrationReport> {
+  const started = Date.now();
+  const pool = await o.source.readPool();
+  const total = o.skipRecordings ? 0 : await o.source.countRecordings();
+  const report: MigrationReport = {
+    dry_run: o.dryRun,
+    appended: 0,
+    counts: emptyCounts(),
+    items: [],
+    recording_dirs: null,
+    source: { redis: redactUrl(o.source.redisUrl), namespace: o.source.namespace, database: redactUrl(o.source.databaseUrl) },
+    found: { servers: pool.servers.length, meetings: pool.meetings.length, tenants: pool.tenants.length, tenant_settings: pool.tenantSettings.length, recordings: total },
+    ms: 0,
+  };
+  const take = (r: MigrationBatchResult) => {
+    report.appended += r.appended;
+    for (const [kind, outcomes] of Object.entries(r.counts)) {
+      for (const [outcome, n] of Object.entries(outcomes)) report.counts[kind as keyof MigrationCounts][outcome as keyof MigrationCounts['server']] += n;
+    }
+    report.items.push(...r.items);
+  };
+
+  const poolResult = await o.client.call<MigrationBatchResult>('migrateScalelitePool', 'POST', {}, { ...pool, dry_run: o.dryRun });
+  take(poolResult);
+  report.recording_dirs = poolResult.recording_dirs ?? null;
+
+  if (!o.skipRecordings) {
+    const source = redactUrl(o.source.databaseUrl);
+    let lastId = 0;
+    let done = 0;
+    o.onProgress?.(0, total);
+    for (;;) {
+      const page = await o.source.readRecordings(lastId, o.batchSize);
+      if (page.recordings.length === 0) break;
+      lastId = page.lastId;
+      for (const chunk of bySize(page.recordings)) {
+        take(await o.client.call<MigrationBatchResult>('migrateScaleliteRecordings', 'POST', {}, { recordings: chunk, source, dry_run: o.dryRun }));
+      }
+      done += page.recordings.length;
+      o.onProgress?.(Math.min(done, Math.max(total, done)), Math.max(total, done));
+    }
+  }
+  report.ms = Date.now() - started;
+  return report;
+}
+
+/** Recordings split so no request body passes MAX_BATCH_BYTES. */
+function* bySize(recordings: ScaleliteRecording[]): Generator<ScaleliteRecording[]> {
+  let chunk: ScaleliteRecording[] = [];
+  let size = 0;
+  for (const r of recordings) {
+    const bytes = Buffer.byteLength(JSON.stringify(r));
+    if (chunk.length > 0 && size + bytes > MAX_BATCH_BYTES) {
+      yield chunk;
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(r);
+    size += bytes;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
