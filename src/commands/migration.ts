@@ -183,7 +183,8 @@ function decideServerMigration(s: ScaleliteServer, current: Server | undefined, 
   const changed = Object.keys(changes).length > 0 || current.state !== s.state;
   if (Object.keys(changes).length > 0) out.events.push(draft('ServerUpdated', { serverId: s.id, ...changes }));
   if (current.state !== s.state) out.events.push(stateEvent(s.id, s.state));
-  if (multiplier.problem && changed) item('attention', multiplier.problem);
+  // Scalelite's multiplier is not this one's until an admin sets it: said on every run.
+  if (multiplier.problem) item('attention', multiplier.problem);
   else item(changed ? 'updated' : 'unchanged');
   return true;
 }
@@ -231,7 +232,7 @@ function decideSettingMigration(s: ScaleliteTenantSetting, view: PoolMigrationVi
   const item = (outcome: MigrationOutcome, reason?: string): void => void out.items.push({ kind: 'tenantSetting', id: shortId(s.id), outcome, ...(reason ? { reason } : {}) });
   if (s.id === '' || s.id.length > 255) return item('skipped', 'the id must be 1 to 255 characters');
   // Scalelite never checked that the tenant exists (§6 tenantSettings:add): such a setting applied to nothing.
-  if (!tenants.has(s.tenantId)) return item('skipped', `its tenant (id=${shortId(s.tenantId)}) is not here: it applied to no request`);
+  if (!tenants.has(s.tenantId)) return item('skipped', `its tenant (id=${shortId(s.tenantId)}) is not here (not in Scalelite, or not imported: see the tenants)`);
   if (s.param === '' || s.param.length > 255) return item('attention', 'the param must be 1 to 255 characters: add it by hand');
   if (s.value.length > LIMITS.metadataValue) return item('attention', `the value is longer than ${LIMITS.metadataValue} characters: add it by hand`);
   const current = view.tenantSettings.get(s.id);
