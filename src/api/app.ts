@@ -14,6 +14,7 @@ import { SIGNATURE_PARAMS, SignaturePolicy, signatureProblem } from './admin-sig
 import { RecordingAdmin } from './admin-recordings';
 import { ServerSyncAdmin } from './admin-sync';
 import { MigrationAdmin } from './admin-migration';
+import { blockedHost, refuseHost } from './host-authorization';
 import { TenantAdmin } from './admin-tenants';
 import { AnalyticsDeps, relayAnalytics } from './analytics';
 import { fsapiHandler } from './fsapi';
@@ -491,6 +492,8 @@ export function buildApp(deps: AppDeps): RequestListener {
     return path === '/bigbluebutton/api/join' || path === '/bigbluebutton/api/join/';
   };
   const handle: RequestListener = (req, res) => {
+    const blocked = blockedHost(req, settings.urlHost, settings.multitenancy);
+    if (blocked !== null) return refuseHost(res, blocked);
     if (req.method === 'GET' && req.url !== undefined && joinPath(req.url)) {
       runAction('join', req, res).catch((err: unknown) => answerFault(err, req, res));
       return;
