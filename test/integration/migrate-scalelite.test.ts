@@ -17,7 +17,7 @@ import {
   seedTenantSetting,
   ServerSeed,
   stateOf,
-} from '../support/scalelite-fixture';
+} from '../../src/sim/scalelite-stores';
 
 /*
  * A live Scalelite (its own Redis keys and PostgreSQL tables, with every server

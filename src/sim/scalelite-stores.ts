@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 
 /*
- * A Scalelite's stores, in its own layout: the PostgreSQL tables of its
+ * A Scalelite's stores, for the migration's tests and benchmark, in its own layout: the PostgreSQL tables of its
  * db/schema.rb after its last migration (20230627141045: tenants dropped,
  * recordings.published/protected not null default false) and the Redis keys
  * of its models (docs/scalelite-behaviour.md §8), under a namespace.
