@@ -47,7 +47,7 @@ export const stateOf = (i: number): 'published' | 'unpublished' | 'processing' |
 export async function seedRecordings(pg: Client, seed: RecordingSeed): Promise<void> {
   await pg.query(
     `insert into recordings (id, record_id, meeting_id, name, published, participants, state, starttime, endtime, publish_updated, protected)
-     select i, md5(i::text) || '-' || (1700000000000 + i * 60000)::text, 'meeting-' || (i % 400), 'Recording ' || i,
+     select i, md5(i::text) || '-' || (1700000000000 + i::bigint * 60000)::text, 'meeting-' || (i % 400), 'Recording ' || i,
             (i % 10 < 6) or (i % 10 = 8), i % 50,
             case when i % 10 < 6 then 'published' when i % 10 = 6 then 'unpublished' when i % 10 = 7 then 'processing' when i % 10 = 8 then 'processed' else 'deleted' end,
             timestamp '2023-11-14 22:13:20' + i * interval '1 minute', timestamp '2023-11-14 22:43:20' + i * interval '1 minute',
