@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
 import { ProgressBar } from '../../progress';
-import { AdminClientError } from '../../../src/infra/admin-client';
+import { AdminClientError, defaultActor } from '../../../src/infra/admin-client';
 import { MigrationReport, runMigration } from '../../../src/infra/scalelite/migrate-run';
 import { ScaleliteSource } from '../../../src/infra/scalelite/source';
 import type { MigratedKind, MigrationItem } from '../../../src/commands/migration';
@@ -18,7 +18,7 @@ const KINDS: Array<[MigratedKind, string]> = [
 const NAMED_PER_REASON = 5;
 
 /** The report an operator reads: a table of what happened to each kind, then what was left out and why. */
-export function migrationReportLines(r: MigrationReport): string[] {
+export function migrationReportLines(r: MigrationReport, actor = defaultActor()): string[] {
   const lines: string[] = [];
   const importedWord = r.dry_run ? 'to import' : 'imported';
   const updatedWord = r.dry_run ? 'to update' : 'updated';
@@ -59,7 +59,7 @@ export function migrationReportLines(r: MigrationReport): string[] {
   const seconds = (r.ms / 1000).toFixed(1);
   if (r.dry_run) lines.push(`Dry run: nothing was changed (${seconds} s). Run without --dry-run to import.`);
   else if (r.appended === 0) lines.push(`Nothing to do: this balancer already holds Scalelite's state (no event appended, ${seconds} s).`);
-  else lines.push(`Done: ${r.appended} events appended in ${seconds} s, each attributed to migrate:scalelite (see: scalelite events --actor 'migrate:scalelite by ...').`);
+  else lines.push(`Done: ${r.appended} events appended in ${seconds} s, each by the actor 'migrate:scalelite by ${actor}' (scalelite events --actor 'migrate:scalelite by ${actor}').`);
   return lines;
 }
 
@@ -93,8 +93,10 @@ export default class MigrateScalelite extends AdminCommand {
     const source = new ScaleliteSource(flags['redis-url'], flags['redis-namespace'], flags['database-url']);
     const json = this.jsonEnabled();
     let bar: ProgressBar | null = null;
+    let connected = false;
     try {
       await source.connect();
+      connected = true;
       const report = await runMigration({
         source,
         client,
@@ -113,8 +115,9 @@ export default class MigrateScalelite extends AdminCommand {
     } catch (err) {
       (bar as ProgressBar | null)?.finish();
       if (err instanceof AdminClientError) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      this.error(`${message}${flags['dry-run'] ? '' : '. What was imported stays; run the command again to resume.'}`, { exit: 1 });
+      const message = (err instanceof Error ? err.message : String(err)).replace(/\.+$/, '');
+      const resume = connected && !flags['dry-run'] ? '. What was imported stays: run the command again to resume' : '';
+      this.error(`${message}${resume}.`, { exit: 1 });
     } finally {
       await source.close();
     }
