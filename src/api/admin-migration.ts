@@ -44,6 +44,8 @@ export interface MigrationBatchResult {
   items: MigrationItem[];
   /** the pool batch: where recordings' files must be */
   recording_dirs?: { publish: string; unpublish: string } | null;
+  /** the pool batch: the servers and tenants present after it (a dry run's next batches assume them) */
+  present?: { servers: string[]; tenants: string[] };
 }
 
 /** The migration is the actor of what it appends, with the admin who ran it. */
@@ -66,7 +68,8 @@ export class MigrationAdmin {
       migrationActor(req.actor),
       async (view) => {
         const [servers, meetings, tenants, settings] = await Promise.all([view.servers(), view.meetings(), view.tenants(), view.tenantSettings()]);
-        const decided = decidePoolMigration(batch.data, {
+        // What a dry run's earlier batch would have brought is assumed only in a dry run.
+        const decided = decidePoolMigration(dryRun ? batch.data : { ...batch.data, assume: undefined }, {
           servers: new Map(servers.map((s) => [s.id, s])),
           meetings: new Map(meetings.map((m) => [m.meetingId, m])),
           tenants: new Map(tenants.map((t) => [t.id, t])),
@@ -77,7 +80,7 @@ export class MigrationAdmin {
       req.correlationId,
     );
     if (isDomainError(outcome)) return err(400, outcome.message);
-    return ok(this.result(dryRun, outcome.result, { recording_dirs: this.deps.recordingsDisabled ? null : this.deps.recordingDirs }));
+    return ok(this.result(dryRun, outcome.result, { recording_dirs: this.deps.recordingsDisabled ? null : this.deps.recordingDirs, present: outcome.result.present }));
   }
 
   /** POST migrateScaleliteRecordings {recordings, source, dry_run?} */

@@ -91,6 +91,11 @@ export const PoolBatchSchema = z.object({
   tenants: z.array(ScaleliteTenantSchema).max(10_000).default([]),
   tenantSettings: z.array(ScaleliteTenantSettingSchema).max(50_000).default([]),
   meetings: z.array(ScaleliteMeetingSchema).max(200_000).default([]),
+  /**
+   * A dry run's later batches: the servers and tenants its first batch would have brought,
+   * taken as present (a real run finds them in the read model).
+   */
+  assume: z.object({ servers: z.array(text).max(10_000), tenants: z.array(text).max(10_000) }).optional(),
 });
 export type PoolBatch = z.infer<typeof PoolBatchSchema>;
 export const RecordingBatchSchema = z.array(ScaleliteRecordingSchema).max(5_000);
@@ -110,6 +115,8 @@ export interface MigrationItem {
 export interface MigrationDecision {
   events: EventDraft[];
   items: MigrationItem[];
+  /** the pool batch: the servers and tenants present once its events are applied */
+  present?: { servers: string[]; tenants: string[] };
 }
 
 /** The pool as the decisions read it. */
@@ -279,17 +286,18 @@ function decideMeetingMigration(m: ScaleliteMeeting, servers: Set<string>, view:
  */
 export function decidePoolMigration(batch: PoolBatch, view: PoolMigrationView): MigrationDecision {
   const out: MigrationDecision = { events: [], items: [] };
-  const servers = new Set(view.servers.keys());
+  const servers = new Set([...view.servers.keys(), ...(batch.assume?.servers ?? [])]);
   for (const s of batch.servers) if (decideServerMigration(s, view.servers.get(s.id), out)) servers.add(s.id);
 
   const names = new Map([...view.tenants.values()].map((t) => [tenantNameKey(t.name), t.id]));
-  const tenants = new Set(view.tenants.keys());
+  const tenants = new Set([...view.tenants.keys(), ...(batch.assume?.tenants ?? [])]);
   const ordered = [...batch.tenants].sort((a, b) => Number(b.holdsName) - Number(a.holdsName));
   for (const t of ordered) if (decideTenantMigration(t, view, names, out)) tenants.add(t.id);
   for (const s of batch.tenantSettings) decideSettingMigration(s, view, tenants, out);
 
   const bridges = new Map([...view.meetings.values()].map((m) => [m.voiceBridge, m.meetingId]));
   for (const m of batch.meetings) decideMeetingMigration(m, servers, view, bridges, out);
+  out.present = { servers: [...servers], tenants: [...tenants] };
   return out;
 }
 

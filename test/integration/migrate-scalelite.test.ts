@@ -120,6 +120,9 @@ describe.each(BACKENDS)('migrate:scalelite from a live Scalelite (%s backends)',
     expect(plan).toMatchObject({ dry_run: true, appended: 0 });
     expect(plan.counts.recording.imported).toBe(RECORDINGS);
     expect(plan.counts.server.imported + plan.counts.server.attention).toBe(5);
+    // the routes are planned against the servers and tenants the plan brings (sent in a later batch)
+    expect(plan.counts.meeting).toMatchObject({ imported: 5, skipped: 2 });
+    expect(plan.counts.tenantSetting).toMatchObject({ imported: 2, skipped: 1 });
     await expect(h.admin.call('getServers', 'GET')).rejects.toThrow('No servers are configured');
   }, 120_000);
 

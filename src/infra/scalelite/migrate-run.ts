@@ -1,5 +1,5 @@
 import type { MigrationBatchResult } from '../../api/admin-migration';
-import { emptyCounts, MigrationCounts, MigrationItem, ScaleliteRecording } from '../../commands/migration';
+import { emptyCounts, MigrationCounts, MigrationItem } from '../../commands/migration';
 import { AdminClient } from '../admin-client';
 import { redactUrl, ScaleliteSource } from './source';
 
@@ -34,8 +34,12 @@ export interface MigrationReport {
   ms: number;
 }
 
-/** A batch's JSON stays well under the admin API's body limit, however large its rows. */
-const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * What one batch may weigh as JSON: its events (the rows plus an envelope each) then stay under
+ * the 1 MB a Kafka record batch may hold by default, whatever the rows hold.
+ */
+const MAX_RECORDING_BATCH_BYTES = 600_000;
+const MAX_MEETING_BATCH_BYTES = 300_000;
 
 export async function runMigration(o: MigrationRunOptions): Promise<MigrationReport> {
   const started = Date.now();
@@ -59,11 +63,18 @@ export async function runMigration(o: MigrationRunOptions): Promise<MigrationRep
     report.items.push(...r.items);
   };
 
-  const poolResult = await o.client.call<MigrationBatchResult>('migrateScalelitePool', 'POST', {}, { ...pool, dry_run: o.dryRun });
+  // Servers, tenants and settings first, then the routes in batches (an append stays under Kafka's 1 MB record batch).
+  const poolResult = await o.client.call<MigrationBatchResult>('migrateScalelitePool', 'POST', {}, { ...pool, meetings: [], dry_run: o.dryRun });
   take(poolResult);
   report.recording_dirs = poolResult.recording_dirs ?? null;
+  for (const meetings of bySize(pool.meetings, MAX_MEETING_BATCH_BYTES)) {
+    take(await o.client.call<MigrationBatchResult>('migrateScalelitePool', 'POST', {}, { meetings, dry_run: o.dryRun, ...(o.dryRun && poolResult.present ? { assume: poolResult.present } : {}) }));
+  }
 
-  if (!o.skipRecordings) {
+  if (!o.skipRecordings && report.recording_dirs === null) {
+    report.counts.recording.skipped += total;
+    report.items.push({ kind: 'recording', id: '*', outcome: 'skipped', reason: `all ${total}: recordings are disabled here (RECORDING_DISABLED=true)` });
+  } else if (!o.skipRecordings) {
     const source = redactUrl(o.source.databaseUrl);
     let lastId = 0;
     let done = 0;
@@ -72,7 +83,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<MigrationRep
       const page = await o.source.readRecordings(lastId, o.batchSize);
       if (page.recordings.length === 0) break;
       lastId = page.lastId;
-      for (const chunk of bySize(page.recordings)) {
+      for (const chunk of bySize(page.recordings, MAX_RECORDING_BATCH_BYTES)) {
         take(await o.client.call<MigrationBatchResult>('migrateScaleliteRecordings', 'POST', {}, { recordings: chunk, source, dry_run: o.dryRun }));
       }
       done += page.recordings.length;
@@ -83,13 +94,13 @@ export async function runMigration(o: MigrationRunOptions): Promise<MigrationRep
   return report;
 }
 
-/** Recordings split so no request body passes MAX_BATCH_BYTES. */
-function* bySize(recordings: ScaleliteRecording[]): Generator<ScaleliteRecording[]> {
-  let chunk: ScaleliteRecording[] = [];
+/** Rows split so that no batch passes `maxBytes` of JSON (a row heavier than that goes alone). */
+function* bySize<T>(rows: T[], maxBytes: number): Generator<T[]> {
+  let chunk: T[] = [];
   let size = 0;
-  for (const r of recordings) {
+  for (const r of rows) {
     const bytes = Buffer.byteLength(JSON.stringify(r));
-    if (chunk.length > 0 && size + bytes > MAX_BATCH_BYTES) {
+    if (chunk.length > 0 && size + bytes > maxBytes) {
       yield chunk;
       chunk = [];
       size = 0;
