@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { draft, EventDraft, eventSchemas, LIMITS, LRS_FIELDS } from '../events/catalog';
 import { Meeting, Server, ServerState, Tenant, TenantSetting, tenantNameKey } from '../projections/pool';
 import { Recording, TENANT_METADATUM } from '../recordings/model';
+import { MAX_INT4 } from '../events/storable';
 import { splitSecrets } from './tenants';
 
 /*
@@ -168,11 +169,11 @@ function decideServerMigration(s: ScaleliteServer, current: Server | undefined, 
       out.events.push(
         draft('ServerPolled', {
           serverId: s.id,
-          load: s.load !== null && s.load >= 0 ? s.load : 0,
-          meetings: s.meetings,
-          users: s.users,
-          largestMeeting: s.largestMeeting,
-          videos: s.videos,
+          load: s.load !== null && Number.isFinite(s.load) && s.load >= 0 ? s.load : 0,
+          meetings: Math.min(s.meetings, MAX_INT4),
+          users: Math.min(s.users, MAX_INT4),
+          largestMeeting: Math.min(s.largestMeeting, MAX_INT4),
+          videos: Math.min(s.videos, MAX_INT4),
           bbbVersion: s.bbbVersion.slice(0, 100),
         }),
       );

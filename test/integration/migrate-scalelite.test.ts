@@ -94,6 +94,8 @@ describe.each(BACKENDS)('migrate:scalelite from a live Scalelite (%s backends)',
       await seedMeeting(redis, { id: meetingId, serverId: servers[i].id, voiceBridge, moderatorPw: 'mp', tenantId });
     }
     await redis.sadd('meetings', 'm-expired'); // its hash expired (DEFAULT_MEETING_TTL)
+    // Redis is binary-safe: a NUL no store here can keep
+    await seedMeeting(redis, { id: 'm-nul', serverId: 'bbb-enabled', voiceBridge: '778901234', moderatorPw: 'mod\u0000pw' });
     await seedMeeting(redis, { id: 'm-stale', serverId: 'bbb-removed', voiceBridge: '767890123', moderatorPw: 'mp' });
 
     await seedTenant(redis, { id: ALPHA, name: 'alpha', secrets: 'alpha-secret:alpha-old', fields: { lrs_endpoint: 'https://lrs.example.com/xapi', lrs_username: 'u', lrs_password: 'p' } });
@@ -133,7 +135,7 @@ describe.each(BACKENDS)('migrate:scalelite from a live Scalelite (%s backends)',
     expect(first.counts.server).toMatchObject({ imported: 4, attention: 1 });
     expect(first.counts.tenant).toMatchObject({ imported: 2, attention: 2 });
     expect(first.counts.tenantSetting).toMatchObject({ imported: 2, skipped: 1 });
-    expect(first.counts.meeting).toMatchObject({ imported: 5, skipped: 2 });
+    expect(first.counts.meeting).toMatchObject({ imported: 5, skipped: 2, attention: 1 });
     expect(first.counts.recording).toMatchObject({ imported: RECORDINGS, skipped: 0, attention: 0 });
     const reasons = Object.fromEntries(first.items.map((i) => [i.id, `${i.outcome}: ${i.reason}`]));
     expect(reasons['bbb-disabled']).toMatch(/^attention: load_multiplier=-1/);
@@ -141,6 +143,7 @@ describe.each(BACKENDS)('migrate:scalelite from a live Scalelite (%s backends)',
     expect(reasons['name-thief']).toMatch(/^attention: name alpha resolves to another tenant/);
     expect(reasons['ts-orphan']).toMatch(/^skipped: its tenant/);
     expect(reasons['m-expired']).toMatch(/^skipped: .*expired/);
+    expect(reasons['m-nul']).toBe('attention: moderatorPassword holds a NUL character, which no store can keep: fix it in Scalelite');
     expect(reasons['m-stale']).toMatch(/^skipped: its server \(id=bbb-removed\)/);
     expect(first.recording_dirs).not.toBeNull();
   }, 300_000);

@@ -1,5 +1,6 @@
 import type { MigrationBatchResult } from '../../api/admin-migration';
-import { emptyCounts, MigrationCounts, MigrationItem } from '../../commands/migration';
+import { emptyCounts, MigratedKind, MigrationCounts, MigrationItem, PoolBatch } from '../../commands/migration';
+import { findUnstorable } from '../../events/storable';
 import { AdminClient } from '../admin-client';
 import { redactUrl, ScaleliteSource } from './source';
 
@@ -43,7 +44,7 @@ const MAX_MEETING_BATCH_BYTES = 300_000;
 
 export async function runMigration(o: MigrationRunOptions): Promise<MigrationReport> {
   const started = Date.now();
-  const pool = await o.source.readPool();
+  const read = await o.source.readPool();
   const total = o.skipRecordings ? 0 : await o.source.countRecordings();
   const report: MigrationReport = {
     dry_run: o.dryRun,
@@ -52,8 +53,23 @@ export async function runMigration(o: MigrationRunOptions): Promise<MigrationRep
     items: [],
     recording_dirs: null,
     source: { redis: redactUrl(o.source.redisUrl), namespace: o.source.namespace, database: redactUrl(o.source.databaseUrl) },
-    found: { servers: pool.servers.length, meetings: pool.meetings.length, tenants: pool.tenants.length, tenant_settings: pool.tenantSettings.length, recordings: total },
+    found: { servers: read.servers.length, meetings: read.meetings.length, tenants: read.tenants.length, tenant_settings: read.tenantSettings.length, recordings: total },
     ms: 0,
+  };
+  // What no store can hold (a NUL, a lone surrogate) would make the balancer refuse the whole batch: it is left out here.
+  const storable = <T>(kind: MigratedKind, rows: T[], idOf: (row: T) => string): T[] =>
+    rows.filter((row) => {
+      const bad = findUnstorable(row);
+      if (!bad) return true;
+      report.counts[kind].attention += 1;
+      report.items.push({ kind, id: idOf(row).replace(/[^\x20-\x7e]/g, '?').slice(0, 80), outcome: 'attention', reason: `${bad.path} ${bad.problem}, which no store can keep: fix it in Scalelite` });
+      return false;
+    });
+  const pool: PoolBatch = {
+    servers: storable('server', read.servers, (r) => r.id),
+    tenants: storable('tenant', read.tenants, (r) => r.id),
+    tenantSettings: storable('tenantSetting', read.tenantSettings, (r) => r.id),
+    meetings: storable('meeting', read.meetings, (r) => r.meetingId),
   };
   const take = (r: MigrationBatchResult) => {
     report.appended += r.appended;
@@ -83,7 +99,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<MigrationRep
       const page = await o.source.readRecordings(lastId, o.batchSize);
       if (page.recordings.length === 0) break;
       lastId = page.lastId;
-      for (const chunk of bySize(page.recordings, MAX_RECORDING_BATCH_BYTES)) {
+      for (const chunk of bySize(storable('recording', page.recordings, (r) => r.recordId), MAX_RECORDING_BATCH_BYTES)) {
         take(await o.client.call<MigrationBatchResult>('migrateScaleliteRecordings', 'POST', {}, { recordings: chunk, source, dry_run: o.dryRun }));
       }
       done += page.recordings.length;
