@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       line(`baseline: bulk read (${fmt(baselineRows)} rows)`, baselineMs);
       line(`migrate:scalelite (${fmt(first.appended)} events)`, firstMs);
       line('migrate:scalelite again (nothing to append)', secondMs);
-      console.log(`batches of ${fmt(batchSize)} recordings; ratios are against the bulk read of the same tables in the same run`);
+      console.log(`${fmt(batchSize)} recordings read at a time, sent in requests of at most 600 kB; ratios are against the bulk read of the same tables in the same run`);
     } finally {
       await source.close();
     }
