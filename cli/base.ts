@@ -8,7 +8,9 @@ import { readSecretFile } from '../src/infra/config';
 export function adminTarget(urlFlag?: string): { url: string; secret: string | undefined } {
   const env = process.env;
   const port = env.PORT && env.PORT.trim() !== '' ? env.PORT.trim() : '3000';
-  const url = urlFlag ?? (env.SCALELITE_URL?.trim() || `http://127.0.0.1:${port}`);
+  // A balancer bound to a Unix socket (BIND=unix:///path) is reached through it.
+  const socket = env.BIND?.trim().startsWith('unix:///') ? env.BIND.trim() : undefined;
+  const url = urlFlag ?? (env.SCALELITE_URL?.trim() || socket || `http://127.0.0.1:${port}`);
   const secret =
     env.LOADBALANCER_SECRET?.trim() ||
     (env.LOADBALANCER_SECRETS ?? '').split(':').map((s) => s.trim()).find(Boolean) ||

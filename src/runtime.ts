@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AdminApi } from './api/admin';
 import { buildApp, requestTenant } from './api/app';
+import { MigrationAdmin } from './api/admin-migration';
+import { ignoredVariablesWarning } from './infra/scalelite-env';
+import { listenOnSocket } from './infra/unix-socket';
 import { MeetingApi } from './api/meetings';
 import { DecisionLock, DecisionTiming, LocalDecisionLock, WriteSide } from './commands/write-side';
 import { EventLog } from './events/log';
@@ -548,6 +551,7 @@ async function startOn(
       pollAll: pollNow,
       endOnServer,
       serverIdIsHostname: config.serverIdIsHostname,
+      ignoredVariables: config.ignoredVariables,
       logger: logger.child({ role: 'admin' }),
       rebuild: async (onProgress) => {
         const started = Date.now();
@@ -589,6 +593,15 @@ async function startOn(
       meetings,
       admin,
       recordings: recordingApi,
+      migration: new MigrationAdmin({
+        pool,
+        writeSide,
+        recordings: backends.recordings,
+        recordingWriteSide,
+        recordingsDisabled: rec.disabled,
+        recordingDirs: { publish: rec.publishDir, unpublish: rec.unpublishDir },
+        logger: logger.child({ role: 'admin' }),
+      }),
       serverSync: new ServerSyncAdmin({ pool, writeSide, endOnServer, serverIdIsHostname: config.serverIdIsHostname, logger: logger.child({ role: 'admin' }) }),
       recordingAdmin: new RecordingAdmin({
         store: backends.recordings,
@@ -636,13 +649,14 @@ async function startOn(
         await backends.sql.query('select 1');
       },
     });
-    const server = await listen(createServer(app), config.port, config.host);
+    const server = config.socketPath ? await listenOnSocket(createServer(app), config.socketPath) : await listen(createServer(app), config.port, config.host);
     server.keepAliveTimeout = 65_000;
     // A client sending its request a byte a second is cut off, not kept for Node's default 300 s.
     server.requestTimeout = config.requestTimeoutMs;
     server.headersTimeout = Math.min(20_000, config.requestTimeoutMs);
-    port = (server.address() as AddressInfo).port;
-    url = shownUrl(config.host, port);
+    const address = server.address();
+    port = typeof address === 'string' || address === null ? 0 : address.port;
+    url = config.socketPath ? `unix://${config.socketPath}` : shownUrl(config.host, port);
     stops.unshift(() => closeServer(server));
   }
   // The shared state every role can see; the servers and routes where the API is (the public /metrics).
@@ -661,6 +675,8 @@ async function startOn(
     metricsUrl = `${shownUrl(config.host, (metricsServer.address() as AddressInfo).port)}/metrics`;
     stops.unshift(() => closeServer(metricsServer));
   }
+  const ignored = ignoredVariablesWarning(config.ignoredVariables);
+  if (ignored) logger.warn({ variables: config.ignoredVariables.filter((v) => v.kind !== 'notNeeded').map((v) => v.name) }, ignored);
   logger.info({ url: url || undefined, metrics: metricsUrl, roles, backends: backends.describe }, 'scalelite running');
 
   let closing: Promise<void> | null = null;

@@ -41,6 +41,8 @@ export function detail(e: EventRow): string {
       return `${d.meetingsCleared} meetings cleared${d.keepState ? ', state kept' : ''}`;
     case 'RecordingImported':
       return `${d.recordId} of ${d.meetingId} (${((d.formats as Array<{ format: string }>) ?? []).map((f) => f.format).join(', ')}), ${d.published ? 'published' : 'unpublished'}, from ${d.source}`;
+    case 'RecordingMigrated':
+      return `${d.recordId} of ${d.meetingId}, ${String(d.state ?? 'no state')}${d.protected ? ', protected' : ''}, from ${d.source}`;
     case 'RecordingImportFailed':
       return `${d.source}: ${d.reason}`;
     case 'RecordingPublished':

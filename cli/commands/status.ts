@@ -4,11 +4,18 @@ import { pollErrorNotes, statusTable, ServerJson, serverOut } from '../format';
 
 type Parked = { projection: string; offset: number; type: string; reason: string; parked_at: string };
 type Rebuilt = { at: string; projection: string; reason: string; found: number; expected: number };
-type StatusResult = { servers: ServerJson[]; at?: string; meetings?: number; parked?: { count: number; latest: Parked[] }; rebuilds?: Rebuilt[] };
+type Ignored = { name: string; kind: string; why: string };
+type StatusResult = { servers: ServerJson[]; at?: string; meetings?: number; parked?: { count: number; latest: Parked[] }; rebuilds?: Rebuilt[]; ignored_variables?: Ignored[] };
 
 /** What needs an admin's eye beyond the table: why polls fail, events set aside, read models that rebuilt themselves. */
-export function statusNotes(result: StatusResult): string[] {
+export function statusNotes(result: StatusResult, verbose = false): string[] {
   const notes: string[] = pollErrorNotes(result.servers);
+  // Scalelite variables the balancer was started with and does not use (the Rails/nginx leftovers only with --verbose).
+  const ignored = (result.ignored_variables ?? []).filter((v) => verbose || v.kind !== 'notNeeded');
+  if (ignored.length > 0) {
+    notes.push(`Variables set but not used here (${ignored.length}):`);
+    for (const v of ignored) notes.push(`  ${v.name}: ${v.kind === 'notNeeded' ? 'not needed' : v.kind}, ${v.why}`);
+  }
   const parked = result.parked;
   if (parked && parked.count > 0) {
     notes.push(`${parked.count} event${parked.count === 1 ? '' : 's'} parked: a read model could not apply ${parked.count === 1 ? 'it' : 'them'}; the events after were applied.`);
@@ -30,6 +37,7 @@ export default class Status extends AdminCommand {
   static override flags = {
     at: Flags.string({ description: 'show the pool as it was at this time (ISO 8601), replayed from the event log', exclusive: ['watch'] }),
     watch: Flags.integer({ char: 'w', description: 'redraw the table every this many seconds, until interrupted', min: 1, max: 3600 }),
+    verbose: Flags.boolean({ char: 'v', description: "also list the Scalelite variables that are not needed here (Rails, Puma, nginx)" }),
   };
 
   async run(): Promise<unknown> {
@@ -45,14 +53,14 @@ export default class Status extends AdminCommand {
         if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
         this.log(`${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}  every ${flags.watch} s`);
         this.log(statusTable(result.servers));
-        for (const note of statusNotes(result)) this.log(note);
+        for (const note of statusNotes(result, flags.verbose)) this.log(note);
         await new Promise((r) => setTimeout(r, flags.watch! * 1000));
       }
     }
     const result = await fetch();
     if (result.at) this.log(`As of ${result.at} (${result.meetings} meetings routed):`);
     this.log(statusTable(result.servers));
-    for (const note of statusNotes(result)) this.log(note);
+    for (const note of statusNotes(result, flags.verbose)) this.log(note);
     return { ...result, servers: result.servers.map(serverOut) };
   }
 }

@@ -14,6 +14,7 @@ import { RebuildProgress, RebuildResult } from '../projections/rebuild';
 import { ProjectionTimeoutError } from '../projections/waiters';
 import { BbbGateway } from '../infra/bbb/client';
 import { parseXml, XmlNode } from '../infra/bbb/xml';
+import type { IgnoredVariable } from '../infra/scalelite-env';
 
 /*
  * The admin API behind /scalelite/api: Scalelite's server endpoints with their
@@ -99,6 +100,8 @@ export interface AdminDeps {
   pollAll: () => Promise<PollSummary>;
   endOnServer: (server: Server, meeting: Meeting) => Promise<boolean>;
   serverIdIsHostname: boolean;
+  /** Scalelite variables set but not used here (shown by `status`) */
+  ignoredVariables?: IgnoredVariable[];
   logger: Logger;
   rebuild: (onProgress: (p: RebuildProgress) => void) => Promise<RebuildResult>;
   poolAt: (at: Date) => Promise<{ state: PoolState; checkpoint: number }>;
@@ -309,6 +312,7 @@ export class AdminApi {
       checkpoint,
       parked: { count: parkedCount, latest: parked.map((p) => ({ projection: p.projection, offset: p.offset, event_id: p.eventId, type: p.type, reason: p.reason, parked_at: p.parkedAt })) },
       rebuilds: rebuilt.map((r) => ({ at: r.at, ...(r.data as Record<string, unknown>) })),
+      ignored_variables: this.deps.ignoredVariables ?? [],
     });
   }
 

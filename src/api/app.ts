@@ -13,6 +13,8 @@ import { AdminApi, AdminOutcome, AdminRequest } from './admin';
 import { SIGNATURE_PARAMS, SignaturePolicy, signatureProblem } from './admin-signature';
 import { RecordingAdmin } from './admin-recordings';
 import { ServerSyncAdmin } from './admin-sync';
+import { MigrationAdmin } from './admin-migration';
+import { blockedHost, refuseHost } from './host-authorization';
 import { TenantAdmin } from './admin-tenants';
 import { AnalyticsDeps, relayAnalytics } from './analytics';
 import { fsapiHandler } from './fsapi';
@@ -56,6 +58,8 @@ export interface AppSettings {
 
 /** Admin calls carry small JSON documents. */
 const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
+/** A migration batch carries a Scalelite's servers, tenants and routes, or a batch of recordings. */
+export const MAX_MIGRATION_BODY_BYTES = 32 * 1024 * 1024;
 
 export interface AppDeps {
   settings: AppSettings;
@@ -67,6 +71,8 @@ export interface AppDeps {
   pool: PoolReader;
   analytics: AnalyticsDeps;
   serverSync: ServerSyncAdmin;
+  /** `scalelite migrate:scalelite` */
+  migration: MigrationAdmin;
   /** the playback routes (none when recordings are disabled) */
   playback: Router | null;
   /** throws with a reason when a backend is unhealthy */
@@ -357,7 +363,7 @@ export function buildApp(deps: AppDeps): RequestListener {
     }
   });
 
-  const adminActions: Record<string, { method: 'GET' | 'POST'; run: (r: AdminRequest) => Promise<AdminOutcome> }> = {
+  const adminActions: Record<string, { method: 'GET' | 'POST'; run: (r: AdminRequest) => Promise<AdminOutcome>; maxBody?: number }> = {
     getServers: { method: 'GET', run: (r) => admin.getServers(r) },
     getServerInfo: { method: 'GET', run: (r) => admin.getServerInfo(r) },
     addServer: { method: 'POST', run: (r) => admin.addServer(r) },
@@ -388,6 +394,9 @@ export function buildApp(deps: AppDeps): RequestListener {
     getTenantSettings: { method: 'GET', run: (r) => deps.tenantAdmin.getTenantSettings(r) },
     addTenantSetting: { method: 'POST', run: (r) => deps.tenantAdmin.addTenantSetting(r) },
     deleteTenantSetting: { method: 'POST', run: (r) => deps.tenantAdmin.deleteTenantSetting(r) },
+    // Scalelite's whole Redis state is one decision; recordings come in batches.
+    migrateScalelitePool: { method: 'POST', run: (r) => deps.migration.migratePool(r), maxBody: MAX_MIGRATION_BODY_BYTES },
+    migrateScaleliteRecordings: { method: 'POST', run: (r) => deps.migration.migrateRecordings(r), maxBody: MAX_MIGRATION_BODY_BYTES },
   };
 
   app.all('/scalelite/api/:action', async (req, res, next) => {
@@ -403,7 +412,7 @@ export function buildApp(deps: AppDeps): RequestListener {
       if (!verifyChecksum({ secrets: settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksumParam(query, {}))) {
         return refuse(req, res, errors.checksum());
       }
-      const raw = withBody ? await readBody(req, MAX_ADMIN_BODY_BYTES) : null;
+      const raw = withBody ? await readBody(req, def.maxBody ?? MAX_ADMIN_BODY_BYTES) : null;
       const searchParams = new URLSearchParams(query);
       // The timestamp and body digest, when given, are under the checksum (admin-signature.ts).
       const problem = signatureProblem(searchParams, raw, settings.adminSignatures, Date.now());
@@ -483,6 +492,8 @@ export function buildApp(deps: AppDeps): RequestListener {
     return path === '/bigbluebutton/api/join' || path === '/bigbluebutton/api/join/';
   };
   const handle: RequestListener = (req, res) => {
+    const blocked = blockedHost(req, settings.urlHost, settings.multitenancy);
+    if (blocked !== null) return refuseHost(res, blocked);
     if (req.method === 'GET' && req.url !== undefined && joinPath(req.url)) {
       runAction('join', req, res).catch((err: unknown) => answerFault(err, req, res));
       return;

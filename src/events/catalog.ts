@@ -196,6 +196,29 @@ export const eventSchemas = {
     /** the tarball it came from, for the audit trail */
     source: z.string().max(1024),
   }),
+  /**
+   * A recording as another balancer's index held it (`scalelite migrate:scalelite`): the
+   * whole recording, replacing whatever this index had, deleted ones (no formats) included.
+   * Its files stay where that balancer's importer put them.
+   */
+  RecordingMigrated: z.object({
+    recordId,
+    meetingId,
+    tenantId,
+    name: z.string().max(LIMITS.recordingName),
+    published: z.boolean(),
+    protected: z.boolean(),
+    state: z.string().min(1).max(32).nullable(),
+    startTime: epochMs,
+    endTime: epochMs,
+    participants: count.nullable(),
+    /** published was changed through that balancer's API: a later import keeps it */
+    publishUpdated: z.boolean(),
+    metadata,
+    formats: z.array(PlaybackFormatSchema).max(LIMITS.formats),
+    /** where it came from, e.g. `scalelite postgres://db/scalelite` (no password) */
+    source: z.string().max(1024),
+  }),
   RecordingImportFailed: z.object({ source: z.string().max(1024), reason: z.string().max(2000), movedTo: z.string().max(2048).nullable() }),
   RecordingPublished: z.object({ recordId }),
   RecordingUnpublished: z.object({ recordId }),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { request } from 'undici';
+import { Agent, Dispatcher, request } from 'undici';
 import { ChecksumAlgorithm, checksumOf, encodeQuery } from './bbb/checksum';
 import { parseXml, XmlNode } from './bbb/xml';
 
@@ -34,7 +34,15 @@ export function defaultActor(): string {
 
 /** Talks to a running balancer's admin API, signed like Scalelite's (action + query + secret). */
 export class AdminClient {
-  constructor(private readonly options: AdminClientOptions) {}
+  /** BIND=unix:///path: the balancer is reached through its socket */
+  private readonly dispatcher: Dispatcher | undefined;
+  private readonly httpBase: string;
+
+  constructor(private readonly options: AdminClientOptions) {
+    const socket = /^unix:\/\/(\/.+)$/.exec(options.baseUrl);
+    this.dispatcher = socket ? new Agent({ connect: { socketPath: socket[1] } }) : undefined;
+    this.httpBase = socket ? 'http://localhost' : options.baseUrl.replace(/\/+$/, '');
+  }
 
   /** A long operation answered as newline-delimited JSON: each progress line to `onLine`, then its result. */
   async stream<T = unknown>(action: string, body: unknown, onLine: (line: Record<string, unknown>) => void): Promise<T> {
@@ -42,7 +50,7 @@ export class AdminClient {
     const { url, headers } = this.signed(action, {}, json);
     let res;
     try {
-      res = await request(url, { method: 'POST', headers, body: json, headersTimeout: 0, bodyTimeout: 0 });
+      res = await request(url, { method: 'POST', headers, body: json, headersTimeout: 0, bodyTimeout: 0, dispatcher: this.dispatcher });
     } catch (err) {
       throw new AdminClientError(`Cannot reach the balancer at ${this.options.baseUrl} (${(err as { code?: string }).code ?? (err as Error).message}). Is it running?`);
     }
@@ -78,7 +86,7 @@ export class AdminClient {
     const qs = encodeQuery(params);
     const checksum = checksumOf(this.options.algorithm ?? 'sha256', action, qs, this.options.secret);
     return {
-      url: `${this.options.baseUrl.replace(/\/+$/, '')}/scalelite/api/${action}?${qs ? `${qs}&` : ''}checksum=${checksum}`,
+      url: `${this.httpBase}/scalelite/api/${action}?${qs ? `${qs}&` : ''}checksum=${checksum}`,
       headers: {
         'x-scalelite-actor': this.options.actor ?? defaultActor(),
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -114,6 +122,7 @@ export class AdminClient {
         body: payload,
         headersTimeout: this.options.timeoutMs ?? 120_000,
         bodyTimeout: this.options.timeoutMs ?? 120_000,
+        dispatcher: this.dispatcher,
       });
       status = res.statusCode;
       type = String(res.headers['content-type'] ?? '');

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ChecksumAlgorithm, outgoingAlgorithm, parseAlgorithms } from './bbb/checksum';
 import { isParamConfigError, ParamPolicy, parseNameList, parseParamList } from '../commands/param-policy';
 import { StorageSettings, storageSettings } from './s3/config';
+import { IgnoredVariable, ignoredVariables } from './scalelite-env';
 
 /*
  * Configuration from the environment, with Scalelite's variable names. A bad
@@ -75,7 +76,7 @@ const str = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const EnvSchema = z.object({
+export const EnvSchema = z.object({
   PORT: num(3000, { int: true, min: 0, max: 65535 }),
   BIND: str,
   URL_HOST: str,
@@ -83,6 +84,8 @@ const EnvSchema = z.object({
   LOADBALANCER_SECRETS: str,
   LOADBALANCER_CHECKSUM_ALGORITHM: str,
   POLL_INTERVAL: num(60, { positive: true }),
+  // Scalelite documents INTERVAL as the poll interval (its code reads only POLL_INTERVAL): used when POLL_INTERVAL is unset.
+  INTERVAL: num(60, { positive: true }),
   SERVER_HEALTHY_THRESHOLD: num(1, { int: true, min: 1 }),
   SERVER_UNHEALTHY_THRESHOLD: num(2, { int: true, min: 1 }),
   CONNECT_TIMEOUT: num(5, { positive: true }),
@@ -169,6 +172,8 @@ const EnvSchema = z.object({
 export interface Config {
   port: number;
   host: string;
+  /** BIND=unix:///path: the API listens on this Unix socket instead of host:port (Puma's form) */
+  socketPath?: string;
   urlHost: string | undefined;
   secrets: string[];
   /** where the generated secret came from, if it was generated */
@@ -218,6 +223,8 @@ export interface Config {
   adminSignatures: { strict: boolean; maxAgeMs: number };
   /** how long a client may take to send a whole request (headers and body) */
   requestTimeoutMs: number;
+  /** Scalelite variables set here that this balancer does not use, and unknown look-alikes (scalelite-env.ts) */
+  ignoredVariables: IgnoredVariable[];
 }
 
 export interface RecordingSettings {
@@ -259,8 +266,14 @@ export function readSecretFile(dataDir: string): string | undefined {
   return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
 }
 
-function parseBind(bind: string | undefined, port: number): { host: string; port: number } {
+function parseBind(bind: string | undefined, port: number): { host: string; port: number; socketPath?: string } {
   if (!bind) return { host: '0.0.0.0', port };
+  // Puma's unix:///run/scalelite.sock, as Scalelite's nginx proxies to it.
+  if (bind.startsWith('unix://')) {
+    const path = bind.slice('unix://'.length);
+    if (!path.startsWith('/')) throw new ConfigError(`BIND: expected unix:///absolute/path for a Unix socket, got '${bind}'`);
+    return { host: 'localhost', port, socketPath: path };
+  }
   // Scalelite's Puma form is tcp://host:port; a bare host is accepted too.
   const m = /^(?:tcp:\/\/)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(bind);
   if (!m) throw new ConfigError(`BIND: expected tcp://host:port or a host, got '${bind}'`);
@@ -307,12 +320,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   return {
     port: bind.port,
     host: bind.host,
+    ...(bind.socketPath ? { socketPath: bind.socketPath } : {}),
     urlHost: e.URL_HOST,
     secrets,
     generatedSecretFile,
     checksumAlgorithms: algorithms,
     outgoingAlgorithm: outgoingAlgorithm(e.LOADBALANCER_CHECKSUM_ALGORITHM),
-    pollIntervalMs: e.POLL_INTERVAL * 1000,
+    pollIntervalMs: (env.POLL_INTERVAL?.trim() ? e.POLL_INTERVAL : e.INTERVAL) * 1000,
     healthyThreshold: e.SERVER_HEALTHY_THRESHOLD,
     unhealthyThreshold: e.SERVER_UNHEALTHY_THRESHOLD,
     connectTimeoutMs: e.CONNECT_TIMEOUT * 1000,
@@ -354,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     },
     adminSignatures: { strict: e.ADMIN_API_STRICT_SIGNATURES, maxAgeMs: e.ADMIN_API_SIGNATURE_MAX_AGE * 1000 },
     requestTimeoutMs: e.REQUEST_TIMEOUT * 1000,
+    ignoredVariables: ignoredVariables(env, new Set(Object.keys(EnvSchema.shape))),
   };
 }
 

@@ -61,6 +61,11 @@ export function evolveRecording(recording: Recording | null, event: DomainEvent)
         readyPending: true,
       };
     }
+    case 'RecordingMigrated': {
+      // The whole recording as the other index had it; its ready callback was that balancer's business.
+      const { tenantId: _tenant, source: _source, ...d } = event.data;
+      return { ...d, formats: [...d.formats].sort(byFormat), importedAt: recording?.importedAt ?? at, updatedAt: at, readyPending: false };
+    }
     case 'RecordingReadyNotified':
       return recording ? { ...recording, readyPending: false } : null;
     case 'RecordingPublished':

@@ -26,9 +26,15 @@ export class SqlEventLog implements EventLog {
       this.sql.transaction(async (tx) => {
         const head = await tx.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from event_log');
         const first = Number(head.rows[0].last) + 1;
-        for (let i = 0; i < valid.length; i++) {
-          const e = valid[i];
-          await tx.query('insert into event_log (position, id, type, at, envelope) values ($1, $2, $3, $4, $5)', [first + i, e.id, e.type, e.at, JSON.stringify(e)]);
+        // Many rows a statement: a migration appends a thousand events at once.
+        for (let start = 0; start < valid.length; start += 1000) {
+          const values: unknown[] = [];
+          const rows = valid.slice(start, start + 1000).map((e, i) => {
+            values.push(first + start + i, e.id, e.type, e.at, JSON.stringify(e));
+            const n = values.length;
+            return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+          });
+          await tx.query(`insert into event_log (position, id, type, at, envelope) values ${rows.join(', ')}`, values);
         }
         return valid.map((_, i) => first + i);
       }),

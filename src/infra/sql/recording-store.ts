@@ -202,14 +202,18 @@ async function writeCheckpoint(q: SqlRunner, position: number): Promise<void> {
 /** Whether an event changes the recordings model (a rebuild needs only these). */
 export const isRecordingEvent = (e: StoredEvent): boolean => e.event.type.startsWith('Recording') || e.event.type === 'MeetingCallbacksRegistered';
 
-/** Fold events into the tables: each recording is loaded once per batch, evolved, and saved. */
+/** Fold events into the tables: the batch's recordings are loaded together, evolved, and saved together. */
 async function applyEvents(tx: SqlRunner, batch: StoredEvent[]): Promise<void> {
   const cache = new Map<string, Recording | null>();
   const dirty = new Set<string>();
   const flush = async () => {
-    for (const id of dirty) await saveRecording(tx, id, cache.get(id) ?? null);
+    await saveRecordings(tx, [...dirty].map((id) => [id, cache.get(id) ?? null]));
     dirty.clear();
   };
+  // One load for the whole batch (a migration or a rebuild brings thousands of recordings at once).
+  const wanted = [...new Set(batch.map((s) => recordIdOf(s.event)).filter((id): id is string => id !== null))];
+  for (const id of wanted) cache.set(id, null);
+  for (const r of await loadRecordings(tx, wanted)) cache.set(r.recordId, r);
   for (const { event } of batch) {
     if (event.type === 'MeetingCallbacksRegistered') {
       const d = event.data;
@@ -246,19 +250,35 @@ async function applyEvents(tx: SqlRunner, batch: StoredEvent[]): Promise<void> {
   await flush();
 }
 
-async function saveRecording(tx: SqlRunner, recordId: string, r: Recording | null): Promise<void> {
-  if (!r) {
-    await tx.query('delete from recordings where record_id = $1', [recordId]);
-    return;
+/** Rows per multi-row statement: well under PostgreSQL's 65,535 parameters whatever the row width. */
+const ROWS_PER_STATEMENT = 1000;
+
+/** Insert rows of `width` values each, a statement per ROWS_PER_STATEMENT rows. */
+async function insertRows(tx: SqlRunner, head: string, width: number, rows: unknown[][], tail = ''): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    const values: unknown[] = [];
+    const tuples = chunk.map((row) => {
+      values.push(...row);
+      const n = values.length;
+      return `(${Array.from({ length: width }, (_, k) => `$${n - width + k + 1}`).join(', ')})`;
+    });
+    await tx.query(`${head} values ${tuples.join(', ')}${tail}`, values);
   }
-  await tx.query(
-    `insert into recordings (record_id, meeting_id, name, published, protected, state, start_time, end_time, participants, publish_updated, tenant_id, imported_at, updated_at, ready_pending)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     on conflict (record_id) do update set meeting_id = excluded.meeting_id, name = excluded.name, published = excluded.published,
-       protected = excluded.protected, state = excluded.state, start_time = excluded.start_time, end_time = excluded.end_time,
-       participants = excluded.participants, publish_updated = excluded.publish_updated, tenant_id = excluded.tenant_id,
-       imported_at = excluded.imported_at, updated_at = excluded.updated_at, ready_pending = excluded.ready_pending`,
-    [
+}
+
+/** Write recordings as they now are (null: gone); their children are replaced wholesale. */
+async function saveRecordings(tx: SqlRunner, recordings: Array<[string, Recording | null]>): Promise<void> {
+  if (recordings.length === 0) return;
+  const gone = recordings.filter(([, r]) => r === null).map(([id]) => id);
+  const kept = recordings.map(([, r]) => r).filter((r): r is Recording => r !== null);
+  if (gone.length > 0) await tx.query('delete from recordings where record_id = any($1)', [gone]);
+  if (kept.length === 0) return;
+  await insertRows(
+    tx,
+    'insert into recordings (record_id, meeting_id, name, published, protected, state, start_time, end_time, participants, publish_updated, tenant_id, imported_at, updated_at, ready_pending)',
+    14,
+    kept.map((r) => [
       r.recordId,
       r.meetingId,
       r.name,
@@ -273,37 +293,29 @@ async function saveRecording(tx: SqlRunner, recordId: string, r: Recording | nul
       r.importedAt,
       r.updatedAt,
       r.readyPending,
-    ],
+    ]),
+    ` on conflict (record_id) do update set meeting_id = excluded.meeting_id, name = excluded.name, published = excluded.published,
+       protected = excluded.protected, state = excluded.state, start_time = excluded.start_time, end_time = excluded.end_time,
+       participants = excluded.participants, publish_updated = excluded.publish_updated, tenant_id = excluded.tenant_id,
+       imported_at = excluded.imported_at, updated_at = excluded.updated_at, ready_pending = excluded.ready_pending`,
   );
-  // Children are small (a handful of rows): replace them wholesale.
-  await tx.query('delete from recording_metadata where record_id = $1', [recordId]);
-  await tx.query('delete from playback_formats where record_id = $1', [recordId]);
-  const entries = Object.entries(r.metadata);
-  if (entries.length > 0) {
-    const values: unknown[] = [recordId];
-    const rows = entries.map(([k, v]) => {
-      values.push(k, v);
-      return `($1, $${values.length - 1}, $${values.length})`;
-    });
-    await tx.query(`insert into recording_metadata (record_id, key, value) values ${rows.join(', ')}`, values);
-  }
-  for (const f of r.formats) {
-    await tx.query('insert into playback_formats (record_id, format, url, length, processing_time) values ($1, $2, $3, $4, $5)', [
-      recordId,
-      f.format,
-      f.url,
-      f.length,
-      f.processingTime,
-    ]);
-    if (f.thumbnails.length === 0) continue;
-    const values: unknown[] = [recordId, f.format];
-    const rows = f.thumbnails.map((t, i) => {
-      values.push(i, t.url, t.width, t.height, t.alt);
-      const n = values.length;
-      return `($1, $2, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
-    });
-    await tx.query(`insert into thumbnails (record_id, format, sequence, url, width, height, alt) values ${rows.join(', ')}`, values);
-  }
+  // Children are small (a handful of rows each): replace them wholesale.
+  const ids = kept.map((r) => r.recordId);
+  await tx.query('delete from recording_metadata where record_id = any($1)', [ids]);
+  await tx.query('delete from playback_formats where record_id = any($1)', [ids]);
+  await insertRows(tx, 'insert into recording_metadata (record_id, key, value)', 3, kept.flatMap((r) => Object.entries(r.metadata).map(([k, v]) => [r.recordId, k, v])));
+  await insertRows(
+    tx,
+    'insert into playback_formats (record_id, format, url, length, processing_time)',
+    5,
+    kept.flatMap((r) => r.formats.map((f) => [r.recordId, f.format, f.url, f.length, f.processingTime])),
+  );
+  await insertRows(
+    tx,
+    'insert into thumbnails (record_id, format, sequence, url, width, height, alt)',
+    7,
+    kept.flatMap((r) => r.formats.flatMap((f) => f.thumbnails.map((t, i) => [r.recordId, f.format, i, t.url, t.width, t.height, t.alt]))),
+  );
 }
 
 async function loadRecordings(q: SqlRunner, recordIds: string[]): Promise<Recording[]> {

@@ -76,6 +76,7 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
       fsapi: { password: 'lb-secret', maxDurationMinutes: 0, voiceBridgeMin: 5, voiceBridgeMax: 9 },
       adminSignatures: { strict: false, maxAgeMs: 300_000 },
       requestTimeoutMs: 60_000,
+      ignoredVariables: [],
       logFormat: undefined,
       accessLog: true,
       metricsPort: 0,
@@ -247,7 +248,7 @@ describe('loadConfig: BIND', () => {
     expect(loadConfig({ ...base, BIND: 'tcp://10.1.2.3:7000', PORT: '8000' }).port).toBe(7000);
   });
 
-  test.each([['tcp://a:b:c'], ['unix:///tmp/sock'], ['tcp://host:port']])('%s is refused, naming BIND', (bind) => {
+  test.each([['tcp://a:b:c'], ['unix://tmp/sock'], ['tcp://host:port']])('%s is refused, naming BIND', (bind) => {
     expect(configError({ ...base, BIND: bind }).message).toMatch(/^BIND: /);
   });
 });
@@ -352,5 +353,32 @@ describe('loadConfig: secrets', () => {
         expect(readSecretFile(dir)).toBeUndefined();
       },
     );
+  });
+});
+
+describe('loadConfig: the knobs Scalelite documents', () => {
+  test('INTERVAL is the poll interval when POLL_INTERVAL is unset; POLL_INTERVAL wins when both are', () => {
+    expect(loadConfig({ ...base, INTERVAL: '15' }).pollIntervalMs).toBe(15_000);
+    expect(loadConfig({ ...base, INTERVAL: '15', POLL_INTERVAL: '30' }).pollIntervalMs).toBe(30_000);
+    expect(configError({ ...base, INTERVAL: 'soon' }).message).toContain("INTERVAL: expected a number, got 'soon'");
+  });
+
+  test('BIND=unix:///path listens on a Unix socket; a relative socket path is refused', () => {
+    expect(loadConfig({ ...base, BIND: 'unix:///run/scalelite/api.sock' })).toMatchObject({ socketPath: '/run/scalelite/api.sock' });
+    expect(loadConfig({ ...base, BIND: 'tcp://127.0.0.1:4000' })).toMatchObject({ host: '127.0.0.1', port: 4000 });
+    expect(loadConfig({ ...base, BIND: 'tcp://127.0.0.1:4000' }).socketPath).toBeUndefined();
+    expect(configError({ ...base, BIND: 'unix://api.sock' }).message).toContain('BIND: expected unix:///absolute/path');
+  });
+
+  test('Scalelite variables not used here are named, with why; unknown look-alikes too; the rest of the environment is not', () => {
+    const c = loadConfig({ ...base, DEFAULT_MEETING_TTL: '3600', RAILS_LOG_LEVEL: 'warn', RAILS_MAX_THREADS: '5', RECORDING_PUBLISH_DIRR: '/x', PATH: '/bin', HOME: '/root', EMPTY_S3: '' });
+    expect(c.ignoredVariables.map((v) => [v.name, v.kind])).toEqual([
+      ['DEFAULT_MEETING_TTL', 'unsupported'],
+      ['RAILS_LOG_LEVEL', 'renamed'],
+      ['RAILS_MAX_THREADS', 'notNeeded'],
+      ['RECORDING_PUBLISH_DIRR', 'unknown'],
+    ]);
+    // honoured variables are never reported, whatever the list of Scalelite's says
+    expect(loadConfig({ ...base, POLL_INTERVAL: '5', INTERVAL: '5', URL_HOST: 'lb.example.com', WEB_CONCURRENCY: '2', S3_RECORDING: 'false' }).ignoredVariables).toEqual([]);
   });
 });
