@@ -1,4 +1,5 @@
 import { BACKENDS, Harness, serverHolding, startHarness } from '../support/harness';
+import { LmsClient, tag } from '../support/bbb-client';
 
 /* The poller against simulated servers: health, load, and meetings that end. */
 
@@ -76,6 +77,26 @@ describe.each(BACKENDS)('poller (%s backends)', (backend) => {
     await h.balancer.poller.pollAll();
     await h.balancer.poller.pollAll();
     expect((await row(h, on)).online).toBe('online');
+  });
+
+  test('a meeting started on a pool server directly is adopted by the next poll: joins and re-creates go where it runs, never to a second server', async () => {
+    await h.balancer.poller.pollAll(); // online (threshold 2)
+    const direct = h.sim.servers[1];
+    // an LMS (or a second balancer) talking to the BBB server itself, as during a cutover
+    const bbb = new LmsClient(direct.url.replace(/\/bigbluebutton\/api\/?$/, ''), direct.secret);
+    expect(tag((await bbb.get('create', { meetingID: 'walk-in', name: 'Walk-in', voiceBridge: '73311', moderatorPW: 'mp', attendeePW: 'ap' })).body, 'returncode')).toBe('SUCCESS');
+    await h.balancer.poller.pollAll();
+    const adopted = await eventsOf(h, { meeting: 'walk-in', type: 'MeetingAdopted' });
+    expect(adopted.map((e) => e.data)).toEqual([
+      { meetingId: 'walk-in', serverId: h.serverIds[1], tenantId: null, voiceBridge: '73311', moderatorPassword: '[redacted]', reason: 'runningWithoutRoute' },
+    ]);
+    const created = await h.lms.get('create', { meetingID: 'walk-in', name: 'Walk-in', moderatorPW: 'mp', attendeePW: 'ap' });
+    expect(tag(created.body, 'returncode')).toBe('SUCCESS');
+    expect(tag(created.body, 'voiceBridge')).toBe('73311');
+    expect(serverHolding(h, 'walk-in')).toEqual([1]);
+    const joined = await h.lms.get('join', { meetingID: 'walk-in', fullName: 'Ada', role: 'viewer' });
+    expect(joined.status).toBe(302);
+    expect(String(joined.headers.location)).toContain(new URL(direct.url).host);
   });
 
   test('a meeting BBB no longer reports is ended by the poll', async () => {
