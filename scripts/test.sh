@@ -80,7 +80,7 @@ stop_s3proxy() {
 trap 'stop_kafka; stop_s3proxy' EXIT
 
 say "building"
-npx tsc -p tsconfig.json
+npx tsc -p tsconfig.json && node scripts/cli-manifest.js
 npx tsc -p tsconfig.test.json
 
 ensure_redis

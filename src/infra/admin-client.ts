@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { request } from 'undici';
 import { ChecksumAlgorithm, checksumOf, encodeQuery } from './bbb/checksum';
 import { parseXml, XmlNode } from './bbb/xml';
+
+// undici is required on the first call, not at import: a CLI command that fails
+// before calling (no secret, --help) then starts without it (~0.1 s).
+const loadUndici = (): Promise<typeof import('undici')> => import('undici');
 
 /** Thrown for anything an admin should read: the CLI prints the message and exits non-zero. */
 export class AdminClientError extends Error {
@@ -42,6 +45,7 @@ export class AdminClient {
     const { url, headers } = this.signed(action, {}, json);
     let res;
     try {
+      const { request } = await loadUndici();
       res = await request(url, { method: 'POST', headers, body: json, headersTimeout: 0, bodyTimeout: 0 });
     } catch (err) {
       throw new AdminClientError(`Cannot reach the balancer at ${this.options.baseUrl} (${(err as { code?: string }).code ?? (err as Error).message}). Is it running?`);
@@ -108,6 +112,7 @@ export class AdminClient {
     let text: string;
     let type: string;
     try {
+      const { request } = await loadUndici();
       const res = await request(url, {
         method,
         headers,
