@@ -59,6 +59,14 @@ ensure_prometheus() {
   command -v promtool >/dev/null || { say "promtool is still missing after installing prometheus"; exit 1; }
 }
 
+ensure_systemd_analyze() {
+  if command -v systemd-analyze >/dev/null; then return; fi
+  say "installing systemd (Debian package: systemd-analyze verifies deploy/systemd)"
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd)
+  as_root "${install[@]}" >/dev/null 2>&1 || { as_root apt-get update -q >/dev/null && as_root "${install[@]}" >/dev/null; }
+  command -v systemd-analyze >/dev/null || { say "systemd-analyze is still missing after installing systemd"; exit 1; }
+}
+
 started_kafka=0
 ensure_kafka() {
   if KAFKA_PORT="$TEST_KAFKA_PORT" scripts/kafka-broker.sh status >/dev/null 2>&1; then return; fi
@@ -80,7 +88,7 @@ stop_s3proxy() {
 trap 'stop_kafka; stop_s3proxy' EXIT
 
 say "building"
-npx tsc -p tsconfig.json
+npx tsc -p tsconfig.json && node scripts/cli-manifest.js
 npx tsc -p tsconfig.test.json
 
 ensure_redis
@@ -88,6 +96,7 @@ ensure_postgres
 ensure_kafka
 ensure_s3proxy
 ensure_prometheus
+ensure_systemd_analyze
 
 # PGlite loads Node built-ins with import(): jest's VM needs the flag for that.
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --disable-warning=ExperimentalWarning"

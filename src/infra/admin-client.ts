@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { Agent, Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ChecksumAlgorithm, checksumOf, encodeQuery } from './bbb/checksum';
 import { parseXml, XmlNode } from './bbb/xml';
+
+// undici is required on the first call, not at import: a CLI command that fails
+// before calling (no secret, --help) then starts without it (~0.1 s).
+const loadUndici = (): Promise<typeof import('undici')> => import('undici');
 
 /** Thrown for anything an admin should read: the CLI prints the message and exits non-zero. */
 export class AdminClientError extends Error {
@@ -35,13 +39,24 @@ export function defaultActor(): string {
 /** Talks to a running balancer's admin API, signed like Scalelite's (action + query + secret). */
 export class AdminClient {
   /** BIND=unix:///path: the balancer is reached through its socket */
-  private readonly dispatcher: Dispatcher | undefined;
+  private readonly socketPath: string | undefined;
+  private socketAgent: Dispatcher | undefined;
   private readonly httpBase: string;
 
   constructor(private readonly options: AdminClientOptions) {
     const socket = /^unix:\/\/(\/.+)$/.exec(options.baseUrl);
-    this.dispatcher = socket ? new Agent({ connect: { socketPath: socket[1] } }) : undefined;
+    this.socketPath = socket?.[1];
     this.httpBase = socket ? 'http://localhost' : options.baseUrl.replace(/\/+$/, '');
+  }
+
+  /** The connection to use: through the Unix socket when there is one (made on first use, like undici itself). */
+  private async dispatcher(): Promise<Dispatcher | undefined> {
+    if (this.socketPath === undefined) return undefined;
+    if (!this.socketAgent) {
+      const { Agent } = await loadUndici();
+      this.socketAgent = new Agent({ connect: { socketPath: this.socketPath } });
+    }
+    return this.socketAgent;
   }
 
   /** A long operation answered as newline-delimited JSON: each progress line to `onLine`, then its result. */
@@ -50,7 +65,8 @@ export class AdminClient {
     const { url, headers } = this.signed(action, {}, json);
     let res;
     try {
-      res = await request(url, { method: 'POST', headers, body: json, headersTimeout: 0, bodyTimeout: 0, dispatcher: this.dispatcher });
+      const { request } = await loadUndici();
+      res = await request(url, { method: 'POST', headers, body: json, headersTimeout: 0, bodyTimeout: 0, dispatcher: await this.dispatcher() });
     } catch (err) {
       throw new AdminClientError(`Cannot reach the balancer at ${this.options.baseUrl} (${(err as { code?: string }).code ?? (err as Error).message}). Is it running?`);
     }
@@ -116,13 +132,14 @@ export class AdminClient {
     let text: string;
     let type: string;
     try {
+      const { request } = await loadUndici();
       const res = await request(url, {
         method,
         headers,
         body: payload,
         headersTimeout: this.options.timeoutMs ?? 120_000,
         bodyTimeout: this.options.timeoutMs ?? 120_000,
-        dispatcher: this.dispatcher,
+        dispatcher: await this.dispatcher(),
       });
       status = res.statusCode;
       type = String(res.headers['content-type'] ?? '');
