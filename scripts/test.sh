@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): builds, makes sure the services the integration tests need are
 # running (Kafka from the cached jars, Redis and PostgreSQL from Debian's packages) and that
-# promtool and prometheus are installed (Debian's package; the tests run their own server), then
+# promtool, prometheus and nginx are installed (Debian's packages; the tests run their own servers), then
 # runs every jest project. Each run isolates its data: its own Kafka topics, Redis key prefix and
 # PostgreSQL databases, named after TEST_RUN_ID.
 #
@@ -67,6 +67,16 @@ ensure_systemd_analyze() {
   command -v systemd-analyze >/dev/null || { say "systemd-analyze is still missing after installing systemd"; exit 1; }
 }
 
+# nginx for test/integration/nginx.test.ts, which runs deploy/nginx with its own prefix and
+# ports (the package's service is left alone).
+ensure_nginx() {
+  if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; then return; fi
+  say "installing nginx-light (Debian package: the tests run deploy/nginx in front of a balancer)"
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light)
+  as_root "${install[@]}" >/dev/null 2>&1 || { as_root apt-get update -q >/dev/null && as_root "${install[@]}" >/dev/null; }
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || { say "nginx is still missing after installing nginx-light"; exit 1; }
+}
+
 started_kafka=0
 ensure_kafka() {
   if KAFKA_PORT="$TEST_KAFKA_PORT" scripts/kafka-broker.sh status >/dev/null 2>&1; then return; fi
@@ -97,6 +107,7 @@ ensure_kafka
 ensure_s3proxy
 ensure_prometheus
 ensure_systemd_analyze
+ensure_nginx
 
 # PGlite loads Node built-ins with import(): jest's VM needs the flag for that.
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --disable-warning=ExperimentalWarning"
