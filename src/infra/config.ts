@@ -14,6 +14,28 @@ import { IgnoredVariable, ignoredVariables } from './scalelite-env';
 
 export class ConfigError extends Error {}
 
+/**
+ * DATA_DIR cannot be made or written: say which dir, as whom, and what to do. A container
+ * run with another uid (`docker run --user`) than the one owning the image's dirs used to
+ * stop with a bare `EACCES: permission denied, mkdir 'data'`.
+ */
+export function unwritableDataDir(dataDir: string, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException | null)?.code ?? String(err);
+  const who = typeof process.getuid === 'function' ? `user ${process.getuid()}` : 'this user';
+  return new ConfigError(
+    `DATA_DIR ${dataDir}: cannot create or write it (${code}) as ${who}; mount a volume there that this user can write, or set DATA_DIR to a writable directory`,
+  );
+}
+
+/** mkdir -p DATA_DIR, refusing with unwritableDataDir's message. */
+export function makeDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw unwritableDataDir(dataDir, err);
+  }
+}
+
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 /**
@@ -307,9 +329,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     const file = secretFile(dataDir);
     if (existing) secrets = [existing];
     else {
-      mkdirSync(dataDir, { recursive: true });
+      makeDataDir(dataDir);
       const secret = randomBytes(24).toString('hex');
-      writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+      try {
+        writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+      } catch (err) {
+        throw unwritableDataDir(dataDir, err);
+      }
       chmodSync(file, 0o600);
       secrets = [secret];
     }

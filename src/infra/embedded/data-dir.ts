@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../../events/log';
-import { ConfigError } from '../config';
+import { ConfigError, makeDataDir, unwritableDataDir } from '../config';
 import { openPglite } from '../sql/pglite';
 import { Sql } from '../sql/sql';
 
@@ -67,7 +67,7 @@ async function readOwner(file: string): Promise<{ owner: Partial<Owner>; touched
  * by an owner that died (its pid gone on this host, or no heartbeat for STALE_MS) is taken over.
  */
 export async function claimDataDir(dataDir: string, now: () => number = Date.now): Promise<DataDirClaim> {
-  await fs.mkdir(dataDir, { recursive: true });
+  makeDataDir(dataDir);
   const file = join(dataDir, OWNER_FILE);
   const me: Owner = { pid: process.pid, host: hostname(), startedAt: new Date(now()).toISOString(), token: randomBytes(8).toString('hex') };
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -75,7 +75,7 @@ export async function claimDataDir(dataDir: string, now: () => number = Date.now
       await fs.writeFile(file, `${JSON.stringify(me)}\n`, { flag: 'wx', mode: 0o644 });
       return heartbeat(file, me);
     } catch (err) {
-      if (errno(err) !== 'EEXIST') throw new ConfigError(`DATA_DIR ${dataDir}: cannot write ${OWNER_FILE} (${errno(err) ?? String(err)}); the directory must be writable by this user`);
+      if (errno(err) !== 'EEXIST') throw unwritableDataDir(dataDir, err);
     }
     const found = await readOwner(file);
     if (!found) continue;
