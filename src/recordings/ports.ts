@@ -1,5 +1,6 @@
 import { StoredEvent } from '../events/catalog';
 import { Projection } from '../projections/projector';
+import { MeetingCallbacks } from '../projections/recordings';
 import { Recording } from './model';
 
 /** getRecordings filters, already parsed; every present filter narrows the result (AND). */
@@ -21,13 +22,8 @@ export interface RecordingQuery {
   limit?: number;
 }
 
-/** Callback URLs a create left for the meeting's recordings (Scalelite's callback_data). */
-export interface MeetingCallbacks {
-  meetingId: string;
-  tenantId: string | null;
-  recordingReadyUrl: string | null;
-  analyticsCallbackUrl: string | null;
-}
+/** Callback URLs a create left for the meeting's recordings: part of the recordings read model. */
+export type { MeetingCallbacks } from '../projections/recordings';
 
 /** What the API, the importer and the decisions read. */
 export interface RecordingReader {

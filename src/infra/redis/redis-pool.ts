@@ -12,7 +12,8 @@ import { CheckpointWaiters } from '../../projections/waiters';
  * the new checkpoint, and only if the checkpoint is still the one the batch was
  * computed from, so an event is applied at most once even if two projectors
  * ever overlap. The script publishes the checkpoint, which wakes the callers
- * waiting to read their own writes.
+ * waiting to read their own writes. The script decides nothing about events:
+ * it applies the write set `commit` translates from evolve's changes (pool.ts).
  */
 
 const COMMIT = `

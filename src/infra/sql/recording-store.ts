@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PlaybackFormat, StoredEvent } from '../../events/catalog';
 import { ProjectionGapError } from '../../projections/apply';
 import { PolledCheckpoint } from '../../projections/waiters';
-import { evolveRecording, Recording, recordIdOf, tenantOf, TENANT_METADATUM } from '../../recordings/model';
+import { changesRecordings, evolveRecordings, Recording, RecordingsChanges, recordingsTouchedBy, tenantOf, TENANT_METADATUM } from '../../projections/recordings';
 import { MeetingCallbacks, RebuildFeed, RebuildOutcome, RecordingQuery, RecordingStore } from '../../recordings/ports';
 import { Sql, SqlRunner } from './sql';
 
@@ -37,7 +37,9 @@ const numOrNull = (v: string | number | null): number | null => (v === null || v
  * The recordings read model in PostgreSQL (or PGlite): recordings, metadata,
  * playback formats and thumbnails, plus the callback URLs of meetings. Each
  * batch is applied in one transaction together with the checkpoint, so an
- * event is applied exactly once even when projectors race.
+ * event is applied exactly once even when projectors race. What a batch writes
+ * is decided by evolveRecordings (src/projections/recordings.ts); this store
+ * only loads what it names and persists the changes it returns.
  */
 export class SqlRecordingStore implements RecordingStore {
   private readonly position: PolledCheckpoint;
@@ -200,54 +202,38 @@ async function writeCheckpoint(q: SqlRunner, position: number): Promise<void> {
 }
 
 /** Whether an event changes the recordings model (a rebuild needs only these). */
-export const isRecordingEvent = (e: StoredEvent): boolean => e.event.type.startsWith('Recording') || e.event.type === 'MeetingCallbacksRegistered';
+export const isRecordingEvent = (e: StoredEvent): boolean => changesRecordings(e.event);
 
-/** Fold events into the tables: the batch's recordings are loaded together, evolved, and saved together. */
+/** Fold events into the tables: the recordings the batch names are loaded together, evolved, and their changes written together. */
 async function applyEvents(tx: SqlRunner, batch: StoredEvent[]): Promise<void> {
-  const cache = new Map<string, Recording | null>();
-  const dirty = new Set<string>();
-  const flush = async () => {
-    await saveRecordings(tx, [...dirty].map((id) => [id, cache.get(id) ?? null]));
-    dirty.clear();
-  };
+  const events = batch.map((s) => s.event);
   // One load for the whole batch (a migration or a rebuild brings thousands of recordings at once).
-  const wanted = [...new Set(batch.map((s) => recordIdOf(s.event)).filter((id): id is string => id !== null))];
-  for (const id of wanted) cache.set(id, null);
-  for (const r of await loadRecordings(tx, wanted)) cache.set(r.recordId, r);
-  for (const { event } of batch) {
-    if (event.type === 'MeetingCallbacksRegistered') {
-      const d = event.data;
-      await tx.query(
-        `insert into meeting_callbacks (meeting_id, tenant_id, recording_ready_url, analytics_callback_url, registered_at) values ($1, $2, $3, $4, $5)
-         on conflict (meeting_id) do update set tenant_id = excluded.tenant_id, recording_ready_url = excluded.recording_ready_url,
-           analytics_callback_url = excluded.analytics_callback_url, registered_at = excluded.registered_at`,
-        [d.meetingId, d.tenantId, d.recordingReadyUrl, d.analyticsCallbackUrl, event.at],
-      );
-      continue;
-    }
-    if (event.type === 'RecordingsAssignedToTenant') {
-      // Every recording at once, in SQL: the same rule as evolveRecording, without loading them all.
-      await flush();
-      cache.clear();
-      await tx.query(
-        `insert into recording_metadata (record_id, key, value) select record_id, $1, $2 from recordings where tenant_id is null
-         on conflict (record_id, key) do update set value = excluded.value`,
-        [TENANT_METADATUM, event.data.tenantId],
-      );
-      await tx.query('update recordings set tenant_id = $1, updated_at = $2 where tenant_id is null', [event.data.tenantId, event.at]);
-      continue;
-    }
-    const recordId = recordIdOf(event);
-    if (!recordId) continue;
-    if (!cache.has(recordId)) cache.set(recordId, (await loadRecordings(tx, [recordId]))[0] ?? null);
-    const before = cache.get(recordId) ?? null;
-    const after = evolveRecording(before, event);
-    if (after !== before) {
-      cache.set(recordId, after);
-      dirty.add(recordId);
-    }
+  const named = recordingsTouchedBy(events);
+  const loaded = new Map<string, Recording | null>(named.map((id) => [id, null]));
+  for (const r of await loadRecordings(tx, named)) loaded.set(r.recordId, r);
+  await writeChanges(tx, evolveRecordings(loaded, events));
+}
+
+/** Persist what evolveRecordings decided, in the order RecordingsChanges prescribes. */
+async function writeChanges(tx: SqlRunner, changes: RecordingsChanges): Promise<void> {
+  for (const a of changes.assignments) {
+    // One statement whatever the number of recordings, for the rows TenantAssignment describes (tenant_id holds tenantOf).
+    await tx.query(
+      `insert into recording_metadata (record_id, key, value) select record_id, $1, $2 from recordings where tenant_id is null
+       on conflict (record_id, key) do update set value = excluded.value`,
+      [TENANT_METADATUM, a.tenantId],
+    );
+    await tx.query('update recordings set tenant_id = $1, updated_at = $2 where tenant_id is null', [a.tenantId, a.at]);
   }
-  await flush();
+  await insertRows(
+    tx,
+    'insert into meeting_callbacks (meeting_id, tenant_id, recording_ready_url, analytics_callback_url, registered_at)',
+    5,
+    changes.callbacks.map((c) => [c.meetingId, c.tenantId, c.recordingReadyUrl, c.analyticsCallbackUrl, c.registeredAt]),
+    ` on conflict (meeting_id) do update set tenant_id = excluded.tenant_id, recording_ready_url = excluded.recording_ready_url,
+       analytics_callback_url = excluded.analytics_callback_url, registered_at = excluded.registered_at`,
+  );
+  await saveRecordings(tx, changes.put, changes.remove);
 }
 
 /** Rows per multi-row statement: well under PostgreSQL's 65,535 parameters whatever the row width. */
@@ -267,11 +253,8 @@ async function insertRows(tx: SqlRunner, head: string, width: number, rows: unkn
   }
 }
 
-/** Write recordings as they now are (null: gone); their children are replaced wholesale. */
-async function saveRecordings(tx: SqlRunner, recordings: Array<[string, Recording | null]>): Promise<void> {
-  if (recordings.length === 0) return;
-  const gone = recordings.filter(([, r]) => r === null).map(([id]) => id);
-  const kept = recordings.map(([, r]) => r).filter((r): r is Recording => r !== null);
+/** Write recordings as they now are, and delete those gone; their children are replaced wholesale. */
+async function saveRecordings(tx: SqlRunner, kept: Recording[], gone: string[]): Promise<void> {
   if (gone.length > 0) await tx.query('delete from recordings where record_id = any($1)', [gone]);
   if (kept.length === 0) return;
   await insertRows(
