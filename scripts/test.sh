@@ -68,13 +68,17 @@ ensure_systemd_analyze() {
 }
 
 # nginx for test/integration/nginx.test.ts, which runs deploy/nginx with its own prefix and
-# ports (the package's service is left alone).
+# ports. The package's service is not started: where no policy-rc.d says so already, one is put in
+# place for the install (a started nginx would take port 80, and its postinst fails where 80 is taken).
 ensure_nginx() {
   if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; then return; fi
-  say "installing nginx-light (Debian package: the tests run deploy/nginx in front of a balancer)"
-  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light)
-  as_root "${install[@]}" >/dev/null 2>&1 || { as_root apt-get update -q >/dev/null && as_root "${install[@]}" >/dev/null; }
-  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || { say "nginx is still missing after installing nginx-light"; exit 1; }
+  say "installing nginx (Debian package: the tests run deploy/nginx in front of a balancer)"
+  local policy=/usr/sbin/policy-rc.d placed=0 ok=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod 755 "$policy" && placed=1; fi
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx)
+  if as_root "${install[@]}" >/dev/null 2>&1 || { as_root apt-get update -q >/dev/null && as_root "${install[@]}" >/dev/null; }; then ok=1; fi
+  [ "$placed" = 0 ] || as_root rm -f "$policy"
+  [ "$ok" = 1 ] && { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; } || { say "nginx is still missing after installing Debian's nginx package"; exit 1; }
 }
 
 started_kafka=0

@@ -186,6 +186,9 @@ export function buildApp(deps: AppDeps): RequestListener {
   app.disable('etag');
   // The proxies Rails trusts by default: a fronting nginx on this host or the private network.
   app.set('trust proxy', ['loopback', 'uniquelocal']);
+  // ...and one on this host through BIND=unix://: a socket peer has no address, and only local processes may connect.
+  const trustedAddress = app.get('trust proxy fn') as (addr: string | undefined, hop: number) => boolean;
+  app.set('trust proxy', (addr: string | undefined, hop: number) => (hop === 0 && !addr) || trustedAddress(addr, hop));
 
   const requireMeetingId = (fn: (call: BbbCall, meetingId: string) => Promise<ApiOutcome>): Handler => {
     return async (call) => {
