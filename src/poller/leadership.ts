@@ -1,20 +1,12 @@
 import type { Logger } from 'pino';
+import { Lease } from '../coordination/lease';
 import { Poller, PollSummary } from './poller';
 
-/** One poller is active at a time: the one holding the lease. */
-export interface Lease {
-  /** take the lease if free, renew it if held; false when someone else holds it */
-  acquire(): Promise<boolean>;
-  release(): Promise<void>;
-}
-
-/** In one process there is nobody to share polling with. */
-export const soleLease: Lease = { acquire: async () => true, release: async () => undefined };
-
 /**
- * Runs the poll loop while this process holds the lease. A standby keeps
- * trying; when the active poller dies its lease expires and a standby takes
- * over (within the lease time plus one check).
+ * Runs the poll loop while this process holds the lease: one poller is active
+ * at a time, across processes. A standby keeps trying; when the active poller
+ * dies its lease expires and a standby takes over (within the lease time plus
+ * one check).
  */
 export class PollerRole {
   private timer: NodeJS.Timeout | null = null;
