@@ -20,7 +20,7 @@ import { ParkedEvents, Projection, Projector, RebuildReport } from './projection
 import { SqlParkedEvents } from './infra/sql/parked-store';
 import { isTransientFault } from './infra/faults';
 import { decideReadModelRebuilt } from './commands/read-models';
-import { poolAt, rebuildPool } from './projections/rebuild';
+import { poolAt } from './projections/rebuild';
 import { Lease, soleLease } from './coordination/lease';
 import { PollerRole } from './poller/leadership';
 import { Poller, PollSummary } from './poller/poller';
@@ -55,10 +55,10 @@ import { SqlPoolSnapshots } from './infra/sql/pool-snapshots';
 import { RecordingImporter } from './recordings/importer';
 import { RecordingReader, recordingsProjection } from './recordings/ports';
 import { PlaybackTokens } from './recordings/tokens';
-import { notifyRecordingReady } from './recordings/ready-callback';
+import { ReadyCallbacks } from './recordings/ready-callback';
+import { rebuildReadModels } from './recordings/rebuild';
 import { RecordingDirs } from './recordings/files';
 import { openRecordingStorage } from './infra/s3/open';
-import { draft, StoredEvent } from './events/catalog';
 
 export interface Roles {
   api: boolean;
@@ -253,9 +253,6 @@ export interface StartOptions {
   clock?: () => Date;
 }
 
-/** Recording-ready callbacks older than this are not sent again after a restart: the LMS has moved on. */
-const READY_CALLBACK_RESUME_MS = 7 * 24 * 3600_000;
-
 const PROJECTOR_ACTOR = { kind: 'system', name: 'projector' } as const;
 
 /** The role label of this process's metrics: `all` for `scalelite start`, else the roles it runs. */
@@ -421,51 +418,18 @@ async function startOn(
     settings: { protectedEnabled: rec.protectedEnabled, getRecordingsFiltered: rec.getRecordingsFiltered, tokenTtlMs: rec.tokenTtlMs },
     logger: logger.child({ role: 'api' }),
   });
-  const shutdown = new AbortController();
-  const notifications = new Set<Promise<void>>();
-  /** The recording-ready callback a create registered for this meeting, retried, and its outcome recorded. */
-  const notifyReady = (recordId: string, meetingId: string) => {
-    const run = (async () => {
-      const callbacks = await backends.recordings.callbacks(meetingId);
-      if (!callbacks?.recordingReadyUrl) return;
-      const result = await notifyRecordingReady({
-        url: callbacks.recordingReadyUrl,
-        meetingId,
-        recordId,
-        secrets: config.secrets,
-        algorithm: jwtAlgorithmFor(config.checksumAlgorithms),
-        retries: rec.readyCallbackRetries,
-        signal: shutdown.signal,
-      });
-      const log = logger.child({ role: 'importer' });
-      // Cut short by a shutdown: the callback stays owed, and the next start sends it.
-      if (shutdown.signal.aborted && result.outcome !== 'delivered') return;
-      if (result.outcome === 'delivered') log.info({ recordId, meetingId, attempts: result.attempts }, 'recording-ready callback delivered');
-      else log.warn({ recordId, meetingId, ...result }, 'recording-ready callback not delivered');
-      await recordingWriteSide.decide({ kind: 'importer', name: 'recording-ready-callback' }, async () => ({
-        events: [
-          draft('RecordingReadyNotified', {
-            recordId,
-            meetingId,
-            url: callbacks.recordingReadyUrl!.slice(0, 2048),
-            outcome: result.outcome,
-            status: result.status,
-            attempts: Math.max(1, result.attempts),
-          }),
-        ],
-        result: null,
-      }));
-    })().catch((err: unknown) => logger.error({ err, recordId }, 'recording-ready callback failed'));
-    notifications.add(run);
-    void run.finally(() => notifications.delete(run));
-  };
-  // Before the projectors stop: a notification that finishes now can still record its outcome.
-  stops.unshift(async () => {
-    shutdown.abort();
-    await Promise.all([...notifications]);
-  });
   let importer: RecordingImporter | null = null;
   if (roles.importer && !rec.disabled) {
+    const readyCallbacks = new ReadyCallbacks({
+      store: backends.recordings,
+      writeSide: recordingWriteSide,
+      logHead: () => log.lastOffset(),
+      lease: backends.importerLease,
+      settings: { secrets: config.secrets, algorithm: jwtAlgorithmFor(config.checksumAlgorithms), retries: rec.readyCallbackRetries, catchUpTimeoutMs: CATCH_UP_TIMEOUT_MS },
+      logger: logger.child({ role: 'importer' }),
+    });
+    // Before the projectors stop: a callback that finishes now can still record its outcome.
+    stops.unshift(() => readyCallbacks.stop());
     const started = new RecordingImporter({
       dirs,
       storage,
@@ -479,21 +443,14 @@ async function startOn(
       },
       logger: logger.child({ role: 'importer' }),
       lease: backends.importerLease,
-      onImported: notifyReady,
+      onImported: readyCallbacks.owe,
     });
     // Imports from now on notify by themselves; those before are owed by a previous run.
     const startedAt = clock();
     await started.start();
     stops.unshift(() => started.stop());
     importer = started;
-    // Callbacks a previous run owed (it stopped while retrying): the active importer sends them again.
-    void (async () => {
-      if (!(await backends.importerLease.acquire())) return;
-      await backends.recordings.waitFor(await log.lastOffset(), CATCH_UP_TIMEOUT_MS);
-      const owed = await backends.recordings.readyCallbacksOwed(new Date(startedAt.getTime() - READY_CALLBACK_RESUME_MS), startedAt);
-      if (owed.length > 0) logger.info({ callbacks: owed.length }, 'sending the recording-ready callbacks a previous run owed');
-      for (const { recordId, meetingId } of owed) notifyReady(recordId, meetingId);
-    })().catch((err: unknown) => logger.warn({ err }, 'could not resume the owed recording-ready callbacks'));
+    void readyCallbacks.resumeOwed(startedAt);
     if (rec.retention.days > 0) {
       const retention = new RetentionJob(
         { store: backends.recordings, writeSide: recordingWriteSide, dirs, storage, lease: backends.importerLease, clock, logger: logger.child({ role: 'importer' }) },
@@ -554,24 +511,20 @@ async function startOn(
       serverIdIsHostname: config.serverIdIsHostname,
       ignoredVariables: config.ignoredVariables,
       logger: logger.child({ role: 'admin' }),
-      rebuild: async (onProgress) => {
-        const started = Date.now();
-        const rebuilt = await rebuildPool({ log, live: pool, lock, fresh: backends.scratchPool(), projectionTimeoutMs: config.projectionTimeoutMs }, onProgress);
-        // The recordings tables, rebuilt from the log's recording events in one transaction (no event is appended meanwhile).
-        const recordings = await lock.withLock(async () => {
-          const head = await log.lastOffset();
-          // The log is read inside the rebuild's transaction, so nothing is held in memory; but an
-          // embedded log shares the PGlite connection that transaction holds, so it is read first.
-          if (backends.describe.log === 'pglite' && backends.describe.sql === 'pglite') {
-            const events: StoredEvent[] = [];
-            await log.replay(0, async (batch) => void events.push(...batch.filter(isRecordingEvent)));
-            return backends.recordings.rebuild((apply) => apply(events), head);
-          }
-          return backends.recordings.rebuild(async (apply) => void (await log.replay(0, apply)), head);
-        });
-        const differences = [...rebuilt.differences, ...recordings.differences.map((id) => `recording ${id}: differed from the log`)];
-        return { ...rebuilt, equal: differences.length === 0, differences, ms: Date.now() - started };
-      },
+      rebuild: (onProgress) =>
+        rebuildReadModels(
+          {
+            log,
+            lock,
+            pool,
+            scratchPool: backends.scratchPool,
+            projectionTimeoutMs: config.projectionTimeoutMs,
+            recordings: backends.recordings,
+            logSharesSql: backends.describe.log === 'pglite' && backends.describe.sql === 'pglite',
+            isRecordingEvent,
+          },
+          onProgress,
+        ),
       poolAt: (at) => poolAt(log, at, backends.scratchPool()),
       parked: backends.parked,
     });
