@@ -3,6 +3,16 @@ import { Lease } from '../coordination/lease';
 import { Poller, PollSummary } from './poller';
 
 /**
+ * The poller lease outlives an interval by a quarter and is renewed four times
+ * per lease: a standby takes over well within two intervals of the active
+ * poller's death, and three missed renewals in a row are tolerated.
+ */
+export const pollerLeaseMs = (pollIntervalMs: number): number => Math.max(500, Math.round(pollIntervalMs * 1.25));
+
+/** How often the poller lease is renewed (or, by a standby, tried). */
+export const pollerLeaseCheckMs = (pollIntervalMs: number): number => Math.round(pollerLeaseMs(pollIntervalMs) / 4);
+
+/**
  * Runs the poll loop while this process holds the lease: one poller is active
  * at a time, across processes. A standby keeps trying; when the active poller
  * dies its lease expires and a standby takes over (within the lease time plus
