@@ -1,63 +1,37 @@
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
-import { createServer, Server as HttpServer } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AdminApi } from './api/admin';
-import { buildApp, requestTenant } from './api/app';
-import { MigrationAdmin } from './api/admin-migration';
-import { ignoredVariablesWarning } from './infra/scalelite-env';
-import { listenOnSocket } from './infra/unix-socket';
 import { MeetingApi } from './api/meetings';
-import { DecisionLock, DecisionTiming, LocalDecisionLock, WriteSide } from './commands/write-side';
-import { EventLog } from './events/log';
-import { poolProjection } from './projections/apply';
-import { historyProjection, HistoryStore } from './projections/history';
-import { PoolReader, PoolStore } from './projections/ports';
-import { poolOverlay } from './projections/overlay';
-import { ParkedEvents, Projection, Projector, RebuildReport } from './projections/projector';
-import { SqlParkedEvents } from './infra/sql/parked-store';
-import { isTransientFault } from './infra/faults';
 import { decideReadModelRebuilt } from './commands/read-models';
-import { poolAt, rebuildPool } from './projections/rebuild';
-import { Lease, PollerRole, soleLease } from './poller/leadership';
-import { Poller, PollSummary } from './poller/poller';
+import { DecisionTiming, WriteSide } from './commands/write-side';
+import { Backends, openBackends } from './infra/backends';
 import { BbbClient } from './infra/bbb/client';
-import { Config, ConfigError } from './infra/config';
-import { MemoryPoolStore } from './infra/embedded/memory-pool';
-import { SqlEventLog } from './infra/embedded/sql-log';
-import { KafkaEventLog } from './infra/kafka/kafka-log';
-import { RedisDecisionLock, RedisLease } from './infra/redis/redis-lock';
-import { RedisPollChannel } from './infra/redis/redis-poll-channel';
-import { RedisPoolStore } from './infra/redis/redis-pool';
-import { SqlHistoryStore } from './infra/sql/history-store';
-import { migrate } from './infra/sql/migrations';
-import { checkEmbeddedLog, damagedDataDir, openEmbeddedSql } from './infra/embedded/data-dir';
-import { openPostgres } from './infra/sql/postgres';
-import { Sql } from './infra/sql/sql';
-import { isRecordingEvent, SqlRecordingStore } from './infra/sql/recording-store';
-import { MemoryPlaybackTokens } from './infra/embedded/memory-tokens';
-import { RedisPlaybackTokens } from './infra/redis/redis-tokens';
-import { jwtAlgorithmFor } from './infra/jwt';
-import { RecordingApi } from './api/recordings';
-import { playbackRouter } from './api/playback';
-import { TenantAdmin } from './api/admin-tenants';
-import { RecordingAdmin } from './api/admin-recordings';
-import { hostOf, Metrics } from './infra/metrics';
 import { ObservedBbbGateway } from './infra/bbb/metered';
-import { outcomeOf } from './api/access';
-import { ServerSyncAdmin } from './api/admin-sync';
-import { RetentionJob } from './recordings/retention';
-import { PoolSnapshotter, restoreFromSnapshot } from './projections/snapshots';
-import { SqlPoolSnapshots } from './infra/sql/pool-snapshots';
-import { RecordingImporter } from './recordings/importer';
-import { RecordingReader, recordingsProjection } from './recordings/ports';
-import { PlaybackTokens } from './recordings/tokens';
-import { notifyRecordingReady } from './recordings/ready-callback';
-import { RecordingDirs } from './recordings/files';
+import { Config } from './infra/config';
+import { isTransientFault } from './infra/faults';
+import { listenPlain } from './infra/http-listen';
+import { jwtAlgorithmFor } from './infra/jwt';
+import { hostOf, Metrics } from './infra/metrics';
 import { openRecordingStorage } from './infra/s3/open';
-import { draft, StoredEvent } from './events/catalog';
+import { ignoredVariablesWarning } from './infra/scalelite-env';
+import { pollerLeaseCheckMs, PollerRole } from './poller/leadership';
+import { Poller, PollSummary } from './poller/poller';
+import { poolOverlay } from './projections/overlay';
+import { startOwnProjections } from './projections/own-projections';
+import { PoolReader } from './projections/ports';
+import { Projection, Projector, RebuildReport } from './projections/projector';
+import { RecordingDirs } from './recordings/files';
+import { RecordingImporter } from './recordings/importer';
+import { RecordingReader } from './recordings/ports';
+import { ReadyCallbacks } from './recordings/ready-callback';
+import { RetentionJob } from './recordings/retention';
+import { startApi } from './runtime/api-role';
+
+/*
+ * The composition root: opens the backends behind their ports, builds each role's
+ * parts from the configuration, starts them in order and stops them in the reverse
+ * order. Every workflow it starts lives in its own room; nothing is decided here.
+ */
 
 export interface Roles {
   api: boolean;
@@ -67,168 +41,6 @@ export interface Roles {
 }
 
 export const ALL_ROLES: Roles = { api: true, poller: true, projector: true, importer: true };
-
-/** The adapters behind the ports, chosen by configuration. */
-export interface Backends {
-  kind: 'embedded' | 'production' | 'mixed';
-  describe: { log: 'kafka' | 'pglite'; readModel: 'redis' | 'memory'; sql: 'postgres' | 'pglite' };
-  log: EventLog;
-  pool: PoolStore;
-  history: HistoryStore;
-  /** the recordings read model (SQL) */
-  recordings: SqlRecordingStore;
-  /** one-time tokens of protected recordings, shared by every api process */
-  tokens: PlaybackTokens;
-  sql: Sql;
-  lock: DecisionLock;
-  lease: Lease;
-  /** one active recording importer across processes */
-  importerLease: Lease;
-  /** projections every process feeds for itself (an in-memory pool) */
-  ownProjections: Projection[];
-  /** projections the projector role feeds, shared by every process (Redis, Postgres) */
-  sharedProjections: Projection[];
-  /** events a projection could not apply, set aside */
-  parked: ParkedEvents;
-  /** an empty pool store to rebuild or replay into */
-  scratchPool(): PoolStore;
-  pollChannel: RedisPollChannel | null;
-  close(): Promise<void>;
-}
-
-/**
- * KAFKA_BROKERS, REDIS_URL and DATABASE_URL each switch their part to the
- * production adapter; unset, the part is embedded under DATA_DIR. Separate
- * roles share state only through the production adapters, so they need all three.
- */
-export async function openBackends(config: Config, logger: Logger, roles: Roles = ALL_ROLES): Promise<Backends> {
-  const separate = !(roles.api && roles.poller && roles.projector && roles.importer);
-  if (separate && !(config.kafkaBrokers && config.redisUrl && config.databaseUrl)) {
-    throw new ConfigError(
-      'running the api, poller, projector or importer role on its own needs the production backends: set KAFKA_BROKERS, REDIS_URL and DATABASE_URL (or run `scalelite start` for all roles in one process)',
-    );
-  }
-  const closers: Array<() => Promise<void>> = [];
-  try {
-    let pglite: Sql | null = null;
-    const embeddedSql = async () => {
-      if (!pglite) {
-        const embedded = await openEmbeddedSql(config.dataDir);
-        // closed before the claim is released: the next owner finds the files complete
-        closers.push(() => embedded.sql.close(), () => embedded.release());
-        pglite = embedded.sql;
-      }
-      return pglite;
-    };
-
-    let sql: Sql;
-    if (config.databaseUrl) {
-      sql = await openPostgres(config.databaseUrl);
-      const opened = sql;
-      closers.push(() => opened.close());
-    } else sql = await embeddedSql();
-    await migrate(sql).catch((err: unknown) => {
-      throw config.databaseUrl ? err : damagedDataDir(join(config.dataDir, 'pglite'), err);
-    });
-
-    let log: EventLog;
-    if (config.kafkaBrokers) {
-      log = await KafkaEventLog.open({
-        brokers: config.kafkaBrokers,
-        topic: `${config.kafkaTopicPrefix}events`,
-        replicationFactor: config.kafkaReplicationFactor,
-        clientId: `scalelite-${process.pid}`,
-        logger: logger.child({ component: 'kafka' }),
-      });
-    } else {
-      const logSql = await embeddedSql();
-      if (logSql !== sql) await migrate(logSql).catch((err: unknown) => Promise.reject(damagedDataDir(join(config.dataDir, 'pglite'), err)));
-      log = new SqlEventLog(logSql);
-      await checkEmbeddedLog(config.dataDir, log);
-    }
-    const opened = log;
-    closers.unshift(() => opened.close());
-
-    let pool: PoolStore;
-    let lock: DecisionLock;
-    let lease: Lease = soleLease;
-    let importerLease: Lease = soleLease;
-    let tokens: PlaybackTokens;
-    let pollChannel: RedisPollChannel | null = null;
-    if (config.redisUrl) {
-      const store = new RedisPoolStore({ url: config.redisUrl, namespace: config.redisNamespace, defaultTimeoutMs: config.projectionTimeoutMs, logger });
-      await store.connect();
-      closers.unshift(() => store.close());
-      pool = store;
-      const redisLock = new RedisDecisionLock(config.redisUrl, `${config.redisNamespace}:decision-lock`, DECISION_LOCK_TTL_MS, 60_000, logger);
-      closers.unshift(() => redisLock.close());
-      lock = redisLock;
-      const redisLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:poller-lease`, pollerLeaseMs(config), logger);
-      closers.unshift(() => redisLease.close());
-      lease = redisLease;
-      const importLease = new RedisLease(config.redisUrl, `${config.redisNamespace}:importer-lease`, 60_000, logger);
-      closers.unshift(() => importLease.close());
-      importerLease = importLease;
-      const redisTokens = new RedisPlaybackTokens(config.redisUrl, config.redisNamespace, { logger });
-      closers.unshift(() => redisTokens.close());
-      tokens = redisTokens;
-      pollChannel = new RedisPollChannel(config.redisUrl, config.redisNamespace, logger);
-      const channel = pollChannel;
-      closers.unshift(() => channel.close());
-    } else {
-      pool = new MemoryPoolStore(config.projectionTimeoutMs);
-      lock = new LocalDecisionLock();
-      const memoryTokens = new MemoryPlaybackTokens();
-      closers.unshift(async () => memoryTokens.close());
-      tokens = memoryTokens;
-    }
-
-    const history = new SqlHistoryStore(sql, config.projectionTimeoutMs);
-    const recordings = new SqlRecordingStore(sql, config.projectionTimeoutMs);
-    closers.unshift(() => recordings.close());
-    const memoryPool = !config.redisUrl;
-    // With the log in PGlite there is one process: it feeds everything itself.
-    const single = !config.kafkaBrokers;
-    const poolFeed = poolProjection(pool);
-    const describe = {
-      log: config.kafkaBrokers ? 'kafka' : 'pglite',
-      readModel: config.redisUrl ? 'redis' : 'memory',
-      sql: config.databaseUrl ? 'postgres' : 'pglite',
-    } as const;
-    const production = Object.values(describe).filter((d) => d === 'kafka' || d === 'redis' || d === 'postgres').length;
-    return {
-      kind: production === 3 ? 'production' : production === 0 ? 'embedded' : 'mixed',
-      describe,
-      log,
-      pool,
-      history,
-      recordings,
-      tokens,
-      sql,
-      lock,
-      lease,
-      importerLease,
-      pollChannel,
-      ownProjections: [...(memoryPool ? [poolFeed] : []), ...(single ? [historyProjection(history), recordingsProjection(recordings)] : [])],
-      sharedProjections: [...(memoryPool ? [] : [poolFeed]), ...(single ? [] : [historyProjection(history), recordingsProjection(recordings)])],
-      parked: new SqlParkedEvents(sql),
-      scratchPool: () => new MemoryPoolStore(config.projectionTimeoutMs),
-      close: async () => {
-        for (const close of closers) await close().catch((err: unknown) => logger.warn({ err }, 'closing a backend failed'));
-      },
-    };
-  } catch (err) {
-    for (const close of closers) await close().catch(() => undefined);
-    throw err;
-  }
-}
-
-/**
- * The poller lease outlives an interval by a quarter and is renewed four times
- * per lease: a standby takes over well within two intervals of the active
- * poller's death, and three missed renewals in a row are tolerated.
- */
-export const pollerLeaseMs = (config: Config): number => Math.max(500, Math.round(config.pollIntervalMs * 1.25));
 
 export interface RunningBalancer {
   /** where the API listens (api role) */
@@ -252,10 +64,13 @@ export interface StartOptions {
   clock?: () => Date;
 }
 
-/** Recording-ready callbacks older than this are not sent again after a restart: the LMS has moved on. */
-const READY_CALLBACK_RESUME_MS = 7 * 24 * 3600_000;
-
 const PROJECTOR_ACTOR = { kind: 'system', name: 'projector' } as const;
+
+/** An in-memory read model is snapshotted every 10,000 events (looked at each minute) and at stop. */
+const SNAPSHOTS = { checkIntervalMs: 60_000, everyEvents: 10_000 };
+
+/** How long to wait at start for an in-memory read model to catch up with the log. */
+const CATCH_UP_TIMEOUT_MS = 10 * 60_000;
 
 /** The role label of this process's metrics: `all` for `scalelite start`, else the roles it runs. */
 const roleName = (roles: Roles): string => {
@@ -269,38 +84,10 @@ const countBy = <T>(items: T[], key: (item: T) => string): Map<string, number> =
   return counts;
 };
 
-function listen(server: HttpServer, port: number, host: string): Promise<HttpServer> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
-}
-
-/** Where a local client reaches a server listening on host:port (a wildcard address as loopback). */
-function shownUrl(host: string, port: number): string {
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
-}
-
-function closeServer(server: HttpServer): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 2000).unref();
-  });
-}
-
-/** The decision lock's lease, renewed while held: how long a holder that died blocks the others. */
-const DECISION_LOCK_TTL_MS = 5_000;
-
-/** An in-memory read model is snapshotted every 10,000 events (looked at each minute) and at stop. */
-const SNAPSHOTS = { checkIntervalMs: 60_000, everyEvents: 10_000 };
-
-/** How long to wait at start for an in-memory read model to catch up with the log. */
-const CATCH_UP_TIMEOUT_MS = 10 * 60_000;
-
 export async function startBalancer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningBalancer> {
-  const backends = options.backends ?? (await openBackends(config, logger, options.roles ?? ALL_ROLES));
+  const roles = options.roles ?? ALL_ROLES;
+  const separateRoles = !(roles.api && roles.poller && roles.projector && roles.importer);
+  const backends = options.backends ?? (await openBackends(config, logger, { separateRoles }));
   const stops: Array<() => Promise<void>> = [];
   try {
     return await startOn(backends, stops, config, logger, options);
@@ -342,31 +129,10 @@ async function startOn(
     });
 
   if (backends.ownProjections.length > 0) {
-    const started = Date.now();
-    const ownsPool = backends.ownProjections.some((p) => p.name === 'pool');
-    // An in-memory read model starts from its latest snapshot and replays only what came after.
-    let snapshotter: PoolSnapshotter | null = null;
-    let fromSnapshot: number | null = null;
-    if (ownsPool && pool instanceof MemoryPoolStore) {
-      const deps = { log, pool, snapshots: new SqlPoolSnapshots(backends.sql), logger: logger.child({ role: 'projector' }), clock };
-      fromSnapshot = await restoreFromSnapshot(deps);
-      snapshotter = new PoolSnapshotter(deps, SNAPSHOTS, fromSnapshot ?? -1);
-    }
-    const own = projectorOf(backends.ownProjections);
-    await own.start();
-    stops.push(() => own.stop());
-    const head = await log.lastOffset();
-    if (head >= 0 && ownsPool) await pool.waitFor(head, CATCH_UP_TIMEOUT_MS);
-    logger.info(
-      { events: head + 1, replayed: head - (fromSnapshot ?? -1), fromSnapshot, ms: Date.now() - started },
-      'read model caught up with the event log',
+    await startOwnProjections(
+      { log, pool, projections: backends.ownProjections, snapshots: backends.poolSnapshots, projector: projectorOf, logger: projectorLogger, clock, catchUpTimeoutMs: CATCH_UP_TIMEOUT_MS, snapshotSettings: SNAPSHOTS },
+      (stop) => void stops.push(stop),
     );
-    if (snapshotter) {
-      const s = snapshotter;
-      s.start();
-      // After the projector stopped: the last snapshot holds every event applied.
-      stops.push(() => s.stop());
-    }
   }
   if (roles.projector && backends.sharedProjections.length > 0) {
     const shared = projectorOf(backends.sharedProjections);
@@ -411,60 +177,19 @@ async function startOn(
     projectionTimeoutMs: config.projectionTimeoutMs,
     onDecided,
   });
-  const recordingApi = new RecordingApi({
-    store: backends.recordings,
-    writeSide: recordingWriteSide,
-    dirs,
-    storage,
-    tokens: backends.tokens,
-    settings: { protectedEnabled: rec.protectedEnabled, getRecordingsFiltered: rec.getRecordingsFiltered, tokenTtlMs: rec.tokenTtlMs },
-    logger: logger.child({ role: 'api' }),
-  });
-  const shutdown = new AbortController();
-  const notifications = new Set<Promise<void>>();
-  /** The recording-ready callback a create registered for this meeting, retried, and its outcome recorded. */
-  const notifyReady = (recordId: string, meetingId: string) => {
-    const run = (async () => {
-      const callbacks = await backends.recordings.callbacks(meetingId);
-      if (!callbacks?.recordingReadyUrl) return;
-      const result = await notifyRecordingReady({
-        url: callbacks.recordingReadyUrl,
-        meetingId,
-        recordId,
-        secrets: config.secrets,
-        algorithm: jwtAlgorithmFor(config.checksumAlgorithms),
-        retries: rec.readyCallbackRetries,
-        signal: shutdown.signal,
-      });
-      const log = logger.child({ role: 'importer' });
-      // Cut short by a shutdown: the callback stays owed, and the next start sends it.
-      if (shutdown.signal.aborted && result.outcome !== 'delivered') return;
-      if (result.outcome === 'delivered') log.info({ recordId, meetingId, attempts: result.attempts }, 'recording-ready callback delivered');
-      else log.warn({ recordId, meetingId, ...result }, 'recording-ready callback not delivered');
-      await recordingWriteSide.decide({ kind: 'importer', name: 'recording-ready-callback' }, async () => ({
-        events: [
-          draft('RecordingReadyNotified', {
-            recordId,
-            meetingId,
-            url: callbacks.recordingReadyUrl!.slice(0, 2048),
-            outcome: result.outcome,
-            status: result.status,
-            attempts: Math.max(1, result.attempts),
-          }),
-        ],
-        result: null,
-      }));
-    })().catch((err: unknown) => logger.error({ err, recordId }, 'recording-ready callback failed'));
-    notifications.add(run);
-    void run.finally(() => notifications.delete(run));
-  };
-  // Before the projectors stop: a notification that finishes now can still record its outcome.
-  stops.unshift(async () => {
-    shutdown.abort();
-    await Promise.all([...notifications]);
-  });
   let importer: RecordingImporter | null = null;
   if (roles.importer && !rec.disabled) {
+    const importerLogger = logger.child({ role: 'importer' });
+    const readyCallbacks = new ReadyCallbacks({
+      store: backends.recordings,
+      writeSide: recordingWriteSide,
+      logHead: () => log.lastOffset(),
+      lease: backends.importerLease,
+      settings: { secrets: config.secrets, algorithm: jwtAlgorithmFor(config.checksumAlgorithms), retries: rec.readyCallbackRetries, catchUpTimeoutMs: CATCH_UP_TIMEOUT_MS },
+      logger: importerLogger,
+    });
+    // Before the projectors stop: a callback that finishes now can still record its outcome.
+    stops.unshift(() => readyCallbacks.stop());
     const started = new RecordingImporter({
       dirs,
       storage,
@@ -476,26 +201,19 @@ async function startOn(
         maxAttempts: 5,
         tarballLimits: rec.tarballLimits,
       },
-      logger: logger.child({ role: 'importer' }),
+      logger: importerLogger,
       lease: backends.importerLease,
-      onImported: notifyReady,
+      onImported: readyCallbacks.owe,
     });
     // Imports from now on notify by themselves; those before are owed by a previous run.
     const startedAt = clock();
     await started.start();
     stops.unshift(() => started.stop());
     importer = started;
-    // Callbacks a previous run owed (it stopped while retrying): the active importer sends them again.
-    void (async () => {
-      if (!(await backends.importerLease.acquire())) return;
-      await backends.recordings.waitFor(await log.lastOffset(), CATCH_UP_TIMEOUT_MS);
-      const owed = await backends.recordings.readyCallbacksOwed(new Date(startedAt.getTime() - READY_CALLBACK_RESUME_MS), startedAt);
-      if (owed.length > 0) logger.info({ callbacks: owed.length }, 'sending the recording-ready callbacks a previous run owed');
-      for (const { recordId, meetingId } of owed) notifyReady(recordId, meetingId);
-    })().catch((err: unknown) => logger.warn({ err }, 'could not resume the owed recording-ready callbacks'));
+    void readyCallbacks.resumeOwed(startedAt);
     if (rec.retention.days > 0) {
       const retention = new RetentionJob(
-        { store: backends.recordings, writeSide: recordingWriteSide, dirs, storage, lease: backends.importerLease, clock, logger: logger.child({ role: 'importer' }) },
+        { store: backends.recordings, writeSide: recordingWriteSide, dirs, storage, lease: backends.importerLease, clock, logger: importerLogger },
         rec.retention,
       );
       retention.start();
@@ -526,7 +244,7 @@ async function startOn(
   });
   let pollerRole: PollerRole | null = null;
   if (roles.poller) {
-    const role = new PollerRole(poller, backends.lease, Math.round(pollerLeaseMs(config) / 4), logger.child({ role: 'poller' }));
+    const role = new PollerRole(poller, backends.lease, pollerLeaseCheckMs(config.pollIntervalMs), logger.child({ role: 'poller' }));
     pollerRole = role;
     if (options.poll !== false) {
       await role.start();
@@ -534,130 +252,15 @@ async function startOn(
     }
     await backends.pollChannel?.serve(() => (options.poll === false ? poller.pollAll() : role.pollIfLeading()));
   }
-  const pollNow = async (): Promise<PollSummary> => {
-    if (backends.pollChannel) return backends.pollChannel.pollNow(pollerSettings.passTimeoutMs + 30_000);
-    return poller.pollAll();
-  };
+  // Separate roles reach the active poller over the channel; in one process it is right here.
+  const pollNow = async (): Promise<PollSummary> => backends.pollChannel?.pollNow(pollerSettings.passTimeoutMs + 30_000) ?? poller.pollAll();
 
   let url = '';
   let port = 0;
   if (roles.api) {
-    const admin = new AdminApi({
-      pool,
-      writeSide,
-      history,
-      logHead: () => log.lastOffset(),
-      bbb,
-      pollAll: pollNow,
-      endOnServer,
-      serverIdIsHostname: config.serverIdIsHostname,
-      ignoredVariables: config.ignoredVariables,
-      logger: logger.child({ role: 'admin' }),
-      rebuild: async (onProgress) => {
-        const started = Date.now();
-        const rebuilt = await rebuildPool({ log, live: pool, lock, fresh: backends.scratchPool(), projectionTimeoutMs: config.projectionTimeoutMs }, onProgress);
-        // The recordings tables, rebuilt from the log's recording events in one transaction (no event is appended meanwhile).
-        const recordings = await lock.withLock(async () => {
-          const head = await log.lastOffset();
-          // The log is read inside the rebuild's transaction, so nothing is held in memory; but an
-          // embedded log shares the PGlite connection that transaction holds, so it is read first.
-          if (backends.describe.log === 'pglite' && backends.describe.sql === 'pglite') {
-            const events: StoredEvent[] = [];
-            await log.replay(0, async (batch) => void events.push(...batch.filter(isRecordingEvent)));
-            return backends.recordings.rebuild((apply) => apply(events), head);
-          }
-          return backends.recordings.rebuild(async (apply) => void (await log.replay(0, apply)), head);
-        });
-        const differences = [...rebuilt.differences, ...recordings.differences.map((id) => `recording ${id}: differed from the log`)];
-        return { ...rebuilt, equal: differences.length === 0, differences, ms: Date.now() - started };
-      },
-      poolAt: (at) => poolAt(log, at, backends.scratchPool()),
-      parked: backends.parked,
-    });
-    const app = buildApp({
-      settings: {
-        secrets: config.secrets,
-        checksumAlgorithms: config.checksumAlgorithms,
-        buildNumber: config.buildNumber,
-        getMeetingsApiDisabled: config.getMeetingsApiDisabled,
-        recordingDisabled: rec.disabled,
-        multitenancy: config.multitenancy,
-        urlHost: config.urlHost,
-        fsapi: config.fsapi,
-        adminSignatures: config.adminSignatures,
-        accessLog: config.accessLog,
-      },
-      pool,
-      analytics: { pool, callbacks: backends.recordings, secrets: config.secrets, logger: logger.child({ role: 'analytics' }) },
-      tenantAdmin: new TenantAdmin({ pool, writeSide, multitenancy: config.multitenancy, logger: logger.child({ role: 'admin' }) }),
-      meetings,
-      admin,
-      recordings: recordingApi,
-      migration: new MigrationAdmin({
-        pool,
-        writeSide,
-        recordings: backends.recordings,
-        recordingWriteSide,
-        recordingsDisabled: rec.disabled,
-        recordingDirs: { publish: rec.publishDir, unpublish: rec.unpublishDir },
-        logger: logger.child({ role: 'admin' }),
-      }),
-      serverSync: new ServerSyncAdmin({ pool, writeSide, endOnServer, serverIdIsHostname: config.serverIdIsHostname, logger: logger.child({ role: 'admin' }) }),
-      recordingAdmin: new RecordingAdmin({
-        store: backends.recordings,
-        writeSide: recordingWriteSide,
-        history,
-        logHead: () => log.lastOffset(),
-        dirs,
-        storage,
-        importer,
-        tenantExists: config.multitenancy ? async (id) => (await pool.tenant(id)) !== null : undefined,
-        disabled: rec.disabled,
-        retentionDays: rec.retention.days,
-        logger: logger.child({ role: 'admin' }),
-      }),
-      playback: rec.disabled
-        ? null
-        : playbackRouter({
-            store: backends.recordings,
-            tokens: backends.tokens,
-            storage,
-            settings: {
-              publishDir: rec.publishDir,
-              formats: rec.playbackFormats,
-              protectedEnabled: rec.protectedEnabled,
-              cookieKey: rec.cookieKey,
-              cookieTtlMs: rec.cookieTtlMs,
-              xAccelRedirect: rec.xAccelRedirect,
-              cloudFront: rec.storage.cloudFront,
-              objectDelivery: rec.storage.kind === 's3' ? { mode: rec.storage.playback, presignTtlSeconds: rec.storage.presignTtlSeconds } : undefined,
-            },
-            scopeOf: async (req) => {
-              if (!config.multitenancy) return undefined;
-              const tenant = await requestTenant(req, pool, config);
-              // a host naming no tenant sees nothing
-              return tenant === 'unknown' ? '\u0000no such tenant' : (tenant?.id ?? null);
-            },
-            logger: logger.child({ role: 'playback' }),
-          }),
-      logger: logger.child({ role: 'api' }),
-      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
-      observer: { answered: (f, status, seconds) => metrics.answered(f.route, f.call ?? f.route, outcomeOf(f, status), seconds) },
-      healthCheck: async () => {
-        await log.lastOffset();
-        await pool.checkpoint();
-        await backends.sql.query('select 1');
-      },
-    });
-    const server = config.socketPath ? await listenOnSocket(createServer(app), config.socketPath) : await listen(createServer(app), config.port, config.host);
-    server.keepAliveTimeout = 65_000;
-    // A client sending its request a byte a second is cut off, not kept for Node's default 300 s.
-    server.requestTimeout = config.requestTimeoutMs;
-    server.headersTimeout = Math.min(20_000, config.requestTimeoutMs);
-    const address = server.address();
-    port = typeof address === 'string' || address === null ? 0 : address.port;
-    url = config.socketPath ? `unix://${config.socketPath}` : shownUrl(config.host, port);
-    stops.unshift(() => closeServer(server));
+    const api = await startApi({ config, logger, backends, writeSide, recordingWriteSide, meetings, bbb, pollNow, storage, dirs, importer, metrics });
+    ({ url, port } = api);
+    stops.unshift(() => api.close());
   }
   // The shared state every role can see; the servers and routes where the API is (the public /metrics).
   metrics.watch({
@@ -671,9 +274,9 @@ async function startOn(
   let metricsUrl: string | undefined;
   if (config.metricsPort > 0) {
     // Roles without the API (poller, projector, importer) serve their metrics here; an api may too, off its public port.
-    const metricsServer = await listen(createServer(metrics.listener(logger)), config.metricsPort, config.host);
-    metricsUrl = `${shownUrl(config.host, (metricsServer.address() as AddressInfo).port)}/metrics`;
-    stops.unshift(() => closeServer(metricsServer));
+    const metricsServer = await listenPlain(metrics.listener(logger), config.metricsPort, config.host);
+    metricsUrl = `${metricsServer.url}/metrics`;
+    stops.unshift(() => metricsServer.close());
   }
   const ignored = ignoredVariablesWarning(config.ignoredVariables);
   if (ignored) logger.warn({ variables: config.ignoredVariables.filter((v) => v.kind !== 'notNeeded').map((v) => v.name) }, ignored);

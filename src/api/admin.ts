@@ -12,7 +12,7 @@ import { byAddition, Meeting, PoolState, Server } from '../projections/pool';
 import { PollSummary } from '../poller/poller';
 import { RebuildProgress, RebuildResult } from '../projections/rebuild';
 import { ProjectionTimeoutError } from '../projections/waiters';
-import { BbbGateway } from '../infra/bbb/client';
+import { BbbGateway } from '../poller/ports';
 import { parseXml, XmlNode } from '../infra/bbb/xml';
 import type { IgnoredVariable } from '../infra/scalelite-env';
 

@@ -7,7 +7,7 @@ import { Projected, WriteSide } from '../commands/write-side';
 import { isDomainError } from '../commands/errors';
 import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, Server, Tenant } from '../projections/pool';
-import { BbbGateway, BbbReply } from '../infra/bbb/client';
+import { BbbGateway, BbbReply } from '../poller/ports';
 import { childNamed, childText, outerXml } from '../infra/bbb/xml-scan';
 import { applyParamPolicy, capDuration, ParamPolicy, resolveServerTag, SERVER_TAG_PARAM } from '../commands/param-policy';
 import { encryptLrsPayloadAsync, lrsPayload } from '../tenants/lrs';

@@ -1,5 +1,5 @@
 import { el } from '../infra/bbb/xml';
-import { BbbReply } from '../infra/bbb/client';
+import { BbbReply } from '../poller/ports';
 
 /** What a BBB API handler answers, before the edge renders it. */
 export type ApiOutcome =

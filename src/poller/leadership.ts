@@ -1,20 +1,22 @@
 import type { Logger } from 'pino';
+import { Lease } from '../coordination/lease';
 import { Poller, PollSummary } from './poller';
 
-/** One poller is active at a time: the one holding the lease. */
-export interface Lease {
-  /** take the lease if free, renew it if held; false when someone else holds it */
-  acquire(): Promise<boolean>;
-  release(): Promise<void>;
-}
+/**
+ * The poller lease outlives an interval by a quarter and is renewed four times
+ * per lease: a standby takes over well within two intervals of the active
+ * poller's death, and three missed renewals in a row are tolerated.
+ */
+export const pollerLeaseMs = (pollIntervalMs: number): number => Math.max(500, Math.round(pollIntervalMs * 1.25));
 
-/** In one process there is nobody to share polling with. */
-export const soleLease: Lease = { acquire: async () => true, release: async () => undefined };
+/** How often the poller lease is renewed (or, by a standby, tried). */
+export const pollerLeaseCheckMs = (pollIntervalMs: number): number => Math.round(pollerLeaseMs(pollIntervalMs) / 4);
 
 /**
- * Runs the poll loop while this process holds the lease. A standby keeps
- * trying; when the active poller dies its lease expires and a standby takes
- * over (within the lease time plus one check).
+ * Runs the poll loop while this process holds the lease: one poller is active
+ * at a time, across processes. A standby keeps trying; when the active poller
+ * dies its lease expires and a standby takes over (within the lease time plus
+ * one check).
  */
 export class PollerRole {
   private timer: NodeJS.Timeout | null = null;

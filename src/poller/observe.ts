@@ -1,6 +1,6 @@
 import { ObservedMeeting, PollOutcome } from '../commands/poll';
 import { PollFailureReason } from '../events/catalog';
-import { BbbEndpoint, BbbGateway, BbbReply } from '../infra/bbb/client';
+import { BbbEndpoint, BbbGateway, BbbReply } from './ports';
 import { childNamed, childText, ScannedXml, XmlElement } from '../infra/bbb/xml-scan';
 
 const int = (v: string | undefined): number => {

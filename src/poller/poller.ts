@@ -6,7 +6,7 @@ import { Actor } from '../events/envelope';
 import { PollFailureReason } from '../events/catalog';
 import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, Server } from '../projections/pool';
-import { BbbGateway } from '../infra/bbb/client';
+import { BbbGateway } from './ports';
 import { observe } from './observe';
 
 export interface PollerSettings extends PollSettings {

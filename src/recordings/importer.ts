@@ -7,7 +7,7 @@ import { domainError, isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { draft, eventSchemas } from '../events/catalog';
 import { Actor } from '../events/envelope';
-import { Lease, soleLease } from '../poller/leadership';
+import { Lease, soleLease } from '../coordination/lease';
 import { cleanStaleWork, extractTarball, findFormatDirs, listSpool, moveToFailed, RecordingDirs, TarballError } from './files';
 import { FilesystemRecordingStorage } from './fs-storage';
 import { combineFormats, parseMetadataXml } from './metadata';

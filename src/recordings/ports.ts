@@ -38,6 +38,12 @@ export interface RecordingReader {
   callbacks(meetingId: string): Promise<MeetingCallbacks | null>;
 }
 
+/** A recording whose meeting's recording-ready callback was never answered. */
+export interface OwedReadyCallback {
+  recordId: string;
+  meetingId: string;
+}
+
 /** Delivers the log's events, batch by batch, to `apply` (other events are skipped by the store). */
 export type RebuildFeed = (apply: (batch: StoredEvent[]) => Promise<void>) => Promise<void>;
 
@@ -58,6 +64,8 @@ export interface RecordingStore extends RecordingReader {
   /** Replace the whole model, atomically, by the recording events of the log up to `checkpoint`. */
   /** Replace the tables with what `feed` delivers (the log from its start), in one transaction. */
   rebuild(feed: RebuildFeed, checkpoint: number): Promise<RebuildOutcome>;
+  /** Recordings imported in [since, before) whose meeting's recording-ready callback is still owed, oldest first. */
+  readyCallbacksOwed(importedSince: Date, importedBefore: Date, limit?: number): Promise<OwedReadyCallback[]>;
   close(): Promise<void>;
 }
 

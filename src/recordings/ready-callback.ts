@@ -1,6 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
+import { decideReadyCallbackAnswered } from '../commands/ready-callbacks';
+import { WriteSide } from '../commands/write-side';
+import { Lease } from '../coordination/lease';
 import { JwtAlgorithm, signJwt } from '../infra/jwt';
+import { RecordingReader, RecordingStore } from './ports';
 
 /*
  * The recording-ready callback (Scalelite §4.6): after a recording is imported,
@@ -146,5 +151,91 @@ export async function notifyRecordingReady(opts: ReadyCallbackOptions): Promise<
     return result('failed');
   } finally {
     await agent?.destroy().catch(() => undefined);
+  }
+}
+
+export interface ReadyCallbackSettings {
+  /** tried in order: the receiver may know only one of them */
+  secrets: string[];
+  algorithm: JwtAlgorithm;
+  /** rounds after the first one */
+  retries: number;
+  /** how long to wait at start for the recordings model to catch up with the log */
+  catchUpTimeoutMs: number;
+}
+
+export interface ReadyCallbacksDeps {
+  /** where a meeting's callback URL, and the callbacks still owed, are read */
+  store: Pick<RecordingStore, 'callbacks' | 'waitFor' | 'readyCallbacksOwed'>;
+  writeSide: WriteSide<RecordingReader>;
+  /** the log's last offset: owed callbacks are looked for once the store has it */
+  logHead: () => Promise<number>;
+  /** the importer lease: only the active importer sends what a previous run owed */
+  lease: Lease;
+  settings: ReadyCallbackSettings;
+  logger: Logger;
+}
+
+/** Recording-ready callbacks older than this are not sent again after a restart: the LMS has moved on. */
+export const READY_CALLBACK_RESUME_MS = 7 * 24 * 3600_000;
+
+const ACTOR = { kind: 'importer', name: 'recording-ready-callback' } as const;
+
+/**
+ * The recording-ready callbacks of this process: each imported recording whose
+ * meeting registered a URL owes one, sent in the background (retried) and its
+ * outcome recorded (RecordingReadyNotified), so a restart sends only those still
+ * owed. A stop cuts the pending ones short: they stay owed, for the next start.
+ */
+export class ReadyCallbacks {
+  private readonly shutdown = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly deps: ReadyCallbacksDeps) {}
+
+  /** A recording was imported: its meeting's callback, if a create registered one, is sent in the background. */
+  readonly owe = (recordId: string, meetingId: string): void => {
+    const run = this.deliver(recordId, meetingId).catch((err: unknown) => this.deps.logger.error({ err, recordId }, 'recording-ready callback failed'));
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+  };
+
+  /** The callback a create registered for this meeting, retried, and its outcome recorded. */
+  async deliver(recordId: string, meetingId: string): Promise<void> {
+    const { store, writeSide, settings, logger } = this.deps;
+    const callbacks = await store.callbacks(meetingId);
+    const url = callbacks?.recordingReadyUrl;
+    if (!url) return;
+    const signal = this.shutdown.signal;
+    const result = await notifyRecordingReady({ url, meetingId, recordId, secrets: settings.secrets, algorithm: settings.algorithm, retries: settings.retries, signal });
+    // Cut short by a shutdown: the callback stays owed, and the next start sends it.
+    if (signal.aborted && result.outcome !== 'delivered') return;
+    if (result.outcome === 'delivered') logger.info({ recordId, meetingId, attempts: result.attempts }, 'recording-ready callback delivered');
+    else logger.warn({ recordId, meetingId, ...result }, 'recording-ready callback not delivered');
+    await writeSide.decide(ACTOR, async () => decideReadyCallbackAnswered({ recordId, meetingId, url, outcome: result.outcome, status: result.status, attempts: result.attempts }));
+  }
+
+  /**
+   * Callbacks a previous run owed (it stopped while retrying) for recordings imported in the
+   * week before `startedAt` (imports since then are owed by this run): the active importer
+   * sends them again. Never throws.
+   */
+  async resumeOwed(startedAt: Date): Promise<void> {
+    const { store, lease, logHead, settings, logger } = this.deps;
+    try {
+      if (!(await lease.acquire())) return;
+      await store.waitFor(await logHead(), settings.catchUpTimeoutMs);
+      const owed = await store.readyCallbacksOwed(new Date(startedAt.getTime() - READY_CALLBACK_RESUME_MS), startedAt);
+      if (owed.length > 0) logger.info({ callbacks: owed.length }, 'sending the recording-ready callbacks a previous run owed');
+      for (const { recordId, meetingId } of owed) this.owe(recordId, meetingId);
+    } catch (err) {
+      logger.warn({ err }, 'could not resume the owed recording-ready callbacks');
+    }
+  }
+
+  /** Cuts the pending callbacks short and waits until each has recorded its outcome (or stayed owed). */
+  async stop(): Promise<void> {
+    this.shutdown.abort();
+    await Promise.all([...this.running]);
   }
 }

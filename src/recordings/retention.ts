@@ -3,7 +3,7 @@ import { decideDelete } from '../commands/recordings';
 import { DomainError, domainError, isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
-import { Lease } from '../poller/leadership';
+import { Lease } from '../coordination/lease';
 import { RecordingDirs } from './files';
 import { storageOf } from './fs-storage';
 import { Recording } from './model';

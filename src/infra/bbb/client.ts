@@ -1,39 +1,10 @@
 import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import type { BbbCallOptions, BbbEndpoint, BbbGateway, BbbReply, Params } from '../../poller/ports';
 import { ChecksumAlgorithm, signedQuery } from './checksum';
 import { parseXml, XmlNode } from './xml';
 import { childText, scanXml, ScannedXml } from './xml-scan';
-
-export interface BbbEndpoint {
-  /** API base, e.g. https://bbb1.example.com/bigbluebutton/api */
-  url: string;
-  secret: string;
-}
-
-export type BbbReply =
-  | {
-      kind: 'success';
-      body: string;
-      /** where each element of the body lies: for the hot paths (getMeetings, polls) that copy or read a few fields */
-      scanned: ScannedXml;
-      /** the body as received, when it is all ASCII: its byte offsets are the scan's, so parts can be copied as bytes */
-      asciiBytes?: Buffer;
-      /** the body as plain objects, parsed the first time it is read */
-      readonly doc: XmlNode;
-    }
-  | { kind: 'failed'; messageKey: string; message: string }
-  | { kind: 'unreachable'; error: string }
-  | { kind: 'invalid'; error: string };
-
-export interface BbbCallOptions {
-  /** XML body (pre-uploaded slides, insertDocument): sent as a POST */
-  body?: string;
-  /** reduced timeouts and deadline, for servers believed offline (Scalelite §1.4) */
-  short?: boolean;
-}
-
-export type Params = Array<[string, string]>;
 
 export interface BbbClientSettings {
   algorithm: ChecksumAlgorithm;
@@ -59,12 +30,6 @@ export const apiBase = (url: string): string => (url.endsWith('/') ? url : `${ur
 /** A signed URL for a BBB API call (join redirects use it without calling). */
 export function signedUrl(algorithm: ChecksumAlgorithm, server: BbbEndpoint, action: string, params: Params): string {
   return `${apiBase(server.url)}${action}?${signedQuery(algorithm, action, params, server.secret)}`;
-}
-
-/** How the balancer talks to BBB servers (the undici client below, or anything that behaves like it). */
-export interface BbbGateway {
-  call(server: BbbEndpoint, action: string, params: Params, options?: BbbCallOptions): Promise<BbbReply>;
-  signedUrl(server: BbbEndpoint, action: string, params: Params): string;
 }
 
 /** How long one kind of call may take: per phase (undici's timeouts) and as a whole. */

@@ -1,4 +1,4 @@
-import { BbbCallOptions, BbbEndpoint, BbbGateway, BbbReply, Params } from './client';
+import { BbbCallOptions, BbbEndpoint, BbbGateway, BbbReply, Params } from '../../poller/ports';
 
 /** Told of each call to a BBB server: its URL, the API call, how it went and how long it took. */
 export type BbbCallObserver = (call: { url: string; action: string; outcome: BbbReply['kind']; seconds: number }) => void;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { connectRedis } from './connection';
 import type { Logger } from 'pino';
+import { Lease } from '../../coordination/lease';
 import { DecisionUnavailableError } from '../../commands/errors';
 import { DecisionLock, queuedTurn } from '../../commands/write-side';
 
@@ -124,7 +125,7 @@ export class RedisDecisionLock implements DecisionLock {
 }
 
 /** Who polls: one active poller holds the lease and renews it; standbys try to take it. */
-export class RedisLease {
+export class RedisLease implements Lease {
   private readonly redis: Scripted;
   readonly holder = randomUUID();
 

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { connectRedis } from './connection';
 import type { Logger } from 'pino';
 import { PollSummary } from '../../poller/poller';
+import { PollChannel } from '../../poller/ports';
 
 type Reply = { id: string; summary?: PollSummary; error?: string };
 
@@ -10,7 +11,7 @@ type Reply = { id: string; summary?: PollSummary; error?: string };
  * "Poll now" across processes: an api process asks over Redis pub/sub, the
  * active poller (wherever it runs) polls and answers.
  */
-export class RedisPollChannel {
+export class RedisPollChannel implements PollChannel {
   private readonly pub: Redis;
   private sub: Redis | null = null;
   private readonly pending = new Map<string, (reply: Reply) => void>();

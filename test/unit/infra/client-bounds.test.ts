@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { BbbClient, BbbClientSettings, BbbReply, DEFAULT_MAX_REPLY_BYTES } from '../../../src/infra/bbb/client';
+import { BbbClient, BbbClientSettings, DEFAULT_MAX_REPLY_BYTES } from '../../../src/infra/bbb/client';
+import { BbbReply } from '../../../src/poller/ports';
 
 /*
  * The BBB client against real HTTP servers on loopback that misbehave on purpose:
