@@ -9,7 +9,8 @@ import { ChecksumAlgorithm, checksumParam, verifyChecksum } from '../infra/bbb/c
 import { el } from '../infra/bbb/xml';
 import { PoolReader } from '../projections/ports';
 import { Tenant } from '../projections/pool';
-import { AdminApi, AdminOutcome, AdminRequest } from './admin';
+import { AdminApi } from './admin';
+import { AdminOutcome, AdminRequest } from './admin-kit';
 import { SIGNATURE_PARAMS, SignaturePolicy, signatureProblem } from './admin-signature';
 import { RecordingAdmin } from './admin-recordings';
 import { ServerSyncAdmin } from './admin-sync';
