@@ -1,7 +1,5 @@
 import type { ServerJson } from '../src/api/views/server';
 
-export type { ServerJson };
-
 /** A borderless table, as `rake status` prints it. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
