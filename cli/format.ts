@@ -1,4 +1,4 @@
-import type { serverJson } from '../src/api/admin';
+import type { ServerJson } from '../src/api/views/server';
 
 /** A borderless table, as `rake status` prints it. */
 export function table(headers: string[], rows: string[][]): string {
@@ -6,9 +6,6 @@ export function table(headers: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
-
-/** A server as the admin API answers: Scalelite's shapes (`load` "unavailable", `load_multiplier` "1.0"). */
-export type ServerJson = ReturnType<typeof serverJson>;
 
 /**
  * A server as the CLI's --json prints it: one type per field, so a script

@@ -2,6 +2,7 @@ import { Command } from '@oclif/core';
 import { AdminClient, AdminClientError } from '../src/infra/admin-client';
 import { outgoingAlgorithm } from '../src/infra/bbb/checksum';
 import { adminTarget } from './base';
+import type { LrsParam, TenantJson, TenantSettingJson } from '../src/api/views/tenant';
 
 /*
  * Shared by the `tenants*` and `tenantSettings*` commands: Scalelite's printed
@@ -12,19 +13,7 @@ import { adminTarget } from './base';
 export const MULTITENANCY_DISABLED = 'Multitenancy is disabled, task can not be completed';
 
 /** The xAPI/LRS fields of a tenant, in the order `rake tenants` prints them. */
-export const LRS_FIELDS = ['lrs_endpoint', 'lrs_username', 'lrs_password', 'kc_token_url', 'kc_client_id', 'kc_client_secret', 'kc_username', 'kc_password'] as const;
-export type LrsField = (typeof LRS_FIELDS)[number];
-
-export type TenantJson = { id: string; name: string; secrets: string } & Partial<Record<LrsField, string | null>>;
-
-export interface TenantSettingJson {
-  id: string;
-  tenant_id: string;
-  tenant_name?: string | null;
-  param: string;
-  value: string;
-  override: boolean;
-}
+export const LRS_FIELDS = ['lrs_endpoint', 'lrs_username', 'lrs_password', 'kc_token_url', 'kc_client_id', 'kc_client_secret', 'kc_username', 'kc_password'] as const satisfies readonly LrsParam[];
 
 /** `rake tenants` block for one tenant: the LRS/Keycloak lines only when set. */
 export function tenantBlock(t: TenantJson): string {

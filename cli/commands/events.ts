@@ -3,20 +3,10 @@ import { EVENT_TYPES } from '../../src/events/catalog';
 import { ActorSchema } from '../../src/events/envelope';
 import { AdminCommand } from '../base';
 import { table } from '../format';
-
-interface EventRow {
-  offset: number;
-  at: string;
-  type: string;
-  actor: { kind: string; name: string };
-  server_id: string | null;
-  meeting_id: string | null;
-  tenant_id: string | null;
-  data: Record<string, unknown>;
-}
+import type { HistoryJson } from '../../src/api/views/history';
 
 /** A short account of what an event says, beyond its type and subject. */
-export function detail(e: EventRow): string {
+export function detail(e: HistoryJson): string {
   const d = e.data ?? {};
   // A parked event keeps its place in the history with the reason instead of its data.
   if (typeof d.parked === 'string') return `parked (not applied): ${d.parked}`;
@@ -99,11 +89,11 @@ export function actorFilter(flag: string): { kind: string | null; name: string }
   return colon > 0 && ACTOR_KINDS.includes(kind) ? { kind, name: flag.slice(colon + 1) } : { kind: null, name: flag };
 }
 
-const subject = (e: EventRow): string =>
+const subject = (e: HistoryJson): string =>
   e.meeting_id ? `meeting ${e.meeting_id}` : e.server_id ? `server ${e.server_id}` : e.tenant_id ? `tenant ${e.tenant_id}` : '';
-const columns = (e: EventRow): string[] => [e.at, `${e.actor.kind}:${e.actor.name}`, e.type, subject(e), detail(e)];
+const columns = (e: HistoryJson): string[] => [e.at, `${e.actor.kind}:${e.actor.name}`, e.type, subject(e), detail(e)];
 /** One event on one line, for --follow (a table cannot grow). */
-const line = (e: EventRow): string => columns(e).filter(Boolean).join('  ');
+const line = (e: HistoryJson): string => columns(e).filter(Boolean).join('  ');
 
 export default class Events extends AdminCommand {
   static override summary = 'The audit history: who did what, when, to which server or meeting.';
@@ -157,17 +147,17 @@ export default class Events extends AdminCommand {
     const client = this.client(flags.balancer);
     if (flags.follow) {
       if (this.jsonEnabled()) this.error('--follow prints lines as events happen; it has no --json form (use `events --json --oldest` repeatedly with --since)', { exit: 1 });
-      const latest = (await client.call<{ events: EventRow[] }>('getEvents', 'GET', { ...filters, limit: String(flags.limit), order: 'desc' })).events.reverse();
+      const latest = (await client.call<{ events: HistoryJson[] }>('getEvents', 'GET', { ...filters, limit: String(flags.limit), order: 'desc' })).events.reverse();
       let after = latest.length > 0 ? latest[latest.length - 1].offset : -1;
       for (const e of latest) this.log(line(e));
       for (;;) {
         await new Promise((r) => setTimeout(r, FOLLOW_EVERY_MS));
-        const fresh = (await client.call<{ events: EventRow[] }>('getEvents', 'GET', { ...filters, after: String(after), limit: '1000', order: 'asc' })).events;
+        const fresh = (await client.call<{ events: HistoryJson[] }>('getEvents', 'GET', { ...filters, after: String(after), limit: '1000', order: 'asc' })).events;
         for (const e of fresh) this.log(line(e));
         if (fresh.length > 0) after = fresh[fresh.length - 1].offset;
       }
     }
-    const result = await client.call<{ events: EventRow[] }>('getEvents', 'GET', { ...filters, limit: String(flags.limit), order: flags.oldest ? 'asc' : 'desc' });
+    const result = await client.call<{ events: HistoryJson[] }>('getEvents', 'GET', { ...filters, limit: String(flags.limit), order: flags.oldest ? 'asc' : 'desc' });
     if (result.events.length === 0) this.logToStderr('No events match.');
     else
       this.log(

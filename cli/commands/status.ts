@@ -1,14 +1,10 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from '../base';
-import { pollErrorNotes, statusTable, ServerJson, serverOut } from '../format';
-
-type Parked = { projection: string; offset: number; type: string; reason: string; parked_at: string };
-type Rebuilt = { at: string; projection: string; reason: string; found: number; expected: number };
-type Ignored = { name: string; kind: string; why: string };
-type StatusResult = { servers: ServerJson[]; at?: string; meetings?: number; parked?: { count: number; latest: Parked[] }; rebuilds?: Rebuilt[]; ignored_variables?: Ignored[] };
+import { pollErrorNotes, statusTable, serverOut } from '../format';
+import type { StatusJson } from '../../src/api/views/status';
 
 /** What needs an admin's eye beyond the table: why polls fail, events set aside, read models that rebuilt themselves. */
-export function statusNotes(result: StatusResult, verbose = false): string[] {
+export function statusNotes(result: Pick<StatusJson, 'servers' | 'parked' | 'rebuilds' | 'ignored_variables'>, verbose = false): string[] {
   const notes: string[] = pollErrorNotes(result.servers);
   // Scalelite variables the balancer was started with and does not use (the Rails/nginx leftovers only with --verbose).
   const ignored = (result.ignored_variables ?? []).filter((v) => verbose || v.kind !== 'notNeeded');
@@ -45,7 +41,7 @@ export default class Status extends AdminCommand {
     if (flags.at !== undefined && Number.isNaN(Date.parse(flags.at))) this.error('--at must be a time, e.g. 2026-11-25T10:00:00Z', { exit: 1 });
     if (flags.watch !== undefined && this.jsonEnabled()) this.error('--watch redraws a table; it has no --json form', { exit: 1 });
     const client = this.client(flags.balancer);
-    const fetch = () => client.call<StatusResult>('getStatus', 'GET', { at: flags.at });
+    const fetch = () => client.call<StatusJson>('getStatus', 'GET', { at: flags.at });
     if (flags.watch !== undefined) {
       for (;;) {
         const result = await fetch();

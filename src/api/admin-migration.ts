@@ -14,8 +14,8 @@ import { WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
 import { PoolReader } from '../projections/ports';
 import { RecordingReader } from '../recordings/ports';
-import type { AdminOutcome, AdminRequest } from './admin';
-import { err, ok, str, truthy } from './admin';
+import type { AdminOutcome, AdminRequest } from './admin-kit';
+import { err, ok, str, truthy } from './admin-kit';
 
 /*
  * The receiving end of `scalelite migrate:scalelite`: the CLI reads Scalelite's

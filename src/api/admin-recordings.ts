@@ -12,8 +12,9 @@ import { RecordingQuery, RecordingReader } from '../recordings/ports';
 import { RecordingStorage } from '../recordings/storage';
 import { repairRecordingFiles } from '../recordings/repair';
 import { parseRetentionAge, purgeRecordings, PURGEABLE_STATES, unpurgeableState } from '../recordings/retention';
-import type { AdminOutcome, AdminRequest } from './admin';
-import { err, historyJson, ok, str, truthy } from './admin';
+import type { AdminOutcome, AdminRequest } from './admin-kit';
+import { err, ok, str, truthy } from './admin-kit';
+import { historyJson } from './views/history';
 
 /*
  * The admin side of recordings, for the CLI: list with filters, import a

@@ -5,7 +5,7 @@ import { endMeetingLog, parseDryRun, parseServersYaml, parseSyncMode, planSync, 
 import { WriteSide } from '../commands/write-side';
 import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, Server } from '../projections/pool';
-import { AdminOutcome, AdminRequest, str, truthy } from './admin';
+import { AdminOutcome, AdminRequest, str, truthy } from './admin-kit';
 
 /*
  * `servers:sync` and `servers:yaml` over the admin API (reference §6). The

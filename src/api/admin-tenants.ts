@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DomainError, isDomainError } from '../commands/errors';
+import { isDomainError } from '../commands/errors';
 import { decideTenant, LrsFields, splitSecrets, TenantCommand } from '../commands/tenants';
 import { WriteSide } from '../commands/write-side';
 import { PoolReader } from '../projections/ports';
-import { Tenant, TenantSetting } from '../projections/pool';
-import type { AdminOutcome, AdminRequest } from './admin';
-import { err, missingParam, ok, SECRET_MASK, str, truthy } from './admin';
+import { AdminOutcome, AdminRequest, err, missingParam, ok, statusOf, str, truthy } from './admin-kit';
+import { LRS_PARAMS, settingJson, tenantJson } from './views/tenant';
 
 /*
  * Scalelite's tenant endpoints (getTenants, getTenantInfo, addTenant,
@@ -24,40 +23,6 @@ export interface TenantAdminDeps {
 /** The CLI and scripts send settings' flags as typed; spaces around them do not matter. */
 const flag = (v: unknown): boolean => truthy(typeof v === 'string' ? v.trim() : v);
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-
-const LRS_PARAMS: Array<[string, keyof LrsFields, boolean]> = [
-  ['lrs_endpoint', 'lrsEndpoint', false],
-  ['lrs_username', 'lrsUsername', false],
-  ['lrs_password', 'lrsPassword', true],
-  ['kc_token_url', 'kcTokenUrl', false],
-  ['kc_client_id', 'kcClientId', false],
-  ['kc_client_secret', 'kcClientSecret', true],
-  ['kc_username', 'kcUsername', false],
-  ['kc_password', 'kcPassword', true],
-];
-
-export function tenantJson(t: Tenant, showSecrets: boolean, full = false) {
-  const base = { id: t.id, name: t.name, secrets: showSecrets ? t.secrets.join(':') : SECRET_MASK };
-  if (!full) return base;
-  return {
-    ...base,
-    ...Object.fromEntries(LRS_PARAMS.map(([param, field, secret]) => [param, t[field] === null ? null : secret && !showSecrets ? SECRET_MASK : t[field]])),
-  };
-}
-
-export function settingJson(s: TenantSetting, tenantName?: string) {
-  return { id: s.id, tenant_id: s.tenantId, ...(tenantName !== undefined ? { tenant_name: tenantName } : {}), param: s.param, value: s.value, override: s.override };
-}
-
-function statusOf(e: DomainError): number {
-  switch (e.error) {
-    case 'tenantNotFound':
-    case 'tenantSettingNotFound':
-      return 404;
-    default:
-      return 400;
-  }
-}
 
 export class TenantAdmin {
   constructor(private readonly deps: TenantAdminDeps) {}

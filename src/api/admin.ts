@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { decideServer, ServerCommand, ServerStateChange } from '../commands/servers';
-import { DomainError, isDomainError } from '../commands/errors';
+import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { draft } from '../events/catalog';
-import { Actor } from '../events/envelope';
-import { HistoryEntry, historyCaughtUp, HistoryStore } from '../projections/history';
+import { historyCaughtUp, HistoryStore } from '../projections/history';
 import { ParkedEvents } from '../projections/projector';
 import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, PoolState, Server } from '../projections/pool';
@@ -15,6 +14,11 @@ import { ProjectionTimeoutError } from '../projections/waiters';
 import { BbbGateway } from '../poller/ports';
 import { parseXml, XmlNode } from '../infra/bbb/xml';
 import type { IgnoredVariable } from '../infra/scalelite-env';
+import { AdminOutcome, AdminRequest, err, missingParam, ok, statusOf, str, truthy } from './admin-kit';
+import { historyJson } from './views/history';
+import { meetingJson, MeetingRouteJson } from './views/meeting';
+import { serverJson } from './views/server';
+import { parkedJson, rebuiltJson, StatusJson } from './views/status';
 
 /*
  * The admin API behind /scalelite/api: Scalelite's server endpoints with their
@@ -22,73 +26,6 @@ import type { IgnoredVariable } from '../infra/scalelite-env';
  * meetings). Every change is read-your-writes: the answer comes after the
  * projection includes it.
  */
-
-export type AdminOutcome =
-  | { status: number; json: unknown }
-  | { xmlError: { messageKey: string; message: string } }
-  /** a long operation: progress lines, then its result, as newline-delimited JSON */
-  | { stream: (progress: (line: unknown) => void) => Promise<unknown> };
-
-/* What every admin endpoint answers with (this file's, the tenants', the recordings', the sync's). */
-export const ok = (json: unknown, status = 200): AdminOutcome => ({ status, json });
-export const err = (status: number, message: string): AdminOutcome => ({ status, json: { error: message } });
-/** Rails' ParameterMissing, rendered as Scalelite does: the XML internalError. */
-export const missingParam = (name: string): AdminOutcome => ({ xmlError: { messageKey: 'internalError', message: `param is missing or the value is empty: ${name}` } });
-/** A param as text (JSON numbers included). */
-export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
-export const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && ['true', '1', 'yes'].includes(v.toLowerCase()));
-
-export const SECRET_MASK = '********';
-
-/** A decimal as Ruby's BigDecimal prints it: 1 -> "1.0", 2.5 -> "2.5". */
-export const decimalString = (n: number): string => (Number.isInteger(n) ? n.toFixed(1) : String(n));
-
-/** Scalelite's server JSON (plus the poll stats); the secret only when asked for. */
-export function serverJson(server: Server, showSecret: boolean) {
-  return {
-    id: server.id,
-    url: server.url,
-    secret: showSecret ? server.secret : SECRET_MASK,
-    tag: server.tag ?? '',
-    bbb_version: server.bbbVersion,
-    state: server.state,
-    load: server.load ?? 'unavailable',
-    load_multiplier: decimalString(server.loadMultiplier),
-    online: server.online ? 'online' : 'offline',
-    meetings: server.meetings,
-    users: server.users,
-    largest_meeting: server.largestMeeting,
-    videos: server.videos,
-    // Beyond Scalelite: why its polls fail (null while they succeed); a wrong secret shows here as checksumError.
-    poll_error: server.pollFailure ? { reason: server.pollFailure.reason, message: server.pollFailure.error, since: server.pollFailure.since } : null,
-  };
-}
-
-export function meetingJson(meeting: Meeting) {
-  return {
-    meeting_id: meeting.meetingId,
-    server_id: meeting.serverId,
-    tenant_id: meeting.tenantId,
-    voice_bridge: meeting.voiceBridge,
-    load_estimate: meeting.loadEstimate,
-    placed_at: meeting.placedAt,
-  };
-}
-
-export function historyJson(entry: HistoryEntry) {
-  return {
-    offset: entry.offset,
-    id: entry.id,
-    at: entry.at,
-    type: entry.type,
-    actor: entry.actor,
-    server_id: entry.serverId,
-    meeting_id: entry.meetingId,
-    tenant_id: entry.tenantId,
-    correlation_id: entry.correlationId,
-    data: entry.data,
-  };
-}
 
 export interface AdminDeps {
   pool: PoolReader;
@@ -109,26 +46,9 @@ export interface AdminDeps {
   parked: ParkedEvents;
 }
 
-export interface AdminRequest {
-  /** JSON body and query merged (the query wins, as in Rails params) */
-  params: Record<string, unknown>;
-  actor: Actor;
-  correlationId: string;
-}
-
 /** `status` lists this many parked events, and the read models rebuilt by themselves in the last day. */
 const STATUS_PARKED_SHOWN = 5;
 const REBUILDS_SHOWN_MS = 24 * 3600_000;
-
-function statusOf(e: DomainError): number {
-  switch (e.error) {
-    case 'serverNotFound':
-    case 'meetingNotFound':
-      return 404;
-    default:
-      return 400;
-  }
-}
 
 function parseMultiplier(v: unknown): number | 'invalid' | undefined {
   if (v === undefined || v === null || v === '') return undefined;
@@ -297,7 +217,7 @@ export class AdminApi {
       if (Number.isNaN(t)) return err(400, 'at must be a time, e.g. 2026-11-25T10:00:00Z');
       const past = await this.deps.poolAt(new Date(t));
       const servers = Object.values(past.state.servers).sort(byAddition);
-      return ok({ at: new Date(t).toISOString(), servers: servers.map((s) => serverJson(s, false)), meetings: Object.keys(past.state.meetings).length, checkpoint: past.checkpoint });
+      return ok({ at: new Date(t).toISOString(), servers: servers.map((s) => serverJson(s, false)), meetings: Object.keys(past.state.meetings).length, checkpoint: past.checkpoint } satisfies StatusJson);
     }
     const servers = (await this.deps.pool.servers()).sort(byAddition);
     const [checkpoint, parkedCount, parked, rebuilt] = await Promise.all([
@@ -310,10 +230,10 @@ export class AdminApi {
     return ok({
       servers: servers.map((s) => serverJson(s, false)),
       checkpoint,
-      parked: { count: parkedCount, latest: parked.map((p) => ({ projection: p.projection, offset: p.offset, event_id: p.eventId, type: p.type, reason: p.reason, parked_at: p.parkedAt })) },
-      rebuilds: rebuilt.map((r) => ({ at: r.at, ...(r.data as Record<string, unknown>) })),
+      parked: { count: parkedCount, latest: parked.map(parkedJson) },
+      rebuilds: rebuilt.map(rebuiltJson),
       ignored_variables: this.deps.ignoredVariables ?? [],
-    });
+    } satisfies StatusJson);
   }
 
   /** Rebuild the read model from the log, reporting progress, and say whether the live one was right. */
@@ -393,7 +313,7 @@ export class AdminApi {
       if (reply.kind === 'success') info = (parseXml(reply.body)?.response as XmlNode) ?? null;
       else infoError = reply.kind === 'failed' ? `${reply.messageKey}: ${reply.message}` : reply.error;
     }
-    return ok({ meeting: meetingJson(meeting), server: server ? serverJson(server, false) : null, info, info_error: infoError });
+    return ok({ meeting: meetingJson(meeting), server: server ? serverJson(server, false) : null, info, info_error: infoError } satisfies MeetingRouteJson);
   }
 
   /** End meetings (all when none are named): the route goes and BBB is told to end them. */

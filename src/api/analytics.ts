@@ -1,9 +1,14 @@
+import type { IncomingMessage } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { PoolReader } from '../projections/ports';
 import { Tenant } from '../projections/pool';
 import { RecordingReader } from '../recordings/ports';
 import { bearerToken, signAnalyticsJwt, verifyAnyHs512 } from './analytics-jwt';
+import { send } from './http';
+import { hasBody, mediaType, rawQuery, readBody, readFormFields } from './request';
+import { errors } from './responses';
 
 /*
  * The analytics callback (Scalelite §5.6): create told BBB to send a meeting's
@@ -72,4 +77,37 @@ export async function relayAnalytics(
       return;
     }
   }
+}
+
+/**
+ * POST /bigbluebutton/api/analytics_callback: no checksum (a Bearer JWT instead); the params
+ * of the query over those of the body (JSON or a form), relayed; BBB gets 204 whatever happens next.
+ */
+export function analyticsCallback(
+  deps: AnalyticsDeps,
+  tenantOf: (req: IncomingMessage) => Promise<Tenant | null | 'unknown'>,
+  logger: Logger,
+): (req: Request, res: Response, next: NextFunction) => Promise<void> {
+  return async (req, res, next) => {
+    try {
+      const tenant = await tenantOf(req);
+      if (tenant === 'unknown') return send(res, errors.checksum());
+      const body = hasBody(req) ? await readBody(req, 4 * 1024 * 1024) : Buffer.alloc(0);
+      let params: Record<string, unknown> = Object.fromEntries(new URLSearchParams(rawQuery(req)));
+      if (mediaType(req) === 'application/json' && body.length > 0) {
+        try {
+          const parsed: unknown = JSON.parse(body.toString('utf8'));
+          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) params = { ...(parsed as Record<string, unknown>), ...params };
+        } catch {
+          // not JSON: nothing to pass on
+        }
+      } else params = { ...Object.fromEntries(await readFormFields(req, body)), ...params };
+      await relayAnalytics(deps, { authorization: req.headers.authorization, params, tenant }).catch((err: unknown) =>
+        logger.warn({ err }, 'analytics callback failed'),
+      );
+      res.status(204).end();
+    } catch (err) {
+      next(err);
+    }
+  };
 }

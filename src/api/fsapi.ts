@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { escapeXml } from '../infra/bbb/xml';
+import type { PoolReader } from '../projections/ports';
 import { mergeParams } from './params';
 import { rawQuery, readBody, readFormFields } from './request';
 
@@ -214,6 +215,16 @@ export async function dialplanResponse(params: Record<string, string | undefined
     hideName: params['Caller-Privacy-Hide-Name'] === 'true',
   });
   return bridgeDocument(destination, pin, target, callerId);
+}
+
+/** A pin's meeting and the URL of the server holding it, from the read model. */
+export function pinLookup(pool: Pick<PoolReader, 'voiceBridge' | 'meeting' | 'server'>): DialplanDeps['lookupPin'] {
+  return async (pin) => {
+    const meetingId = await pool.voiceBridge(pin);
+    const meeting = meetingId ? await pool.meeting(meetingId) : null;
+    const server = meeting ? await pool.server(meeting.serverId) : null;
+    return meeting && server ? { meetingId: meeting.meetingId, serverUrl: server.url } : null;
+  };
 }
 
 export interface FsapiHandlerOptions extends DialplanDeps {

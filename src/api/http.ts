@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { noteResponse } from './access';
+import type { AdminOutcome } from './admin-kit';
 import { hasBody } from './request';
 import { ApiOutcome, failedXml } from './responses';
 
@@ -37,6 +39,28 @@ export function send(res: ServerResponse, outcome: ApiOutcome, logger?: Logger):
 export function refuse(req: IncomingMessage, res: ServerResponse, outcome: ApiOutcome): void {
   if (!req.complete && hasBody(req)) res.setHeader('Connection', 'close');
   send(res, outcome);
+}
+
+/**
+ * An admin answer: JSON with its status; Rails' ParameterMissing as BBB XML, as Scalelite
+ * answers it; a long operation as newline-delimited JSON, its progress lines then
+ * `{result}`, or `{error}` when it fails after the status is sent.
+ */
+export async function sendAdmin(res: Response, outcome: AdminOutcome, logger: Logger, action: string): Promise<void> {
+  if ('xmlError' in outcome) return send(res, { kind: 'failed', ...outcome.xmlError });
+  if ('stream' in outcome) {
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
+    try {
+      line({ result: await outcome.stream(line) });
+    } catch (e) {
+      logger.error({ err: e, action }, 'admin operation failed');
+      line({ error: e instanceof Error ? e.message : String(e) });
+    }
+    res.end();
+    return;
+  }
+  res.status(outcome.status).json(outcome.json);
 }
 
 /** Write as the client reads: a slow client holds back the producer instead of filling memory. */

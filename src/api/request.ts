@@ -1,4 +1,5 @@
 import Busboy from 'busboy';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 type Request = IncomingMessage & { originalUrl?: string };
@@ -14,6 +15,12 @@ export const rawQuery = (req: Request): string => {
   const url = req.originalUrl ?? req.url ?? '';
   const at = url.indexOf('?');
   return at < 0 ? '' : url.slice(at + 1);
+};
+
+/** The caller's X-Request-Id when it is a plausible one, else a new id: what a request appends carries it. */
+export const correlationOf = (req: Request): string => {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
 };
 
 export const mediaType = (req: Request): string => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();

@@ -1,14 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { ServerJson } from '../../format';
-
-interface Route {
-  meeting_id: string;
-  server_id: string;
-  tenant_id: string | null;
-  voice_bridge: string;
-  placed_at: string;
-}
+import type { MeetingJson } from '../../../src/api/views/meeting';
+import type { ServerJson } from '../../../src/api/views/server';
 
 export default class Meetings extends AdminCommand {
   static override summary = 'The meetings the balancer routes, with their server.';
@@ -22,7 +15,7 @@ export default class Meetings extends AdminCommand {
     const client = this.client(flags.balancer);
     const wanted = new Set(argv as string[]);
     const [{ meetings }, servers] = await Promise.all([
-      client.call<{ meetings: Route[] }>('getMeetingRoutes', 'GET', flags.server ? { server: flags.server } : {}),
+      client.call<{ meetings: MeetingJson[] }>('getMeetingRoutes', 'GET', flags.server ? { server: flags.server } : {}),
       client.call<ServerJson[]>('getServers', 'GET').catch(() => [] as ServerJson[]),
     ]);
     const shown = wanted.size > 0 ? meetings.filter((m) => wanted.has(m.meeting_id)) : meetings;

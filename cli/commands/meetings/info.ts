@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { ServerJson, serverOut } from '../../format';
-
-type Info = Record<string, unknown> | null;
+import { serverOut } from '../../format';
+import type { MeetingRouteJson } from '../../../src/api/views/meeting';
 
 export type InfoValue = string | number | boolean | null | InfoValue[] | { [name: string]: InfoValue };
 
@@ -56,11 +55,7 @@ export default class MeetingsInfo extends AdminCommand {
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(MeetingsInfo);
     if (!args.meetingID) this.error('Please input a meetingID!', { exit: 1 });
-    const result = await this.client(flags.balancer).call<{ meeting: { meeting_id: string; voice_bridge: string }; server: ServerJson | null; info: Info; info_error: string | null }>(
-      'getMeetingRoute',
-      'GET',
-      { meetingID: args.meetingID },
-    );
+    const result = await this.client(flags.balancer).call<MeetingRouteJson>('getMeetingRoute', 'GET', { meetingID: args.meetingID });
     const info = result.info ?? {};
     const text = (k: string) => (info[k] === undefined || info[k] === null ? '' : String(info[k]));
     this.log(`Meeting ID: ${result.meeting.meeting_id}`);

@@ -1,5 +1,6 @@
 import { AdminCommand } from '../../base';
-import { statusTable, ServerJson, serverOut } from '../../format';
+import { statusTable, serverOut } from '../../format';
+import type { ServerJson } from '../../../src/api/views/server';
 import type { PollSummary } from '../../../src/poller/poller';
 
 export default class PollAll extends AdminCommand {

@@ -1,12 +1,5 @@
 import { AdminCommand } from '../../base';
-
-interface Result {
-  events: number;
-  checkpoint: number;
-  equal: boolean;
-  differences: string[];
-  ms: number;
-}
+import type { RebuildResult } from '../../../src/projections/rebuild';
 
 /** A progress bar on stderr (only when it is a terminal). */
 function bar(applied: number, total: number): string {
@@ -19,10 +12,10 @@ function bar(applied: number, total: number): string {
 export default class ProjectionsRebuild extends AdminCommand {
   static override summary = 'Rebuild the read models from the event log, and say whether the live ones matched it.';
 
-  async run(): Promise<Result> {
+  async run(): Promise<RebuildResult> {
     const { flags } = await this.parse(ProjectionsRebuild);
     const tty = process.stderr.isTTY && !this.jsonEnabled();
-    const result = await this.client(flags.balancer).stream<Result>('rebuildProjections', {}, (line) => {
+    const result = await this.client(flags.balancer).stream<RebuildResult>('rebuildProjections', {}, (line) => {
       const p = line.progress as { applied: number; total: number } | undefined;
       if (p && tty) process.stderr.write(`\r${bar(p.applied, p.total)}`);
     });

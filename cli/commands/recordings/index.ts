@@ -1,21 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
 import { table } from '../../format';
-
-export interface RecordingRow {
-  record_id: string;
-  meeting_id: string;
-  name: string;
-  published: boolean;
-  protected: boolean;
-  state: string | null;
-  start_time: number | null;
-  end_time: number | null;
-  participants: number | null;
-  tenant_id: string | null;
-  metadata: Record<string, string>;
-  formats: Array<{ format: string; url: string; length: number }>;
-}
+import type { RecordingJson } from '../../../src/api/views/recording';
 
 export const when = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
@@ -43,7 +29,7 @@ export default class Recordings extends AdminCommand {
     if (flags.record) params.record = flags.record;
     if (flags.state) params.state = flags.state;
     if (flags.tenant) params.tenant = flags.tenant;
-    const result = await this.client(flags.balancer).call<{ recordings: RecordingRow[]; total: number }>('getRecordingList', 'GET', params);
+    const result = await this.client(flags.balancer).call<{ recordings: RecordingJson[]; total: number }>('getRecordingList', 'GET', params);
     if (result.recordings.length === 0) {
       this.logToStderr('No recordings found');
       return result;

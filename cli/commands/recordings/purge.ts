@@ -1,13 +1,14 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
 import { table } from '../../format';
-import { RecordingRow, when } from './index';
+import { when } from './index';
+import type { RecordingJson } from '../../../src/api/views/recording';
 
 interface PurgeResult {
   dry_run: boolean;
   before: string;
   total: number;
-  recordings: RecordingRow[];
+  recordings: RecordingJson[];
 }
 
 export default class RecordingsPurge extends AdminCommand {

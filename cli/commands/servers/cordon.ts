@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { ServerJson, ServerOut, serverOut } from '../../format';
+import { ServerOut, serverOut } from '../../format';
+import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersCordon extends AdminCommand {
   static override summary = 'Cordon a server: no new meetings; running ones continue, and it is disabled once empty.';

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { createInterface } from 'node:readline/promises';
 import { AdminCommand } from '../../base';
-import { ServerJson, serverOut } from '../../format';
+import { serverOut } from '../../format';
+import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersDisable extends AdminCommand {
   static override summary = 'Disable a server: no new meetings, no joins; with meetings running, asks before ending them.';

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { ServerJson, ServerOut, serverOut } from '../../format';
+import { ServerOut, serverOut } from '../../format';
+import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersEnable extends AdminCommand {
   static override summary = 'Enable a server: it takes new meetings once online.';

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { serverBlock, ServerJson, ServerOut, serverOut } from '../../format';
+import { serverBlock, ServerOut, serverOut } from '../../format';
+import type { ServerJson } from '../../../src/api/views/server';
 import { AdminClientError } from '../../../src/infra/admin-client';
 
 export default class Servers extends AdminCommand {

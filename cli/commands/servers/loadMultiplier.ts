@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { AdminCommand, readLoadMultiplier } from '../../base';
-import { ServerJson, ServerOut, serverOut } from '../../format';
+import { ServerOut, serverOut } from '../../format';
+import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersLoadMultiplier extends AdminCommand {
   static override summary = 'Set a server\'s load multiplier (a bigger server gets a smaller one).';

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { ServerJson, ServerOut, serverOut } from '../../format';
+import { ServerOut, serverOut } from '../../format';
+import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersTag extends AdminCommand {
   static override summary = 'Set a server\'s tag; without a tag, remove it.';

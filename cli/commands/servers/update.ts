@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AdminCommand, readLoadMultiplier } from '../../base';
-import { ServerJson, ServerOut, serverOut } from '../../format';
+import { ServerOut, serverOut } from '../../format';
+import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersUpdate extends AdminCommand {
   static override summary = 'Change a server\'s secret, load multiplier, tag or URL.';

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { invalidArgs, overrideValue, present, tenantCall, TenantSettingJson } from '../../tenants-format';
+import { invalidArgs, overrideValue, present, tenantCall } from '../../tenants-format';
+import type { TenantSettingJson } from '../../../src/api/views/tenant';
 
 export default class TenantSettingsAdd extends AdminCommand {
   static override summary = 'Add a create/join parameter default (override false) or override (true) for a tenant.';

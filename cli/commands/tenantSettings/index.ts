@@ -1,5 +1,6 @@
 import { AdminCommand } from '../../base';
-import { tenantCall, TenantJson, tenantSettingsListing, TenantSettingJson } from '../../tenants-format';
+import { tenantCall, tenantSettingsListing } from '../../tenants-format';
+import type { TenantJson, TenantSettingJson } from '../../../src/api/views/tenant';
 
 export default class TenantSettings extends AdminCommand {
   static override summary = 'List every tenant\'s custom create/join settings (multitenancy).';

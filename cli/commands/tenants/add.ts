@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { invalidArgs, present, tenantCall, TenantJson } from '../../tenants-format';
+import { invalidArgs, present, tenantCall } from '../../tenants-format';
+import type { TenantJson } from '../../../src/api/views/tenant';
 
 export default class TenantsAdd extends AdminCommand {
   static override summary = 'Add a tenant (multitenancy): its name is the subdomain it is served on.';

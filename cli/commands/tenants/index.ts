@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { tenantBlock, tenantCall, TenantJson } from '../../tenants-format';
+import { tenantBlock, tenantCall } from '../../tenants-format';
+import type { TenantJson } from '../../../src/api/views/tenant';
 
 export default class Tenants extends AdminCommand {
   static override summary = 'List the tenants (multitenancy), secrets hidden unless --show-secrets.';

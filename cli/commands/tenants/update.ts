@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { invalidArgs, present, tenantCall, TenantJson } from '../../tenants-format';
+import { invalidArgs, present, tenantCall } from '../../tenants-format';
+import type { TenantJson } from '../../../src/api/views/tenant';
 
 export default class TenantsUpdate extends AdminCommand {
   static override summary = 'Rename a tenant or change its secrets (multitenancy).';

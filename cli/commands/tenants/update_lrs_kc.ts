@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { invalidArgs, present, tenantCall, TenantJson } from '../../tenants-format';
+import { invalidArgs, present, tenantCall } from '../../tenants-format';
+import type { TenantJson } from '../../../src/api/views/tenant';
 
 export default class TenantsUpdateLrsKc extends AdminCommand {
   static override summary = 'Set a tenant\'s xAPI LRS endpoint with Keycloak credentials (multitenancy).';

@@ -1,16 +1,13 @@
 import { detail } from '../../../cli/commands/events';
 import { statusNotes } from '../../../cli/commands/status';
+import { historyEntry } from '../../../src/projections/history';
+import { historyJson } from '../../../src/api/views/history';
+import { parkedJson, rebuiltJson } from '../../../src/api/views/status';
+import { draft, EventDraft } from '../../../src/events/catalog';
+import { e, given, stored } from '../../support/events';
 
-const row = (type: string, data: Record<string, unknown>) => ({
-  offset: 1,
-  at: '2026-11-28T10:00:00.000Z',
-  type,
-  actor: { kind: 'system', name: 'projector' },
-  server_id: null,
-  meeting_id: null,
-  tenant_id: null,
-  data,
-});
+/** An event as getEvents answers it. */
+const row = (draft: EventDraft) => historyJson(historyEntry(stored(given([draft]), 1)[0]));
 
 describe('what the CLI says of parked events and self-rebuilt read models', () => {
   test('given none, status adds nothing under the table', () => {
@@ -24,11 +21,11 @@ describe('what the CLI says of parked events and self-rebuilt read models', () =
         parked: {
           count: 2,
           latest: [
-            { projection: 'history', offset: 17, type: 'MeetingPlaced', reason: 'value too long', parked_at: '2026-11-28T10:00:00Z' },
-            { projection: '*', offset: 9, type: 'ServerExploded', reason: 'unknown event type ServerExploded', parked_at: '2026-11-28T09:00:00Z' },
+            parkedJson({ projection: 'history', offset: 17, eventId: 'e17', type: 'MeetingPlaced', reason: 'value too long', parkedAt: '2026-11-28T10:00:00Z' }),
+            parkedJson({ projection: '*', offset: 9, eventId: 'e9', type: 'ServerExploded', reason: 'unknown event type ServerExploded', parkedAt: '2026-11-28T09:00:00Z' }),
           ],
         },
-        rebuilds: [{ at: '2026-11-28T10:05:00.000Z', projection: 'pool', reason: 'lost', found: -1, expected: 41 }],
+        rebuilds: [rebuiltJson(historyEntry(stored(given([e.readModelRebuilt('pool', 'lost')], { start: Date.parse('2026-11-28T10:05:00.000Z') }))[0]))],
       }),
     ).toEqual([
       '2 events parked: a read model could not apply them; the events after were applied.',
@@ -39,15 +36,12 @@ describe('what the CLI says of parked events and self-rebuilt read models', () =
   });
 
   test('events describes a rebuild, an unreadable record and a parked entry', () => {
-    expect(detail(row('ReadModelRebuilt', { projection: 'pool', reason: 'lost', found: -1, expected: 41, head: 42 }))).toBe(
-      'the pool read model held event -1 of 41: rebuilt from the log',
-    );
-    expect(detail(row('ReadModelRebuilt', { projection: 'history', reason: 'foreign', found: 99, expected: 3, head: 3 }))).toBe(
+    expect(detail(row(e.readModelRebuilt('pool', 'lost')))).toBe('the pool read model held event -1 of 41: rebuilt from the log');
+    expect(detail(row(draft('ReadModelRebuilt', { projection: 'history', reason: 'foreign', found: 99, expected: 3, head: 3 })))).toBe(
       'the history read model held another log (event 99, log at 3): cleared and rebuilt',
     );
-    expect(detail(row('EventUnreadable', { type: 'ServerExploded', reason: 'unknown event type ServerExploded' }))).toBe(
-      'ServerExploded this version cannot read: unknown event type ServerExploded',
-    );
-    expect(detail(row('MeetingPlaced', { parked: 'value too long' }))).toBe('parked (not applied): value too long');
+    expect(detail(row(e.unreadable('unknown event type ServerExploded')))).toBe('ServerExploded this version cannot read: unknown event type ServerExploded');
+    // the history keeps a parked event's place with the reason instead of its data
+    expect(detail({ ...row(e.meetingPlaced('m1', 'bbb1')), data: { parked: 'value too long' } })).toBe('parked (not applied): value too long');
   });
 });

@@ -1,6 +1,6 @@
-import { serverJson } from '../../../src/api/admin';
+import { serverJson, ServerJson } from '../../../src/api/views/server';
 import { byAddition } from '../../../src/projections/pool';
-import { ServerJson, serverOut, statusTable, totalsRow } from '../../../cli/format';
+import { serverOut, statusTable, totalsRow } from '../../../cli/format';
 import { e, poolAfter } from '../../support/events';
 
 /** The servers as the admin API answers, built from what happened to them. */
