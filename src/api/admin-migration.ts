@@ -7,10 +7,11 @@ import {
   decideRecordingsMigration,
   MigrationCounts,
   MigrationItem,
+  MigrationReport,
   PoolBatchSchema,
   RecordingBatchSchema,
 } from '../commands/migration';
-import { WriteSide } from '../commands/write-side';
+import { Committed, WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
 import { PoolReader } from '../projections/ports';
 import { RecordingReader } from '../recordings/ports';
@@ -75,12 +76,12 @@ export class MigrationAdmin {
           tenants: new Map(tenants.map((t) => [t.id, t])),
           tenantSettings: new Map(settings.map((s) => [s.id, s])),
         });
-        return { events: dryRun ? [] : decided.events, result: decided };
+        return dryRun ? { events: [], result: decided.result } : decided;
       },
       req.correlationId,
     );
     if (isDomainError(outcome)) return err(400, outcome.message);
-    return ok(this.result(dryRun, outcome.result, { recording_dirs: this.deps.recordingsDisabled ? null : this.deps.recordingDirs, present: outcome.result.present }));
+    return ok(this.result(dryRun, outcome, { recording_dirs: this.deps.recordingsDisabled ? null : this.deps.recordingDirs, present: outcome.result.present }));
   }
 
   /** POST migrateScaleliteRecordings {recordings, source, dry_run?} */
@@ -94,21 +95,23 @@ export class MigrationAdmin {
       migrationActor(req.actor),
       async (view) => {
         const existing = await view.recordings([...new Set(batch.data.map((r) => r.recordId))]);
-        const decided = decideRecordingsMigration(batch.data, new Map(existing.map((r) => [r.recordId, r])), `scalelite ${source}`);
-        return { events: dryRun ? [] : decided.events, result: decided };
+        const decided = decideRecordingsMigration({ recordings: batch.data, source: `scalelite ${source}` }, new Map(existing.map((r) => [r.recordId, r])));
+        return dryRun ? { events: [], result: decided.result } : decided;
       },
       req.correlationId,
     );
     if (isDomainError(outcome)) return err(400, outcome.message);
-    return ok(this.result(dryRun, outcome.result));
+    return ok(this.result(dryRun, outcome));
   }
 
-  private result(dryRun: boolean, decided: { events: unknown[]; items: MigrationItem[] }, extra: Partial<MigrationBatchResult> = {}): MigrationBatchResult {
+  /** A dry run appends nothing; a real run appends what was decided. */
+  private result(dryRun: boolean, committed: Committed<MigrationReport>, extra: Partial<MigrationBatchResult> = {}): MigrationBatchResult {
+    const { items } = committed.result;
     return {
       dry_run: dryRun,
-      appended: dryRun ? 0 : decided.events.length,
-      counts: countItems(decided.items),
-      items: decided.items.filter((i) => i.outcome !== 'unchanged' && i.outcome !== 'imported'),
+      appended: committed.events.length,
+      counts: countItems(items),
+      items: items.filter((i) => i.outcome !== 'unchanged' && i.outcome !== 'imported'),
       ...extra,
     };
   }

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
-import { draft } from '../events/catalog';
+import { decideAssignToTenant } from '../commands/recordings';
 import { historyCaughtUp, HistoryStore } from '../projections/history';
 import { listSpool, RecordingDirs } from '../recordings/files';
 import { RecordingImporter } from '../recordings/importer';
@@ -141,7 +141,7 @@ export class RecordingAdmin {
     if (!tenantId) return err(400, 'No tenant ID was provided');
     if (this.deps.tenantExists && !(await this.deps.tenantExists(tenantId))) return err(404, `Couldn't find Tenant with id=${tenantId}`);
     const before = await this.deps.store.count({ states: null, tenantId: null });
-    const outcome = await this.deps.writeSide.decide(req.actor, async () => ({ events: [draft('RecordingsAssignedToTenant', { tenantId })], result: null }), req.correlationId);
+    const outcome = await this.deps.writeSide.decide(req.actor, () => decideAssignToTenant({ tenantId }), req.correlationId);
     if (isDomainError(outcome)) return err(400, outcome.message);
     return ok({ success: `All existing recordings have been successfully linked to tenant ${tenantId}`, recordings: before });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isDomainError } from '../commands/errors';
-import { decideTenant, LrsFields, splitSecrets, TenantCommand } from '../commands/tenants';
+import { decideTenant, LrsFields, splitSecrets, TenantCommand, TenantView } from '../commands/tenants';
 import { WriteSide } from '../commands/write-side';
 import { PoolReader } from '../projections/ports';
 import { AdminOutcome, AdminRequest, err, missingParam, ok, statusOf, str, truthy } from './admin-kit';
@@ -24,6 +24,17 @@ export interface TenantAdminDeps {
 const flag = (v: unknown): boolean => truthy(typeof v === 'string' ? v.trim() : v);
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 
+/** What decideTenant reads for a command: only the tenants and the setting it names. */
+async function tenantView(pool: PoolReader, command: TenantCommand): Promise<TenantView> {
+  const name = command.kind === 'AddTenant' || command.kind === 'UpdateTenant' ? command.name : undefined;
+  const tenantId = command.kind === 'AddTenant' || command.kind === 'RemoveTenantSetting' ? undefined : command.tenantId;
+  return {
+    tenant: tenantId === undefined ? null : await pool.tenant(tenantId),
+    nameHolder: name === undefined ? null : await pool.tenantByName(name),
+    setting: command.kind === 'RemoveTenantSetting' ? ((await pool.tenantSettings()).find((s) => s.id === command.settingId) ?? null) : null,
+  };
+}
+
 export class TenantAdmin {
   constructor(private readonly deps: TenantAdminDeps) {}
 
@@ -32,14 +43,7 @@ export class TenantAdmin {
   }
 
   private async run(req: AdminRequest, command: TenantCommand) {
-    return this.deps.writeSide.decide(
-      req.actor,
-      async (pool) => {
-        const events = await decideTenant(command, pool);
-        return isDomainError(events) ? events : { events, result: null };
-      },
-      req.correlationId,
-    );
+    return this.deps.writeSide.decide(req.actor, async (pool) => decideTenant(command, await tenantView(pool, command)), req.correlationId);
   }
 
   async getTenants(req: AdminRequest): Promise<AdminOutcome> {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { decideServer, ServerCommand, ServerStateChange } from '../commands/servers';
 import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
-import { draft } from '../events/catalog';
+import { decideEndMeetings } from '../commands/meetings';
 import { historyCaughtUp, HistoryStore } from '../projections/history';
 import { ParkedEvents } from '../projections/projector';
 import { PoolReader } from '../projections/ports';
@@ -320,14 +320,12 @@ export class AdminApi {
   async endMeetings(req: AdminRequest): Promise<AdminOutcome> {
     const ids = req.params.meetingIDs;
     if (ids !== undefined && (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string'))) return err(400, 'meetingIDs must be a list of meeting IDs');
+    const meetingIds = ids as string[] | undefined;
     const outcome = await this.deps.writeSide.decide(
       req.actor,
       async (view) => {
-        const all = ids === undefined ? await view.meetings() : (await Promise.all((ids as string[]).map((id) => view.meeting(id)))).filter((m): m is Meeting => m !== null);
-        return {
-          events: all.map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'admin' })),
-          result: { ended: all, unknown: ids === undefined ? [] : (ids as string[]).filter((id) => !all.some((m) => m.meetingId === id)) },
-        };
+        const routes = meetingIds === undefined ? await view.meetings() : (await Promise.all(meetingIds.map((id) => view.meeting(id)))).filter((m): m is Meeting => m !== null);
+        return decideEndMeetings({ meetingIds }, { routes });
       },
       req.correlationId,
     );

@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { decidePlacement, joinTarget, voiceBridgeCandidates } from '../commands/placement';
-import { draft } from '../events/catalog';
+import { decidePlacement, joinTarget, routeDecides, voiceBridgeCandidates } from '../commands/placement';
+import { Created, CreateCallbacks, decideCreate, decideEndMeeting } from '../commands/meetings';
 import { Actor } from '../events/envelope';
-import { Projected, WriteSide } from '../commands/write-side';
+import { Committed, Projected, WriteSide } from '../commands/write-side';
 import { isDomainError } from '../commands/errors';
 import { PoolReader } from '../projections/ports';
 import { byAddition, Meeting, Server, Tenant } from '../projections/pool';
@@ -90,7 +90,12 @@ export class MeetingApi {
     const tenantSettings = await this.settingsOf(ctx);
     // Tenant and operator policy pick the server pool (tenant server pools are built with tags).
     const tag = resolveServerTag(presentParam(ctx.params, SERVER_TAG_PARAM), settings.createPolicy, tenantSettings) ?? null;
-    const placement = await this.place({ ...ctx, tag });
+    const analyticsUrl = presentParam(ctx.params, ANALYTICS_PARAM);
+    const callbacks = {
+      recordingReadyUrl: READY_URL_PARAMS.map((name) => presentParam(ctx.params, name)).find((v) => v !== undefined) ?? null,
+      analyticsCallbackUrl: analyticsUrl ?? null,
+    };
+    const placement = await this.place({ ...ctx, tag }, callbacks);
     if (isDomainError(placement)) {
       switch (placement.error) {
         case 'serverTagUnavailable':
@@ -100,8 +105,6 @@ export class MeetingApi {
       }
     }
     const { server, meeting } = placement;
-    const analyticsUrl = presentParam(ctx.params, ANALYTICS_PARAM);
-    await this.registerCallbacks(ctx, analyticsUrl);
     // Operator and tenant policy first; then what the balancer itself decides, which no policy may override.
     let params = applyParamPolicy(withoutParams(ctx.params, [...RESERVED_PARAMS, ...READY_URL_PARAMS]), settings.createPolicy, tenantSettings);
     if (placement.kind === 'placed') params = setParam(params, 'moderatorPW', meeting.moderatorPassword ?? '');
@@ -125,34 +128,16 @@ export class MeetingApi {
   }
 
   /**
-   * Keep the recording-ready URL until the meeting's recordings are imported; BBB
+   * The recording-ready URL is kept until the meeting's recordings are imported; BBB
    * never sees it (the balancer calls it, signed with its own secret). The canvas
-   * variant is honoured too: Scalelite drops it by mistake.
+   * variant is honoured too: Scalelite drops it by mistake. A create returns once
+   * the recordings model has the URLs.
    */
-  private async registerCallbacks(ctx: CallContext & { meetingId: string }, analyticsUrl: string | undefined): Promise<void> {
-    const url = READY_URL_PARAMS.map((name) => presentParam(ctx.params, name)).find((v) => v !== undefined);
-    if (url === undefined && analyticsUrl === undefined) return;
-    const registered = await this.deps.writeSide.decide(
-      ctx.actor,
-      async () => ({
-        events: [
-          draft('MeetingCallbacksRegistered', {
-            meetingId: ctx.meetingId,
-            tenantId: ctx.tenantId,
-            recordingReadyUrl: url?.trim() ?? null,
-            analyticsCallbackUrl: analyticsUrl?.trim() ?? null,
-          }),
-        ],
-        result: null,
-      }),
-      ctx.correlationId,
-      { batch: true },
-    );
-    if (isDomainError(registered)) {
-      this.deps.logger.warn({ meetingId: ctx.meetingId, error: registered.message }, 'callback URLs not kept');
-      return;
-    }
-    const offset = registered.events[registered.events.length - 1]?.offset;
+  private async callbacksKept(ctx: CallContext & { meetingId: string }, created: Committed<Created>): Promise<void> {
+    const { callbacks } = created.result;
+    if (callbacks.kept === 'notKept') this.deps.logger.warn({ meetingId: ctx.meetingId, error: callbacks.why }, 'callback URLs not kept');
+    if (callbacks.kept !== 'registered') return;
+    const offset = created.events.find((e) => e.event.type === 'MeetingCallbacksRegistered')?.offset;
     if (offset !== undefined) {
       await this.deps.callbackStore
         ?.waitFor(offset)
@@ -172,8 +157,11 @@ export class MeetingApi {
     return `https://${ctx.tenant ? `${ctx.tenant.name}.` : ''}${host}/bigbluebutton/api/analytics_callback`;
   }
 
-  /** Reuse a live route without taking the decision lock; otherwise decide a placement under it. */
-  private async place(ctx: CallContext & { meetingId: string; tag: string | null }) {
+  /**
+   * Reuse a live route without taking the decision lock; otherwise decide a placement under it.
+   * Callback URLs are decided with the placement: one hold of the lock, one append.
+   */
+  private async place(ctx: CallContext & { meetingId: string; tag: string | null }, callbacks: CreateCallbacks) {
     const { pool, writeSide, settings } = this.deps;
     const bbb = this.bbbFor(ctx);
     const requestedVoiceBridge = presentParam(ctx.params, 'voiceBridge') ?? null;
@@ -193,9 +181,12 @@ export class MeetingApi {
       const reply = await bbb.call(existingServer, 'isMeetingRunning', [['meetingID', ctx.meetingId]]);
       existingRunning = reply.kind === 'success' && String((reply.doc.response as Record<string, unknown>).running) === 'true';
     }
-    // With no servers to choose from, the decision can only reuse the route; anything else is decided under the lock.
-    const reuse = decidePlacement(request, { existing, existingServer, existingRunning, servers: [], voiceBridgeCandidates: [], voiceBridgesTaken: new Set() }, placementSettings);
-    if (!isDomainError(reuse) && reuse.kind === 'existing') return reuse;
+    // With no servers to choose from, the decision can only reuse the route; anything else, or callbacks to keep, is decided under the lock.
+    const keepsCallbacks = callbacks.recordingReadyUrl !== null || callbacks.analyticsCallbackUrl !== null;
+    if (!keepsCallbacks) {
+      const reuse = decidePlacement(request, { existing, existingServer, existingRunning, servers: [], voiceBridgeCandidates: [], voiceBridgesTaken: new Set() }, placementSettings);
+      if (!isDomainError(reuse) && reuse.result.kind === 'existing') return reuse.result;
+    }
     const candidates = voiceBridgeCandidates(ctx.meetingId, requestedVoiceBridge, {
       length: settings.voiceBridgeLength,
       useExternal: settings.useExternalVoiceBridge,
@@ -204,27 +195,32 @@ export class MeetingApi {
       ctx.actor,
       async (view) => {
         const current = await view.meeting(ctx.meetingId);
-        const currentServer = current ? await view.server(current.serverId) : null;
-        const decided = decidePlacement(
-          request,
+        const route = {
+          existing: current,
+          existingServer: current ? await view.server(current.serverId) : null,
+          // the answer we got about the route we saw; a different route since then is judged afresh
+          existingRunning: current && existing && current.serverId === existing.serverId ? existingRunning : undefined,
+        };
+        // A route reused as it is reads no other server: the pool is read only for a choice.
+        const choosing = !routeDecides(route);
+        return decideCreate(
+          { ...request, callbacks },
           {
-            existing: current,
-            existingServer: currentServer,
-            // the answer we got about the route we saw; a different route since then is judged afresh
-            existingRunning: current && existing && current.serverId === existing.serverId ? existingRunning : undefined,
-            servers: await view.servers(),
+            ...route,
+            servers: choosing ? await view.servers() : [],
             voiceBridgeCandidates: candidates,
-            voiceBridgesTaken: await view.voiceBridgesTaken(candidates),
+            voiceBridgesTaken: choosing ? await view.voiceBridgesTaken(candidates) : new Set(),
           },
           placementSettings,
         );
-        return isDomainError(decided) ? decided : { events: decided.events, result: decided };
       },
       ctx.correlationId,
       // Placements queued meanwhile are decided together, in one hold of the lock and one append.
       { batch: true },
     );
-    return isDomainError(outcome) ? outcome : outcome.result;
+    if (isDomainError(outcome)) return outcome;
+    await this.callbacksKept(ctx, outcome);
+    return outcome.result.placement;
   }
 
   async join(ctx: CallContext & { meetingId: string }): Promise<ApiOutcome> {
@@ -256,11 +252,7 @@ export class MeetingApi {
     if (over) {
       const ended = await writeSide.decide(
         ctx.actor,
-        async (view) => {
-          const current = await view.meeting(ctx.meetingId);
-          if (!current || current.serverId !== meeting.serverId) return { events: [], result: null };
-          return { events: [draft('MeetingEnded', { meetingId: ctx.meetingId, serverId: meeting.serverId, reason: 'end' })], result: null };
-        },
+        async (view) => decideEndMeeting({ meetingId: ctx.meetingId, serverId: meeting.serverId }, { route: await view.meeting(ctx.meetingId) }),
         ctx.correlationId,
       );
       if (isDomainError(ended)) logger.error({ meetingId: ctx.meetingId, error: ended }, 'could not record the end of a meeting');

@@ -206,8 +206,8 @@ export class RecordingApi {
       call.actor,
       async (store) => {
         const found = await this.visible(store, ids, call.scope);
-        const events = decidePublish(found, publish);
-        if (isDomainError(events)) return events;
+        const decided = decidePublish({ publish }, found);
+        if (isDomainError(decided)) return decided;
         const moved: Recording[] = [];
         try {
           for (const r of publishable(found, publish)) {
@@ -222,7 +222,7 @@ export class RecordingApi {
           }
           return { error: 'invalidRequest', message: 'Unable to publish/unpublish recording.' } as DomainError;
         }
-        return { events, result: publish };
+        return { events: decided.events, result: publish };
       },
       call.correlationId,
     );
@@ -241,16 +241,11 @@ export class RecordingApi {
     if (protect !== undefined) update.protect = protect.trim().toLowerCase() === 'true';
     const outcome = await this.deps.writeSide.decide(
       call.actor,
-      async (store) => {
-        const found = await this.visible(store, ids, call.scope);
-        const decided = decideUpdate(ids, found, update);
-        if (isDomainError(decided)) return decided;
-        return { events: decided.events, result: decided.updated };
-      },
+      async (store) => decideUpdate({ recordIds: ids, update }, await this.visible(store, ids, call.scope)),
       call.correlationId,
     );
     if (isDomainError(outcome)) return failed('internalError', outcome.message);
-    return xml(`<response><returncode>SUCCESS</returncode>${el('updated', outcome.result)}</response>`);
+    return xml(`<response><returncode>SUCCESS</returncode>${el('updated', outcome.result.updated)}</response>`);
   }
 
   async deleteRecordings(call: RecordingCall): Promise<ApiOutcome> {
@@ -261,8 +256,8 @@ export class RecordingApi {
       call.actor,
       async (store) => {
         const found = await this.visible(store, ids, call.scope);
-        const events = decideDelete(found);
-        if (isDomainError(events)) return events;
+        const decided = decideDelete({}, found);
+        if (isDomainError(decided)) return decided;
         try {
           // Published and unpublished copies both go (Scalelite leaves the unpublished ones on disk).
           for (const r of found) await this.storage.deleteRecording(r.recordId);
@@ -270,7 +265,7 @@ export class RecordingApi {
           logger.error({ err, recordIds: ids }, 'deleting recording files failed');
           return { error: 'invalidRequest', message: 'Unable to delete recording.' } as DomainError;
         }
-        return { events, result: true };
+        return { events: decided.events, result: true };
       },
       call.correlationId,
     );

@@ -3,6 +3,7 @@ import { draft, EventDraft, eventSchemas, LIMITS, LRS_FIELDS } from '../events/c
 import { Meeting, Server, ServerState, Tenant, TenantSetting, tenantNameKey } from '../projections/pool';
 import { Recording, TENANT_METADATUM } from '../recordings/model';
 import { MAX_INT4 } from '../events/storable';
+import { Decided } from './decision';
 import { splitSecrets } from './tenants';
 
 /*
@@ -113,11 +114,20 @@ export interface MigrationItem {
   outcome: MigrationOutcome;
   reason?: string;
 }
-export interface MigrationDecision {
+/** What a batch decided, item by item. */
+export interface MigrationReport {
+  items: MigrationItem[];
+}
+
+export interface PoolMigrationReport extends MigrationReport {
+  /** the servers and tenants present once the batch's events are applied */
+  present: { servers: string[]; tenants: string[] };
+}
+
+/** A batch being decided: the events so far, and what became of each item. */
+interface Migrating {
   events: EventDraft[];
   items: MigrationItem[];
-  /** the pool batch: the servers and tenants present once its events are applied */
-  present?: { servers: string[]; tenants: string[] };
 }
 
 /** The pool as the decisions read it. */
@@ -152,7 +162,7 @@ function stateEvent(serverId: string, state: ServerState): EventDraft {
   return draft('ServerDisabled', { serverId, reason: 'admin' });
 }
 
-function decideServerMigration(s: ScaleliteServer, current: Server | undefined, out: MigrationDecision): boolean {
+function decideServerMigration(s: ScaleliteServer, current: Server | undefined, out: Migrating): boolean {
   const item = (outcome: MigrationOutcome, reason?: string) => out.items.push({ kind: 'server', id: shortId(s.id), outcome, ...(reason ? { reason } : {}) });
   if (s.id === '' || s.id.length > 255) return item('skipped', 'the id must be 1 to 255 characters'), false;
   if (!isHttpUrl(s.url) || s.url.length > LIMITS.url) return item('attention', `url ${s.url.slice(0, 80)} is not an http(s) URL of at most ${LIMITS.url} characters: add it by hand`), false;
@@ -203,7 +213,7 @@ function lrsOf(t: ScaleliteTenant): Record<string, string | null> {
   return Object.fromEntries(LRS_FIELDS.map((f) => [f, t.lrs[f] === undefined || t.lrs[f] === '' ? null : t.lrs[f]]));
 }
 
-function decideTenantMigration(t: ScaleliteTenant, view: PoolMigrationView, names: Map<string, string>, out: MigrationDecision): boolean {
+function decideTenantMigration(t: ScaleliteTenant, view: PoolMigrationView, names: Map<string, string>, out: Migrating): boolean {
   const item = (outcome: MigrationOutcome, reason?: string) => out.items.push({ kind: 'tenant', id: shortId(t.id), outcome, ...(reason ? { reason } : {}) });
   if (t.id === '' || t.id.length > 255) return item('skipped', 'the id must be 1 to 255 characters'), false;
   if (!DNS_LABEL.test(t.name)) {
@@ -236,7 +246,7 @@ function decideTenantMigration(t: ScaleliteTenant, view: PoolMigrationView, name
   return true;
 }
 
-function decideSettingMigration(s: ScaleliteTenantSetting, view: PoolMigrationView, tenants: Set<string>, out: MigrationDecision): void {
+function decideSettingMigration(s: ScaleliteTenantSetting, view: PoolMigrationView, tenants: Set<string>, out: Migrating): void {
   const item = (outcome: MigrationOutcome, reason?: string): void => void out.items.push({ kind: 'tenantSetting', id: shortId(s.id), outcome, ...(reason ? { reason } : {}) });
   if (s.id === '' || s.id.length > 255) return item('skipped', 'the id must be 1 to 255 characters');
   // Scalelite never checked that the tenant exists (§6 tenantSettings:add): such a setting applied to nothing.
@@ -250,7 +260,7 @@ function decideSettingMigration(s: ScaleliteTenantSetting, view: PoolMigrationVi
   item(current ? 'updated' : 'imported');
 }
 
-function decideMeetingMigration(m: ScaleliteMeeting, servers: Set<string>, view: PoolMigrationView, bridges: Map<string, string>, out: MigrationDecision): void {
+function decideMeetingMigration(m: ScaleliteMeeting, servers: Set<string>, view: PoolMigrationView, bridges: Map<string, string>, out: Migrating): void {
   const item = (outcome: MigrationOutcome, reason?: string): void => void out.items.push({ kind: 'meeting', id: shortId(m.meetingId), outcome, ...(reason ? { reason } : {}) });
   if (m.meetingId === '' || m.meetingId.length > LIMITS.meetingId) return item('skipped', `the meetingID must be 1 to ${LIMITS.meetingId} characters`);
   if (m.serverId === null) return item('skipped', 'listed in `meetings` but its meeting hash expired (DEFAULT_MEETING_TTL): not running any more');
@@ -285,8 +295,8 @@ function decideMeetingMigration(m: ScaleliteMeeting, servers: Set<string>, view:
  * One batch of Scalelite's Redis state against the pool: servers first, then tenants
  * (the name holders first), their settings, and the meeting routes, which need both.
  */
-export function decidePoolMigration(batch: PoolBatch, view: PoolMigrationView): MigrationDecision {
-  const out: MigrationDecision = { events: [], items: [] };
+export function decidePoolMigration(batch: PoolBatch, view: PoolMigrationView): Decided<PoolMigrationReport> {
+  const out: Migrating = { events: [], items: [] };
   const servers = new Set([...view.servers.keys(), ...(batch.assume?.servers ?? [])]);
   for (const s of batch.servers) if (decideServerMigration(s, view.servers.get(s.id), out)) servers.add(s.id);
 
@@ -298,8 +308,7 @@ export function decidePoolMigration(batch: PoolBatch, view: PoolMigrationView): 
 
   const bridges = new Map([...view.meetings.values()].map((m) => [m.voiceBridge, m.meetingId]));
   for (const m of batch.meetings) decideMeetingMigration(m, servers, view, bridges, out);
-  out.present = { servers: [...servers], tenants: [...tenants] };
-  return out;
+  return { events: out.events, result: { items: out.items, present: { servers: [...servers], tenants: [...tenants] } } };
 }
 
 /** A value with its object keys sorted: two recordings compare equal whatever order their maps were built in. */
@@ -346,8 +355,16 @@ const firstProblem = (error: z.ZodError): string => {
  * A batch of Scalelite's recordings index against ours: each recording is made what
  * Scalelite says it is, in one RecordingMigrated, unless it is that already.
  */
-export function decideRecordingsMigration(batch: ScaleliteRecording[], existing: Map<string, Recording>, source: string): MigrationDecision {
-  const out: MigrationDecision = { events: [], items: [] };
+export interface MigrateRecordings {
+  recordings: ScaleliteRecording[];
+  /** where they come from (`scalelite <host>`), kept in each event */
+  source: string;
+}
+
+/** `existing`: ours, of the recordings the batch names. */
+export function decideRecordingsMigration(command: MigrateRecordings, existing: Map<string, Recording>): Decided<MigrationReport> {
+  const { recordings: batch, source } = command;
+  const out: Migrating = { events: [], items: [] };
   const seen = new Set<string>();
   for (const r of batch) {
     const item = (outcome: MigrationOutcome, reason?: string) => out.items.push({ kind: 'recording', id: shortId(r.recordId), outcome, ...(reason ? { reason } : {}) });
@@ -395,7 +412,7 @@ export function decideRecordingsMigration(batch: ScaleliteRecording[], existing:
     out.events.push(draft('RecordingMigrated', checked.data));
     item(current ? 'updated' : 'imported');
   }
-  return out;
+  return { events: out.events, result: { items: out.items } };
 }
 
 export type MigrationCounts = Record<MigratedKind, Record<MigrationOutcome, number>>;

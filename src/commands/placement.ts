@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { draft, EventDraft, LIMITS } from '../events/catalog';
+import { draft, LIMITS } from '../events/catalog';
 import { isJoinable, isSelectable, Meeting, Server } from '../projections/pool';
+import { Decision } from './decision';
 import { DomainError, domainError } from './errors';
 
 /*
@@ -111,9 +112,8 @@ export interface PlacementSettings {
   loadMinUserCount: number;
 }
 
-export type Placement =
-  | { kind: 'existing'; meeting: Meeting; server: Server; events: [] }
-  | { kind: 'placed'; meeting: Omit<Meeting, 'placedAt'>; server: Server; events: EventDraft[] };
+/** Where the meeting runs: on its route, reused, or where it was just placed (MeetingPlaced). */
+export type Placement = { kind: 'existing'; meeting: Meeting; server: Server } | { kind: 'placed'; meeting: Omit<Meeting, 'placedAt'>; server: Server };
 
 /** Why an existing route cannot be reused, or null when it can. */
 export function staleRouteReason(view: Pick<PlacementView, 'existing' | 'existingServer' | 'existingRunning'>): string | null {
@@ -126,7 +126,15 @@ export function staleRouteReason(view: Pick<PlacementView, 'existing' | 'existin
   return null;
 }
 
-export function decidePlacement(req: PlacementRequest, view: PlacementView, settings: PlacementSettings): Placement | DomainError {
+/**
+ * Whether the meeting's route is reused as it is (or refused, for another tenant's meeting):
+ * then the decision reads no server of the pool, and the caller need not load them.
+ */
+export function routeDecides(view: Pick<PlacementView, 'existing' | 'existingServer' | 'existingRunning'>): boolean {
+  return view.existing !== null && view.existingServer !== null && staleRouteReason(view) === null;
+}
+
+export function decidePlacement(req: PlacementRequest, view: PlacementView, settings: PlacementSettings): Decision<Placement> {
   if (req.meetingId.length > LIMITS.meetingId) return domainError('invalidRequest', `meetingID is too long (at most ${LIMITS.meetingId} characters)`);
   if ((req.moderatorPassword ?? '').length > LIMITS.moderatorPassword) {
     return domainError('invalidRequest', `moderatorPW is too long (at most ${LIMITS.moderatorPassword} characters)`);
@@ -136,8 +144,8 @@ export function decidePlacement(req: PlacementRequest, view: PlacementView, sett
   if (existing && existing.tenantId !== req.tenantId) {
     return domainError('meetingOfOtherTenant', `Couldn't find Meeting with id=${req.meetingId} and tenant_id=${req.tenantId ?? ''}`);
   }
-  if (existing && view.existingServer && staleRouteReason(view) === null) {
-    return { kind: 'existing', meeting: existing, server: view.existingServer, events: [] };
+  if (existing && view.existingServer && routeDecides(view)) {
+    return { events: [], result: { kind: 'existing', meeting: existing, server: view.existingServer } };
   }
   const chosen = chooseServer(view.servers, parseTag(req.tag));
   if ('error' in chosen) return chosen;
@@ -156,9 +164,6 @@ export function decidePlacement(req: PlacementRequest, view: PlacementView, sett
     loadEstimate,
   };
   return {
-    kind: 'placed',
-    meeting,
-    server,
     events: [
       draft('MeetingPlaced', {
         ...meeting,
@@ -167,6 +172,7 @@ export function decidePlacement(req: PlacementRequest, view: PlacementView, sett
         considered: considered.map((s) => ({ serverId: s.id, load: s.load ?? 0 })),
       }),
     ],
+    result: { kind: 'placed', meeting, server },
   };
 }
 

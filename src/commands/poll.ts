@@ -1,5 +1,6 @@
 import { draft, EventDraft, isAppendable, PollFailureReason } from '../events/catalog';
 import { Meeting, Server } from '../projections/pool';
+import { Decided } from './decision';
 
 /*
  * What a poll of one BBB server means for the pool. Scalelite's rules: load
@@ -78,40 +79,48 @@ export function readLoad(meetings: ObservedMeeting[], multiplier: number, now: D
   };
 }
 
-export interface PollDecision {
-  events: EventDraft[];
+/** What a poll of one server found, and when it began. */
+export interface RecordPoll {
+  outcome: PollOutcome;
+  startedAt: Date;
+}
+
+export interface PollView {
+  server: Server;
+  /** the routes to the server */
+  routes: Meeting[];
+  /** the poller's memory of the server from its earlier polls */
+  health: ServerHealth;
+  /** reported meetings that have a route on another server: those are not adopted here */
+  routedElsewhere?: ReadonlySet<string>;
+}
+
+export interface Polled {
+  /** the poller's memory of the server for its next poll */
   health: ServerHealth;
   /** meetings ended because the server went offline: BBB end is still worth a try */
   endCalls: Meeting[];
 }
 
-export function decidePoll(
-  server: Server,
-  routes: Meeting[],
-  outcome: PollOutcome,
-  previous: ServerHealth,
-  startedAt: Date,
-  settings: PollSettings,
-  /** reported meetings that have a route on another server: those are not adopted here */
-  routedElsewhere: ReadonlySet<string> = new Set(),
-): PollDecision {
+export function decidePoll(poll: RecordPoll, view: PollView, settings: PollSettings): Decided<Polled> {
+  const { outcome, startedAt } = poll;
+  const { server, routes, health: previous, routedElsewhere = new Set<string>() } = view;
   const serverId = server.id;
   if (!outcome.ok) {
     const health = { ...previous, healthy: 0 };
     const error = outcome.error.slice(0, 1000);
     // Said once per reason, not at every failed poll: a server down all day writes one event, not 1,440.
     const told = server.pollFailure?.reason === outcome.reason ? [] : [draft('ServerPollFailed', { serverId, reason: outcome.reason, error })];
-    if (!server.online) return { events: told, health, endCalls: [] };
+    if (!server.online) return { events: told, result: { health, endCalls: [] } };
     health.unhealthy += 1;
-    if (health.unhealthy < settings.unhealthyThreshold) return { events: told, health, endCalls: [] };
+    if (health.unhealthy < settings.unhealthyThreshold) return { events: told, result: { health, endCalls: [] } };
     return {
       events: [
         ...told,
         ...routes.map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId, reason: 'serverOffline' })),
         draft('ServerWentOffline', { serverId, error }),
       ],
-      health: freshHealth(),
-      endCalls: routes,
+      result: { health: freshHealth(), endCalls: routes },
     };
   }
 
@@ -119,7 +128,7 @@ export function decidePoll(
   let health: ServerHealth = { ...previous, unhealthy: 0 };
   if (!server.online) {
     health.healthy += 1;
-    if (health.healthy < settings.healthyThreshold) return { events, health, endCalls: [] };
+    if (health.healthy < settings.healthyThreshold) return { events, result: { health, endCalls: [] } };
     health = { ...freshHealth(), seen: health.seen };
     events.push(draft('ServerWentOnline', { serverId }));
   }
@@ -155,7 +164,7 @@ export function decidePoll(
   if (server.state === 'cordoned' && reading.load === 0 && reading.meetings === 0) {
     events.push(draft('ServerDisabled', { serverId, reason: 'drained' }));
   }
-  return { events, health, endCalls: [] };
+  return { events, result: { health, endCalls: [] } };
 }
 
 /**
@@ -193,9 +202,18 @@ export const unroutedReported = (reported: ObservedMeeting[], routes: Meeting[])
   return reported.filter((m) => !m.isBreakout && m.meetingId !== '' && !routed.has(m.meetingId)).map((m) => m.meetingId);
 };
 
-/** Routes whose server is no longer in the pool: nobody can reach them through us. */
-export function decideOrphans(routes: Meeting[], serverIds: Set<string>): EventDraft[] {
-  return routes
-    .filter((m) => !serverIds.has(m.serverId))
-    .map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'serverRemoved' }));
+export interface OrphansView {
+  /** every route */
+  routes: Meeting[];
+  /** the servers in the pool */
+  serverIds: ReadonlySet<string>;
+}
+
+/** Routes whose server is no longer in the pool: nobody can reach them through us. Nothing to ask: the view says it all. */
+export function decideOrphans(view: OrphansView): Decided {
+  return {
+    events: view.routes
+      .filter((m) => !view.serverIds.has(m.serverId))
+      .map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'serverRemoved' })),
+  };
 }

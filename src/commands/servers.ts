@@ -1,5 +1,6 @@
 import { draft, EventDraft, LIMITS } from '../events/catalog';
 import { Meeting, Server } from '../projections/pool';
+import { Decision } from './decision';
 import { DomainError, domainError } from './errors';
 
 /*
@@ -31,8 +32,6 @@ export interface ServerView {
   /** meetings routed to it (used by panic and disable) */
   meetingsOnServer: Meeting[];
 }
-
-export type Decision = { events: EventDraft[] } | DomainError;
 
 const notFound = (id: string) => domainError('serverNotFound', `Couldn't find server with id=${id}`);
 

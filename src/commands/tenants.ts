@@ -1,9 +1,10 @@
-import { draft, EventDraft, LIMITS, LRS_FIELDS } from '../events/catalog';
-import { PoolReader } from '../projections/ports';
+import { draft, LIMITS, LRS_FIELDS } from '../events/catalog';
+import { Tenant, TenantSetting } from '../projections/pool';
+import { Decision } from './decision';
 import { DomainError, domainError } from './errors';
 
 /*
- * Decisions about tenants and their settings, against the pool read model.
+ * Decisions about tenants and their settings, against the tenants the command names.
  * Beyond Scalelite: a tenant's name is a DNS label (it is the host's first
  * label) and unique, so a second tenant cannot take over the first one's host.
  */
@@ -48,29 +49,36 @@ function checkUrl(field: string, value: string | null | undefined): DomainError 
   return domainError('invalidTenant', `${field} must be an http(s) URL`);
 }
 
+export interface TenantView {
+  /** the tenant the command names (UpdateTenant, RemoveTenant, AddTenantSetting), if it exists */
+  tenant: Tenant | null;
+  /** the tenant holding the name the command asks for (AddTenant, UpdateTenant with a name), if any */
+  nameHolder: Tenant | null;
+  /** the setting RemoveTenantSetting names, if it exists */
+  setting: TenantSetting | null;
+}
+
 /** A name is one tenant's: its host label must not resolve to another. */
-async function nameTaken(pool: PoolReader, name: string, self: string | null): Promise<DomainError | null> {
-  const holder = await pool.tenantByName(name);
+function nameTaken(view: TenantView, self: string | null): DomainError | null {
+  const holder = view.nameHolder;
   return holder && holder.id !== self ? domainError('tenantExists', `A tenant named ${holder.name} exists already (id=${holder.id})`) : null;
 }
 
-export async function decideTenant(command: TenantCommand, pool: PoolReader): Promise<EventDraft[] | DomainError> {
+const tenantNotFound = (id: string) => domainError('tenantNotFound', `Couldn't find Tenant with id=${id}`);
+
+export function decideTenant(command: TenantCommand, view: TenantView): Decision {
   switch (command.kind) {
     case 'AddTenant': {
-      const problem = checkName(command.name) ?? checkSecrets(command.secrets);
+      const problem = checkName(command.name) ?? checkSecrets(command.secrets) ?? nameTaken(view, null);
       if (problem) return problem;
-      const taken = await nameTaken(pool, command.name, null);
-      if (taken) return taken;
-      return [draft('TenantAdded', { tenantId: command.tenantId, name: command.name, secrets: command.secrets })];
+      return { events: [draft('TenantAdded', { tenantId: command.tenantId, name: command.name, secrets: command.secrets })] };
     }
     case 'UpdateTenant': {
-      const tenant = await pool.tenant(command.tenantId);
-      if (!tenant) return domainError('tenantNotFound', `Couldn't find Tenant with id=${command.tenantId}`);
+      const tenant = view.tenant;
+      if (!tenant) return tenantNotFound(command.tenantId);
       if (command.name !== undefined) {
-        const problem = checkName(command.name);
+        const problem = checkName(command.name) ?? nameTaken(view, tenant.id);
         if (problem) return problem;
-        const taken = await nameTaken(pool, command.name, tenant.id);
-        if (taken) return taken;
       }
       if (command.secrets !== undefined) {
         const problem = checkSecrets(command.secrets);
@@ -90,27 +98,27 @@ export async function decideTenant(command: TenantCommand, pool: PoolReader): Pr
       }
       const name = command.name !== undefined && command.name !== tenant.name ? command.name : undefined;
       const secrets = command.secrets !== undefined && command.secrets.join(':') !== tenant.secrets.join(':') ? command.secrets : undefined;
-      if (name === undefined && secrets === undefined && Object.keys(changes).length === 0) return [];
-      return [draft('TenantUpdated', { tenantId: tenant.id, ...(name !== undefined ? { name } : {}), ...(secrets !== undefined ? { secrets } : {}), ...changes })];
+      if (name === undefined && secrets === undefined && Object.keys(changes).length === 0) return { events: [] };
+      return { events: [draft('TenantUpdated', { tenantId: tenant.id, ...(name !== undefined ? { name } : {}), ...(secrets !== undefined ? { secrets } : {}), ...changes })] };
     }
     case 'RemoveTenant': {
-      const tenant = await pool.tenant(command.tenantId);
-      if (!tenant) return domainError('tenantNotFound', `Couldn't find Tenant with id=${command.tenantId}`);
-      return [draft('TenantRemoved', { tenantId: tenant.id })];
+      const tenant = view.tenant;
+      if (!tenant) return tenantNotFound(command.tenantId);
+      return { events: [draft('TenantRemoved', { tenantId: tenant.id })] };
     }
     case 'AddTenantSetting': {
-      const tenant = await pool.tenant(command.tenantId);
-      if (!tenant) return domainError('tenantNotFound', `Couldn't find Tenant with id=${command.tenantId}`);
+      const tenant = view.tenant;
+      if (!tenant) return tenantNotFound(command.tenantId);
       if (!/^[A-Za-z0-9_-]{1,255}$/.test(command.param)) return domainError('invalidTenant', `'${command.param.slice(0, 80)}' is not a BBB parameter name`);
       if (command.value.length > LIMITS.metadataValue) return domainError('invalidTenant', `The value is longer than ${LIMITS.metadataValue} characters`);
-      return [
-        draft('TenantSettingAdded', { settingId: command.settingId, tenantId: tenant.id, param: command.param, value: command.value, override: command.override }),
-      ];
+      return {
+        events: [draft('TenantSettingAdded', { settingId: command.settingId, tenantId: tenant.id, param: command.param, value: command.value, override: command.override })],
+      };
     }
     case 'RemoveTenantSetting': {
-      const setting = (await pool.tenantSettings()).find((s) => s.id === command.settingId);
+      const setting = view.setting;
       if (!setting) return domainError('tenantSettingNotFound', `Couldn't find TenantSetting with id=${command.settingId}`);
-      return [draft('TenantSettingRemoved', { settingId: setting.id, tenantId: setting.tenantId })];
+      return { events: [draft('TenantSettingRemoved', { settingId: setting.id, tenantId: setting.tenantId })] };
     }
   }
 }

@@ -3,7 +3,10 @@ import { checkEvent, DomainEvent, EventDraft, InvalidEventError, stamp, StoredEv
 import { EventLog } from '../events/log';
 import { PoolReader } from '../projections/ports';
 import { ProjectionTimeoutError } from '../projections/waiters';
+import { Decision } from './decision';
 import { DecisionUnavailableError, DomainError, domainError, isDomainError } from './errors';
+
+export type { Decided, Decision } from './decision';
 
 /** Serialises decisions: in one process a mutex, across processes a Redis lease. */
 export interface DecisionLock {
@@ -52,7 +55,7 @@ export const MAX_BATCH = 64;
 interface Queued<R> {
   actor: Actor;
   // a method, not a property: its parameter stays bivariant, so a WriteSide<PoolStore> is still a WriteSide<PoolReader>
-  decision(pool: R): Promise<Decided<unknown> | DomainError>;
+  decision(pool: R): Decision<unknown> | Promise<Decision<unknown>>;
   correlationId?: string;
   asked: number;
   deadline: number;
@@ -64,11 +67,6 @@ export interface DecisionTiming {
   holdMs: number;
   /** the types of the events appended, in order */
   appended: string[];
-}
-
-export interface Decided<T> {
-  events: EventDraft[];
-  result: T;
 }
 
 export interface Committed<T> {
@@ -98,9 +96,13 @@ export class WriteSide<R extends Projected = PoolReader> {
 
   constructor(private readonly deps: WriteSideDeps<R>) {}
 
-  async decide<T>(
+  /**
+   * `decision` loads its view from the read model it is given and returns what a
+   * decider returns (decision.ts): often just `async (view) => decideX(command, await xView(view))`.
+   */
+  async decide<T = undefined>(
     actor: Actor,
-    decision: (pool: R) => Promise<Decided<T> | DomainError>,
+    decision: (pool: R) => Decision<T> | Promise<Decision<T>>,
     correlationId?: string,
     options: { batch?: boolean } = {},
   ): Promise<Committed<T> | DomainError> {
@@ -112,7 +114,7 @@ export class WriteSide<R extends Projected = PoolReader> {
     if (this.stuck) await this.caughtUp(deadline);
     if (options.batch && this.deps.overlay) {
       return new Promise<Committed<unknown> | DomainError>((resolve, reject) => {
-        this.queued.push({ actor, decision, correlationId, asked, deadline, settle: (outcome) => outcome.then(resolve, reject) });
+        this.queued.push({ actor, decision: decision as Queued<R>['decision'], correlationId, asked, deadline, settle: (outcome) => outcome.then(resolve, reject) });
         if (!this.draining) void this.drain();
       }) as Promise<Committed<T> | DomainError>;
     }
@@ -129,7 +131,7 @@ export class WriteSide<R extends Projected = PoolReader> {
 
   private async decideHolding<T>(
     actor: Actor,
-    decision: (pool: R) => Promise<Decided<T> | DomainError>,
+    decision: (pool: R) => Decision<T> | Promise<Decision<T>>,
     deadline: number,
     correlationId: string | undefined,
     tell: (types: string[]) => void,
@@ -140,7 +142,8 @@ export class WriteSide<R extends Projected = PoolReader> {
     await this.caughtUp(Math.max(deadline, now() + Math.min(1000, projectionTimeoutMs)));
     const decided = await decision(pool);
     if (isDomainError(decided)) return decided;
-    if (decided.events.length === 0) return { result: decided.result, events: [] };
+    const result = decided.result as T;
+    if (decided.events.length === 0) return { result, events: [] };
     const events = stamp(decided.events, actor, clock(), newId, correlationId);
     // The log refuses what its schemas refuse; say so as an error, not as a crash.
     try {
@@ -153,7 +156,7 @@ export class WriteSide<R extends Projected = PoolReader> {
     tell(events.map((e) => e.type));
     // Appended is decided: the caller waits a whole timeout for its read-your-write.
     await this.projected(offsets[offsets.length - 1], projectionTimeoutMs);
-    return { result: decided.result, events: events.map((event, i) => ({ offset: offsets[i], event })) };
+    return { result, events: events.map((event, i) => ({ offset: offsets[i], event })) };
   }
 
   /**
@@ -194,7 +197,7 @@ export class WriteSide<R extends Projected = PoolReader> {
     const overlay = this.deps.overlay!(pool);
     const decided: Array<{ q: Queued<R>; result: unknown; events: DomainEvent[] }> = [];
     for (const q of live) {
-      let outcome: Decided<unknown> | DomainError;
+      let outcome: Decision<unknown>;
       try {
         outcome = await q.decision(overlay.view);
       } catch (err) {

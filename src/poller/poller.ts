@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { decideOrphans, decidePoll, freshHealth, PollDecision, PollOutcome, PollSettings, ServerHealth, unroutedReported } from '../commands/poll';
+import { decideOrphans, decidePoll, freshHealth, Polled, PollOutcome, PollSettings, ServerHealth, unroutedReported } from '../commands/poll';
+import { Decided } from '../commands/decision';
 import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
 import { Actor } from '../events/envelope';
@@ -155,7 +156,7 @@ export class Poller {
     const tentative = await this.decideOn(this.deps.pool, seen.id, outcome, startedAt);
     if (!tentative) return 0;
     if (tentative.decision.events.length === 0) {
-      this.health.set(seen.id, tentative.decision.health);
+      this.health.set(seen.id, tentative.decision.result.health);
       return 0;
     }
     const committed = await writeSide.decide(this.actor, async (view) => {
@@ -164,7 +165,7 @@ export class Poller {
     });
     if (isDomainError(committed) || !committed.result) return 0;
     const { decision, server } = committed.result;
-    this.health.set(server.id, decision.health);
+    this.health.set(server.id, decision.result.health);
     const now = await this.deps.pool.server(server.id);
     const line = `Server id=${server.id} ${now?.online ? 'online' : 'offline'} load: ${now?.load ?? 'unavailable'}`;
     if (committed.events.length > 0) logger.info({ serverId: server.id, events: committed.events.map((e) => e.event.type) }, line);
@@ -174,12 +175,12 @@ export class Poller {
       if (event.type === 'ServerPollRecovered') logger.info({ serverId: server.id }, `polls of server ${server.id} succeed again`);
       if (event.type === 'MeetingAdopted') logger.info({ serverId: server.id, meetingId: event.data.meetingId }, `meeting ${event.data.meetingId} found running on server ${server.id} without a route: routed there`);
     }
-    if (decision.endCalls.length > 0) void this.endAll(server, decision.endCalls);
+    if (decision.result.endCalls.length > 0) void this.endAll(server, decision.result.endCalls);
     return committed.events.length;
   }
 
   /** The poll's decision on a view of the pool; null when the server is gone (removed while we asked it). */
-  private async decideOn(view: PoolReader, serverId: string, outcome: PollOutcome, startedAt: Date): Promise<{ decision: PollDecision; server: Server } | null> {
+  private async decideOn(view: PoolReader, serverId: string, outcome: PollOutcome, startedAt: Date): Promise<{ decision: Decided<Polled>; server: Server } | null> {
     const server = await view.server(serverId);
     if (!server) return null;
     const routes = await view.meetingsOnServer(serverId);
@@ -191,18 +192,18 @@ export class Poller {
         if (route && route.serverId !== serverId) routedElsewhere.add(meetingId);
       }
     }
-    const decision = decidePoll(server, routes, outcome, this.health.get(serverId) ?? freshHealth(), startedAt, this.deps.settings, routedElsewhere);
+    const decision = decidePoll({ outcome, startedAt }, { server, routes, health: this.health.get(serverId) ?? freshHealth(), routedElsewhere }, this.deps.settings);
     return { decision, server };
   }
 
   private async reconcileOrphans(): Promise<number> {
     const orphans = async (view: PoolReader) => {
       const serverIds = new Set((await view.servers()).map((s) => s.id));
-      return decideOrphans(await view.meetings(), serverIds);
+      return decideOrphans({ routes: await view.meetings(), serverIds });
     };
     // Checked on the read model first: routes outlive their server only after a removal, and a pass without one takes no lock.
-    if ((await orphans(this.deps.pool)).length === 0) return 0;
-    const committed = await this.deps.writeSide.decide(this.actor, async (view) => ({ events: await orphans(view), result: null }));
+    if ((await orphans(this.deps.pool)).events.length === 0) return 0;
+    const committed = await this.deps.writeSide.decide(this.actor, orphans);
     return isDomainError(committed) ? 0 : committed.events.length;
   }
 

@@ -2,10 +2,9 @@ import { watch, FSWatcher } from 'node:fs';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
-import { decideImport, ImportSettings } from '../commands/recordings';
-import { domainError, isDomainError } from '../commands/errors';
+import { decideImport, decideImportFailed, ImportSettings } from '../commands/recordings';
+import { isDomainError } from '../commands/errors';
 import { WriteSide } from '../commands/write-side';
-import { draft, eventSchemas } from '../events/catalog';
 import { Actor } from '../events/envelope';
 import { Lease, soleLease } from '../coordination/lease';
 import { cleanStaleWork, extractTarball, findFormatDirs, listSpool, moveToFailed, RecordingDirs, TarballError } from './files';
@@ -184,17 +183,14 @@ export class RecordingImporter {
       const combined = combineFormats(parsed);
       if ('error' in combined) throw new NotAnImport(combined.error);
       const imported = { ...combined.recording, formats: combined.formats };
-      const decideEvent = (current: Recording | null) => {
-        const event = decideImport(current, imported, settings, name);
-        const valid = eventSchemas.RecordingImported.safeParse(event.data);
-        if (!valid.success) return domainError('invalidRequest', valid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-        return { event, published: (event.data as { published: boolean }).published, known: current !== null };
-      };
+      const decideEvent = (current: Recording | null) => decideImport({ recording: imported, source: name }, { current }, settings);
       // A first look, to refuse before uploading anything and to upload to the side the import will most likely take.
-      const planned = await writeSide.decide(actor, async (store) => ({ events: [], result: decideEvent(await store.recording(imported.recordId)) }));
+      const planned = await writeSide.decide(actor, async (store) => {
+        const look = decideEvent(await store.recording(imported.recordId));
+        return isDomainError(look) ? look : { events: [], result: look.result };
+      });
       if (isDomainError(planned)) throw new NotAnImport(planned.message);
       const plan = planned.result;
-      if (isDomainError(plan)) throw new NotAnImport(plan.message);
       // A recording the index does not know keeps nothing of a failed import (a known one keeps its earlier files).
       if (!plan.known) forget = () => this.storage.deleteRecording(imported.recordId, found.map((f) => f.format));
       const staged: StagedFormat[] = [];
@@ -202,10 +198,10 @@ export class RecordingImporter {
       const committed = await writeSide.decide(actor, async (store) => {
         const decided = decideEvent(await store.recording(imported.recordId));
         if (isDomainError(decided)) return decided;
-        for (const s of staged) await this.storage.placeFormat(s, decided.published);
+        for (const s of staged) await this.storage.placeFormat(s, decided.result.published);
         // From here the event may be in the log even if the append seems to fail: its files stay.
         forget = null;
-        return { events: [decided.event], result: decided.published };
+        return { events: decided.events, result: decided.result.published };
       });
       if (isDomainError(committed)) throw new NotAnImport(committed.message);
       if (options.fromSpool) await unlink(file).catch(() => undefined);
@@ -253,7 +249,7 @@ export class RecordingImporter {
     this.state.failed += 1;
     this.state.lastFailure = { file: name, reason, at: new Date().toISOString() };
     await writeSide
-      .decide(actor, async () => ({ events: [draft('RecordingImportFailed', { source: name.slice(0, 1024), reason: reason.slice(0, 2000), movedTo })], result: null }))
+      .decide(actor, () => decideImportFailed({ source: name, reason, movedTo }))
       .catch((err: unknown) => logger.warn({ err }, 'could not record the failed import'));
     return { file: name, kind: 'failed', reason, movedTo };
   }

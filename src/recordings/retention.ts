@@ -88,15 +88,15 @@ export async function purgeRecordings(deps: PurgeDeps, req: PurgeRequest, onProg
       async (store) => {
         const found = await store.query({ ...query, limit: BATCH });
         if (found.length === 0) return { events: [], result: found };
-        const events = decideDelete(found, req.reason);
-        if (isDomainError(events)) return events;
+        const decided = decideDelete({ reason: req.reason }, found);
+        if (isDomainError(decided)) return decided;
         try {
           // Files first: a crash after this leaves a recording listed whose files are gone, and the next purge finishes it.
           for (const r of found) await storage.deleteRecording(r.recordId);
         } catch (err) {
           throw new Error(`deleting recording files failed after ${total} recordings were purged: ${(err as Error).message}`, { cause: err });
         }
-        return { events, result: found };
+        return { events: decided.events, result: found };
       },
       req.correlationId,
     );

@@ -56,7 +56,7 @@ describe('decidePoolMigration', () => {
     const first = decidePoolMigration(b, viewOf(poolAfter([])));
     const again = decidePoolMigration(b, viewOf(poolAfter(first.events)));
     expect(again.events).toEqual([]);
-    expect(again.items.map((i) => i.outcome)).toEqual(['unchanged', 'unchanged']);
+    expect(again.result.items.map((i) => i.outcome)).toEqual(['unchanged', 'unchanged']);
   });
 
   test('given a server changed in Scalelite since: only what an admin sets follows (not what polls observe)', () => {
@@ -66,7 +66,7 @@ describe('decidePoolMigration', () => {
       { type: 'ServerUpdated', data: { serverId: 'a', tag: 'us' } },
       { type: 'ServerDisabled', data: { serverId: 'a', reason: 'admin' } },
     ]);
-    expect(out.items).toEqual([{ kind: 'server', id: 'a', outcome: 'updated' }]);
+    expect(out.result.items).toEqual([{ kind: 'server', id: 'a', outcome: 'updated' }]);
   });
 
   test('what cannot be held is left out with the reason: expired and stale routes, taken voice bridges, bad tenant names, orphan settings', () => {
@@ -92,7 +92,7 @@ describe('decidePoolMigration', () => {
       viewOf(poolAfter([])),
     );
     expectValidEvents(out.events);
-    const outcome = Object.fromEntries(out.items.map((i) => [`${i.kind}:${i.id}`, i.outcome]));
+    const outcome = Object.fromEntries(out.result.items.map((i) => [`${i.kind}:${i.id}`, i.outcome]));
     expect(outcome).toEqual({
       'server:a': 'attention',
       'tenant:t3': 'imported',
@@ -143,9 +143,11 @@ function recordingsAfter(events: EventDraft[]): Map<string, Recording> {
 describe('decideRecordingsMigration', () => {
   test('given new recordings of every kind (a deleted one has no formats): each becomes one RecordingMigrated, as it was', () => {
     const out = decideRecordingsMigration(
-      [scaleliteRecording('r1'), scaleliteRecording('r2', { state: 'deleted', metadata: {}, formats: [], protected: true, publishUpdated: true })],
+      {
+        recordings: [scaleliteRecording('r1'), scaleliteRecording('r2', { state: 'deleted', metadata: {}, formats: [], protected: true, publishUpdated: true })],
+        source: 'scalelite postgres://db/scalelite',
+      },
       new Map(),
-      'scalelite postgres://db/scalelite',
     );
     expect(types(out.events)).toEqual(['RecordingMigrated', 'RecordingMigrated']);
     expectValidEvents(out.events);
@@ -157,20 +159,28 @@ describe('decideRecordingsMigration', () => {
 
   test('given the same recordings here: nothing is appended; a change made in Scalelite since is one event', () => {
     const rows = [scaleliteRecording('r1'), scaleliteRecording('r2')];
-    const index = recordingsAfter(decideRecordingsMigration(rows, new Map(), 's').events);
-    expect(decideRecordingsMigration(rows, index, 's').events).toEqual([]);
-    const changed = decideRecordingsMigration([scaleliteRecording('r1', { published: false, state: 'unpublished', publishUpdated: true }), rows[1]], index, 's');
-    expect(changed.items.map((i) => i.outcome)).toEqual(['updated', 'unchanged']);
+    const index = recordingsAfter(decideRecordingsMigration({ recordings: rows, source: 's' }, new Map()).events);
+    expect(decideRecordingsMigration({ recordings: rows, source: 's' }, index).events).toEqual([]);
+    const changed = decideRecordingsMigration(
+      { recordings: [scaleliteRecording('r1', { published: false, state: 'unpublished', publishUpdated: true }), rows[1]], source: 's' },
+      index,
+    );
+    expect(changed.result.items.map((i) => i.outcome)).toEqual(['updated', 'unchanged']);
   });
 
   test('a recording this balancer cannot hold is left out, naming the field; one without a meeting is skipped', () => {
     const out = decideRecordingsMigration(
-      [scaleliteRecording('r1', { formats: [{ format: 'has space', url: '/x', length: 1, processingTime: null, thumbnails: [] }] }), scaleliteRecording('r2', { meetingId: null })],
+      {
+        recordings: [
+          scaleliteRecording('r1', { formats: [{ format: 'has space', url: '/x', length: 1, processingTime: null, thumbnails: [] }] }),
+          scaleliteRecording('r2', { meetingId: null }),
+        ],
+        source: 's',
+      },
       new Map(),
-      's',
     );
     expect(out.events).toEqual([]);
-    expect(out.items[0]).toMatchObject({ outcome: 'attention', reason: expect.stringContaining('formats.0.format') });
-    expect(out.items[1]).toMatchObject({ outcome: 'skipped' });
+    expect(out.result.items[0]).toMatchObject({ outcome: 'attention', reason: expect.stringContaining('formats.0.format') });
+    expect(out.result.items[1]).toMatchObject({ outcome: 'skipped' });
   });
 });

@@ -6,15 +6,17 @@ import {
   decidePlacement,
   joinTarget,
   parseTag,
-  Placement,
   PlacementRequest,
   PlacementView,
+  routeDecides,
   staleRouteReason,
   voiceBridgeCandidates,
 } from '../../../src/commands/placement';
+import { EventData, EventDraft } from '../../../src/events/catalog';
 import { Server } from '../../../src/projections/pool';
 import { e, liveServer, meeting, poolAfter, server } from '../../support/events';
-import { expectValidEvents, validEvents } from '../../support/decide';
+import { Asked, CANDIDATES, placementView } from '../../support/placement-view';
+import { given, onPool, validEvents, when } from '../../support/decide';
 
 describe('parseTag (meta_server-tag)', () => {
   test.each([
@@ -189,29 +191,33 @@ const request = (over: Partial<PlacementRequest> = {}): PlacementRequest => ({
   ...over,
 });
 
-const view = (over: Partial<PlacementView> = {}): PlacementView => ({
-  existing: null,
-  existingServer: null,
-  servers: [server('bbb-1', { load: 10 }), server('bbb-2', { load: 5, loadMultiplier: 2 })],
-  voiceBridgeCandidates: ['111111111', '222222222', '333333333'],
-  voiceBridgesTaken: new Set(),
-  ...over,
-});
+const placing = (asked: Asked = {}) =>
+  onPool(
+    (req: PlacementRequest, view: PlacementView) => decidePlacement(req, view, { loadMinUserCount: asked.loadMinUserCount ?? 15 }),
+    (pool, req) => placementView(pool, req, asked),
+  );
 
-const settings = { loadMinUserCount: 15 };
-
-function placed(result: Placement | ReturnType<typeof decidePlacement>): Extract<Placement, { kind: 'placed' }> {
-  if (isDomainError(result)) throw new Error(`expected a placement, got ${result.error}`);
-  if (result.kind !== 'placed') throw new Error('expected a new placement, got the existing route');
-  expectValidEvents(result.events);
-  return result;
-}
+/** bbb-1 at load 10, bbb-2 at load 5 with multiplier 2. */
+const twoServers = [...liveServer('bbb-1', 10), ...liveServer('bbb-2', 5, { loadMultiplier: 2 })];
 
 describe('decidePlacement: a new meeting', () => {
   test('goes to the least loaded server; the estimate is LOAD_MIN_USER_COUNT x its multiplier', () => {
-    const result = placed(decidePlacement(request({ tag: null }), view(), settings));
-    expect(result.server.id).toBe('bbb-2');
-    expect(result.meeting).toEqual({
+    const decided = given(twoServers)
+      .when(placing(), request({ tag: null }))
+      .then([
+        e.meetingPlaced('m-1', 'bbb-2', {
+          voiceBridge: '111111111',
+          moderatorPassword: 'gen12345',
+          loadEstimate: 30,
+          tag: null,
+          considered: [
+            { serverId: 'bbb-2', load: 5 },
+            { serverId: 'bbb-1', load: 10 },
+          ],
+        }),
+      ]);
+    expect(decided.result).toMatchObject({ kind: 'placed', server: { id: 'bbb-2' } });
+    expect(decided.result.meeting).toEqual({
       meetingId: 'm-1',
       serverId: 'bbb-2',
       tenantId: null,
@@ -219,49 +225,34 @@ describe('decidePlacement: a new meeting', () => {
       moderatorPassword: 'gen12345',
       loadEstimate: 30,
     });
-    expect(result.events).toEqual([
-      e.meetingPlaced('m-1', 'bbb-2', {
-        voiceBridge: '111111111',
-        moderatorPassword: 'gen12345',
-        loadEstimate: 30,
-        tag: null,
-        considered: [
-          { serverId: 'bbb-2', load: 5 },
-          { serverId: 'bbb-1', load: 10 },
-        ],
-      }),
-    ]);
-    expect(result.events[0].data).not.toHaveProperty('previousServerId');
+    expect(decided.events[0].data).not.toHaveProperty('previousServerId');
   });
 
   test('the request moderator password wins over a generated one', () => {
-    expect(placed(decidePlacement(request({ moderatorPassword: 'mine' }), view(), settings)).meeting.moderatorPassword).toBe('mine');
+    expect(given(twoServers).when(placing(), request({ moderatorPassword: 'mine' })).thenResult().meeting.moderatorPassword).toBe('mine');
   });
 
   test('records the tenant and the tag asked for', () => {
-    const result = placed(decidePlacement(request({ tenantId: 't-1', tag: 'test;none' }), view(), settings));
-    expect(result.events[0].data).toMatchObject({ tenantId: 't-1', tag: 'test;none' });
+    expect(given(twoServers).when(placing(), request({ tenantId: 't-1', tag: 'test;none' })).thenEvents()[0].data).toMatchObject({ tenantId: 't-1', tag: 'test;none' });
   });
 
-  test('skips voice bridges that are taken', () => {
-    const result = placed(decidePlacement(request(), view({ voiceBridgesTaken: new Set(['111111111', '222222222']) }), settings));
-    expect(result.meeting.voiceBridge).toBe('333333333');
+  test('given meetings holding voice bridges: skips them', () => {
+    const holders = [e.meetingPlaced('a', 'bbb-1', { voiceBridge: '111111111' }), e.meetingPlaced('b', 'bbb-1', { voiceBridge: '222222222' })];
+    expect(given([...twoServers, ...holders]).when(placing(), request()).thenResult().meeting.voiceBridge).toBe('333333333');
   });
 
-  test('all candidates taken: voiceBridgeUnavailable', () => {
-    expect(decidePlacement(request(), view({ voiceBridgesTaken: new Set(['111111111', '222222222', '333333333']) }), settings)).toEqual({
-      error: 'voiceBridgeUnavailable',
-      message: 'Could not allocate a voice bridge for the meeting.',
-    });
+  test('given every candidate taken: voiceBridgeUnavailable', () => {
+    const holders = CANDIDATES.map((n, i) => e.meetingPlaced(`held-${i}`, 'bbb-1', { voiceBridge: n }));
+    given([...twoServers, ...holders]).when(placing(), request()).thenError('voiceBridgeUnavailable', 'Could not allocate a voice bridge for the meeting.');
   });
 
   test('no server: noServerAvailable; required tag missing: serverTagUnavailable', () => {
-    expect(decidePlacement(request(), view({ servers: [] }), settings)).toMatchObject({ error: 'noServerAvailable' });
-    expect(decidePlacement(request({ tag: 'gpu!' }), view(), settings)).toMatchObject({ error: 'serverTagUnavailable' });
+    when(placing(), request()).thenError('noServerAvailable');
+    given(twoServers).when(placing(), request({ tag: 'gpu!' })).thenError('serverTagUnavailable');
   });
 
   test('LOAD_MIN_USER_COUNT 0 gives an estimate of 0', () => {
-    expect(placed(decidePlacement(request(), view(), { loadMinUserCount: 0 })).meeting.loadEstimate).toBe(0);
+    expect(given(twoServers).when(placing({ loadMinUserCount: 0 }), request()).thenResult().meeting.loadEstimate).toBe(0);
   });
 
   // Inputs from the client (meetingID, moderatorPW, meta_server-tag) end up in MeetingPlaced; one the
@@ -271,77 +262,73 @@ describe('decidePlacement: a new meeting', () => {
     ['a meta_server-tag over 1024 characters', request({ tag: 't'.repeat(1100) })],
     ['a meetingID over 256 characters', request({ meetingId: 'm'.repeat(300) })],
   ])('%s gives a domain error or a valid event, never one the catalogue rejects', (_why, req) => {
-    const result = decidePlacement(req, view(), settings);
-    expect(isDomainError(result) || validEvents(result.events)).toBe(true);
+    const decision = given(twoServers).when(placing(), req).decision;
+    expect(isDomainError(decision) || validEvents(decision.events)).toBe(true);
   });
 });
 
 describe('decidePlacement: an existing route', () => {
-  const existing = meeting('m-1', 'bbb-1', { voiceBridge: '555555555', moderatorPassword: 'stored' });
+  const routed = [...liveServer('bbb-1', 50), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '555555555', moderatorPassword: 'stored' })];
+  const elsewhere = [...liveServer('bbb-2', 5), ...liveServer('bbb-3', 7)];
 
   test('on a live server: reused, no events, no load added', () => {
-    const s = server('bbb-1', { load: 50 });
-    const result = decidePlacement(request({ moderatorPassword: 'other' }), view({ existing, existingServer: s }), settings);
-    expect(result).toEqual({ kind: 'existing', meeting: existing, server: s, events: [] });
+    const decided = given(routed).when(placing(), request({ moderatorPassword: 'other' })).then([]);
+    expect(decided.result).toMatchObject({ kind: 'existing', meeting: { meetingId: 'm-1', serverId: 'bbb-1', moderatorPassword: 'stored' }, server: { id: 'bbb-1', load: 65 } });
   });
 
   test('on a cordoned server still running it (or not asked): reused', () => {
-    const s = server('bbb-1', { state: 'cordoned' });
-    expect(decidePlacement(request(), view({ existing, existingServer: s, existingRunning: true }), settings)).toMatchObject({ kind: 'existing' });
-    expect(decidePlacement(request(), view({ existing, existingServer: s }), settings)).toMatchObject({ kind: 'existing' });
+    const cordoned = [...routed, e.serverCordoned('bbb-1')];
+    expect(given(cordoned).when(placing({ existingRunning: true }), request()).then([]).result).toMatchObject({ kind: 'existing' });
+    expect(given(cordoned).when(placing(), request()).then([]).result).toMatchObject({ kind: 'existing' });
   });
 
   test('of another tenant: meetingOfOtherTenant, whatever its server', () => {
-    const theirs = { ...existing, tenantId: 't-1' };
-    const expected = { error: 'meetingOfOtherTenant', message: "Couldn't find Meeting with id=m-1 and tenant_id=t-2" };
-    expect(decidePlacement(request({ tenantId: 't-2' }), view({ existing: theirs, existingServer: server('bbb-1') }), settings)).toEqual(expected);
-    expect(decidePlacement(request({ tenantId: 't-2' }), view({ existing: theirs, existingServer: null }), settings)).toEqual(expected);
-    expect(decidePlacement(request({ tenantId: null }), view({ existing: theirs, existingServer: server('bbb-1') }), settings)).toEqual({
-      error: 'meetingOfOtherTenant',
-      message: "Couldn't find Meeting with id=m-1 and tenant_id=",
-    });
+    const theirs = [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { tenantId: 't-1' })];
+    given(theirs).when(placing(), request({ tenantId: 't-2' })).thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=t-2");
+    given([...theirs, e.serverRemoved('bbb-1')]).when(placing(), request({ tenantId: 't-2' })).thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=t-2");
+    given(theirs).when(placing(), request({ tenantId: null })).thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=");
   });
 
   test.each([
-    ['offline', server('bbb-1', { online: false, load: null }), undefined, 'server offline'],
-    ['disabled', server('bbb-1', { state: 'disabled' }), undefined, 'server disabled'],
-    ['removed', null, undefined, 'server removed'],
-    ['cordoned and no longer running it', server('bbb-1', { state: 'cordoned' }), false, 'meeting ended on cordoned server'],
-  ])('on a server that is %s: placed again, keeping its voice bridge and password', (_why, existingServer, existingRunning, reason) => {
-    const v = view({ existing, existingServer, existingRunning, servers: [server('bbb-2', { load: 5 }), server('bbb-3', { load: 7 })] });
-    expect(staleRouteReason(v)).toBe(reason);
-    const result = placed(decidePlacement(request(), v, settings));
-    expect(result.server.id).toBe('bbb-2');
-    expect(result.events).toEqual([
-      e.meetingPlaced('m-1', 'bbb-2', {
-        voiceBridge: '555555555',
-        moderatorPassword: 'stored',
-        loadEstimate: 15,
-        previousServerId: 'bbb-1',
-        considered: [
-          { serverId: 'bbb-2', load: 5 },
-          { serverId: 'bbb-3', load: 7 },
-        ],
-      }),
-    ]);
+    ['offline', e.wentOffline('bbb-1'), undefined, 'server offline'],
+    ['disabled', e.serverDisabled('bbb-1'), undefined, 'server disabled'],
+    ['removed', e.serverRemoved('bbb-1'), undefined, 'server removed'],
+    ['cordoned and no longer running it', e.serverCordoned('bbb-1'), false, 'meeting ended on cordoned server'],
+  ])('on a server that is %s: placed again, keeping its voice bridge and password', (_why, change, existingRunning, reason) => {
+    const history = [...routed, ...elsewhere, change];
+    expect(staleRouteReason(placementView(poolAfter(history), request(), { existingRunning }))).toBe(reason);
+    const decided = given(history)
+      .when(placing({ existingRunning }), request())
+      .then([
+        e.meetingPlaced('m-1', 'bbb-2', {
+          voiceBridge: '555555555',
+          moderatorPassword: 'stored',
+          loadEstimate: 15,
+          previousServerId: 'bbb-1',
+          considered: [
+            { serverId: 'bbb-2', load: 5 },
+            { serverId: 'bbb-3', load: 7 },
+          ],
+        }),
+      ]);
+    expect(decided.result).toMatchObject({ kind: 'placed', server: { id: 'bbb-2' } });
   });
 
-  test('a re-placement keeps its voice bridge even if the view lists it as taken (by itself)', () => {
-    const v = view({ existing, existingServer: null, voiceBridgesTaken: new Set(['555555555', '111111111', '222222222', '333333333']) });
-    expect(placed(decidePlacement(request(), v, settings)).meeting.voiceBridge).toBe('555555555');
+  test('a re-placement keeps its voice bridge even though the pool lists it as taken (by itself)', () => {
+    const holders = CANDIDATES.map((n, i) => e.meetingPlaced(`held-${i}`, 'bbb-2', { voiceBridge: n }));
+    const history = [...routed, ...elsewhere, ...holders, e.serverRemoved('bbb-1')];
+    expect(given(history).when(placing(), request()).thenResult().meeting.voiceBridge).toBe('555555555');
   });
 
   test('moderator password precedence: request > existing > generated', () => {
-    const v = (m: typeof existing) => view({ existing: m, existingServer: null });
-    expect(placed(decidePlacement(request({ moderatorPassword: 'req' }), v(existing), settings)).meeting.moderatorPassword).toBe('req');
-    expect(placed(decidePlacement(request(), v(existing), settings)).meeting.moderatorPassword).toBe('stored');
-    expect(placed(decidePlacement(request(), v({ ...existing, moderatorPassword: null }), settings)).meeting.moderatorPassword).toBe('gen12345');
+    const removed = (over: Partial<EventData<'MeetingPlaced'>> = {}) => [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', over), ...elsewhere, e.serverRemoved('bbb-1')];
+    expect(given(removed({ moderatorPassword: 'stored' })).when(placing(), request({ moderatorPassword: 'req' })).thenResult().meeting.moderatorPassword).toBe('req');
+    expect(given(removed({ moderatorPassword: 'stored' })).when(placing(), request()).thenResult().meeting.moderatorPassword).toBe('stored');
+    expect(given(removed({ moderatorPassword: null })).when(placing(), request()).thenResult().meeting.moderatorPassword).toBe('gen12345');
   });
 
   test('a stale route with nowhere to go: noServerAvailable', () => {
-    expect(decidePlacement(request(), view({ existing, existingServer: null, servers: [server('bbb-1', { online: false, load: null })] }), settings)).toMatchObject({
-      error: 'noServerAvailable',
-    });
+    given([...routed, e.wentOffline('bbb-1')]).when(placing(), request()).thenError('noServerAvailable');
   });
 
   test('placed and applied: the pool shows the route on the new server with the estimate added', () => {
@@ -351,15 +338,31 @@ describe('decidePlacement: an existing route', () => {
       e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '555555555' }),
       e.wentOffline('bbb-1'),
     ];
-    const state = poolAfter(history);
-    const current = state.meetings['m-1'];
-    const result = placed(
-      decidePlacement(request(), view({ existing: current, existingServer: state.servers['bbb-1'], servers: Object.values(state.servers) }), settings),
-    );
-    const next = poolAfter([...history, ...result.events]);
+    const decided = given(history).when(placing(), request()).thenEvents();
+    const next = poolAfter([...history, ...decided]);
     expect(next.meetings['m-1']).toMatchObject({ serverId: 'bbb-2', voiceBridge: '555555555' });
     expect(next.voiceBridges).toEqual({ '555555555': 'm-1' });
     expect(next.servers['bbb-2'].load).toBe(4 + 30);
+  });
+});
+
+describe('routeDecides: what the caller need not load', () => {
+  test('a route to reuse as it is reads no server of the pool; a stale one, or none, does', () => {
+    const route = (history: EventDraft[]) => placementView(poolAfter(history), request());
+    const routed = [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1')];
+    expect(routeDecides(route(routed))).toBe(true);
+    expect(routeDecides(route([...routed, e.wentOffline('bbb-1')]))).toBe(false);
+    expect(routeDecides(route(liveServer('bbb-1', 0)))).toBe(false);
+  });
+
+  test('whatever the pool holds, a decision the route decides is the one made without the servers', () => {
+    const routed = [...liveServer('bbb-1', 0), ...liveServer('bbb-2', 0), e.meetingPlaced('m-1', 'bbb-1', { tenantId: 't-1' })];
+    for (const req of [request({ tenantId: 't-1' }), request({ tenantId: 't-2' })]) {
+      const full = placementView(poolAfter(routed), req);
+      expect(routeDecides(full)).toBe(true);
+      const lean = { ...full, servers: [], voiceBridgesTaken: new Set<string>() };
+      expect(decidePlacement(req, lean, { loadMinUserCount: 15 })).toEqual(decidePlacement(req, full, { loadMinUserCount: 15 }));
+    }
   });
 });
 

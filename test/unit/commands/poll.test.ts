@@ -1,8 +1,22 @@
-import { decideOrphans, decidePoll, freshHealth, ObservedMeeting, PollOutcome, PollSettings, readLoad, ServerHealth } from '../../../src/commands/poll';
-import { PollFailureReason } from '../../../src/events/catalog';
-import { Meeting, Server } from '../../../src/projections/pool';
-import { at, e, meeting, server } from '../../support/events';
-import { expectValidEvents, validEvents } from '../../support/decide';
+import { isDomainError } from '../../../src/commands/errors';
+import {
+  decideOrphans,
+  decidePoll,
+  freshHealth,
+  ObservedMeeting,
+  OrphansView,
+  PollOutcome,
+  PollSettings,
+  PollView,
+  readLoad,
+  RecordPoll,
+  ServerHealth,
+  unroutedReported,
+} from '../../../src/commands/poll';
+import { EventDraft, PollFailureReason } from '../../../src/events/catalog';
+import { Meeting, PoolState, Server } from '../../../src/projections/pool';
+import { at, e, liveServer, meeting, meetingsOn, poolAfter, server } from '../../support/events';
+import { decided, given, onPool, validEvents, when } from '../../support/decide';
 
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
 const now = new Date(NOW);
@@ -92,128 +106,151 @@ const failure = (error = 'connect ECONNREFUSED', reason: PollFailureReason = 'un
 const health = (over: Partial<ServerHealth> = {}): ServerHealth => ({ ...freshHealth(), ...over });
 /** The poller's memory of having seen these routes (meetingID -> the placement seen). */
 const seenOf = (...routes: Meeting[]): Map<string, string> => new Map(routes.map((r) => [r.meetingId, r.placedAt]));
+/** A poll of bbb-1 that began now. */
+const polled = (outcome: PollOutcome): RecordPoll => ({ outcome, startedAt: now });
+
+/** The view the poller loads for a server (Poller.decideOn), from a pool state; `health` is the poller's own memory. */
+function pollView(pool: PoolState, serverId: string, poll: RecordPoll, previous: ServerHealth): PollView {
+  const routes = meetingsOn(pool, serverId);
+  const reported = poll.outcome.ok ? unroutedReported(poll.outcome.meetings, routes) : [];
+  const routedElsewhere = new Set(reported.filter((id) => pool.meetings[id] && pool.meetings[id].serverId !== serverId));
+  return { server: pool.servers[serverId], routes, health: previous, routedElsewhere };
+}
+
+/** decidePoll of bbb-1 against the pool the given events build, with what the poller remembers of it. */
+const polling = (previous: ServerHealth = freshHealth(), pollSettings: PollSettings = settings) =>
+  onPool(
+    (poll: RecordPoll, view: PollView) => decidePoll(poll, view, pollSettings),
+    (pool, poll) => pollView(pool, 'bbb-1', poll, previous),
+  );
+
+/** bbb-1 enabled, online, last polled at load 0 with BBB 2.7.3. */
+const live = liveServer('bbb-1', 0);
+/** ...whose polls have been failing since (ServerPollFailed was written). */
+const failing = [...live, e.pollFailed('bbb-1')];
+/** bbb-1 added and enabled, never polled successfully. */
+const neverOnline = [e.serverAdded('bbb-1'), e.serverEnabled('bbb-1')];
+/** The routes the given events leave on bbb-1. */
+const routesAfter = (history: EventDraft[]): Meeting[] => meetingsOn(poolAfter(history), 'bbb-1');
+
+/** For views no events make (times, odd fields): decidePoll on a hand-built server, its decision flattened. */
+function poll(s: Server, routes: Meeting[], outcome: PollOutcome, previous: ServerHealth = freshHealth(), pollSettings = settings) {
+  const d = decided(decidePoll({ outcome, startedAt: now }, { server: s, routes, health: previous }, pollSettings));
+  return { events: d.events, ...d.result };
+}
 
 /** An online, enabled server whose last poll saw nothing. */
 const polledServer = (over: Partial<Server> = {}): Server => server('bbb-1', { load: 0, bbbVersion: '2.7.3', ...over });
-/** The same server, whose polls have been failing for this reason (ServerPollFailed was written). */
-const failingServer = (over: Partial<Server> = {}, reason: PollFailureReason = 'unreachable'): Server =>
-  polledServer({ pollFailure: { reason, error: 'connect ECONNREFUSED', since: at(NOW - 60_000) }, ...over });
-
-function poll(s: Server, routes: Meeting[], outcome: PollOutcome, previous: ServerHealth = freshHealth(), pollSettings = settings) {
-  const decision = decidePoll(s, routes, outcome, previous, now, pollSettings);
-  expectValidEvents(decision.events);
-  return decision;
-}
 
 describe('decidePoll: a failed poll', () => {
   test('the first failure says why (ServerPollFailed); below the unhealthy threshold nothing more, one failure counted, successes reset', () => {
-    const decision = poll(polledServer(), [], failure(), health({ healthy: 3 }));
-    expect(decision.events).toEqual([e.pollFailed('bbb-1')]);
-    expect(decision.health).toMatchObject({ healthy: 0, unhealthy: 1 });
-    expect(decision.endCalls).toEqual([]);
+    const decision = given(live).when(polling(health({ healthy: 3 })), polled(failure())).then([e.pollFailed('bbb-1')]);
+    expect(decision.result.health).toMatchObject({ healthy: 0, unhealthy: 1 });
+    expect(decision.result.endCalls).toEqual([]);
   });
 
   test('failing again for the same reason writes nothing: a server down all day is one event, not one per poll', () => {
-    expect(poll(failingServer(), [], failure()).events).toEqual([]);
-    expect(poll(failingServer({ online: false, load: null }), [], failure()).events).toEqual([]);
+    given(failing).when(polling(), polled(failure())).then([]);
+    given([...failing, e.wentOffline('bbb-1')]).when(polling(), polled(failure())).then([]);
   });
 
   test('failing for another reason says so: a wrong secret is named as such', () => {
-    const decision = poll(failingServer(), [], failure("the server's secret does not match (checksumError)", 'checksumError'));
-    expect(decision.events).toEqual([e.pollFailed('bbb-1', 'checksumError', "the server's secret does not match (checksumError)")]);
+    const why = "the server's secret does not match (checksumError)";
+    given(failing).when(polling(), polled(failure(why, 'checksumError'))).then([e.pollFailed('bbb-1', 'checksumError', why)]);
   });
 
   test('at the threshold: every route ends (serverOffline), the server goes offline, BBB end is still tried', () => {
-    const routes = [meeting('m-1', 'bbb-1'), meeting('m-2', 'bbb-1', { voiceBridge: '2' })];
-    const decision = poll(failingServer(), routes, failure('timeout'), health({ unhealthy: 1, seen: seenOf(routes[0]) }));
-    expect(decision.events).toEqual([e.meetingEnded('m-1', 'bbb-1', 'serverOffline'), e.meetingEnded('m-2', 'bbb-1', 'serverOffline'), e.wentOffline('bbb-1', 'timeout')]);
-    expect(decision.endCalls).toEqual(routes);
-    expect(decision.health).toEqual(freshHealth());
+    const history = [...failing, e.meetingPlaced('m-1', 'bbb-1'), e.meetingPlaced('m-2', 'bbb-1', { voiceBridge: '2' })];
+    const routes = routesAfter(history);
+    const decision = given(history)
+      .when(polling(health({ unhealthy: 1, seen: seenOf(routes[0]) })), polled(failure('timeout')))
+      .then([e.meetingEnded('m-1', 'bbb-1', 'serverOffline'), e.meetingEnded('m-2', 'bbb-1', 'serverOffline'), e.wentOffline('bbb-1', 'timeout')]);
+    expect(decision.result.endCalls).toEqual(routes);
+    expect(decision.result.health).toEqual(freshHealth());
   });
 
   test('with threshold 1 the first failure takes it offline, after saying why', () => {
-    const decision = poll(polledServer(), [], failure(), freshHealth(), { ...settings, unhealthyThreshold: 1 });
-    expect(decision.events).toEqual([e.pollFailed('bbb-1'), e.wentOffline('bbb-1')]);
+    given(live)
+      .when(polling(freshHealth(), { ...settings, unhealthyThreshold: 1 }), polled(failure()))
+      .then([e.pollFailed('bbb-1'), e.wentOffline('bbb-1')]);
   });
 
   test('two failures in a row with the default threshold 2', () => {
-    const first = poll(polledServer(), [], failure());
-    expect(first.events).toEqual([e.pollFailed('bbb-1')]);
-    const second = poll(failingServer(), [], failure(), first.health);
-    expect(second.events).toEqual([e.wentOffline('bbb-1')]);
+    const first = given(live).when(polling(), polled(failure())).then([e.pollFailed('bbb-1')]);
+    given([...live, ...first.events]).when(polling(first.result.health), polled(failure())).then([e.wentOffline('bbb-1')]);
   });
 
   test('a success in between restarts the count', () => {
-    const first = poll(polledServer(), [], failure());
-    const success = poll(failingServer(), [], ok(), first.health);
-    expect(success.health.unhealthy).toBe(0);
-    expect(poll(failingServer(), [], failure(), success.health).events).toEqual([]);
+    const first = given(live).when(polling(), polled(failure())).then([e.pollFailed('bbb-1')]);
+    const success = given([...live, ...first.events]).when(polling(first.result.health), polled(ok())).then([e.pollRecovered('bbb-1')]);
+    expect(success.result.health.unhealthy).toBe(0);
+    given([...live, ...first.events, ...success.events]).when(polling(success.result.health), polled(failure())).then([e.pollFailed('bbb-1')]);
   });
 
   test('the error kept in the events is cut to 1000 characters', () => {
-    const decision = poll(polledServer(), [], failure('x'.repeat(5000)), health({ unhealthy: 1 }));
-    expect(decision.events).toEqual([e.pollFailed('bbb-1', 'unreachable', 'x'.repeat(1000)), e.wentOffline('bbb-1', 'x'.repeat(1000))]);
+    given(live)
+      .when(polling(health({ unhealthy: 1 })), polled(failure('x'.repeat(5000))))
+      .then([e.pollFailed('bbb-1', 'unreachable', 'x'.repeat(1000)), e.wentOffline('bbb-1', 'x'.repeat(1000))]);
   });
 
   test('while offline: failures are not even counted; only a new reason is told', () => {
-    const decision = poll(failingServer({ online: false, load: null }), [], failure(), health({ healthy: 1, unhealthy: 5 }));
-    expect(decision.events).toEqual([]);
-    expect(decision.health).toMatchObject({ healthy: 0, unhealthy: 5 });
-    expect(poll(polledServer({ online: false, load: null }), [], failure('HTTP 502', 'httpError')).events).toEqual([e.pollFailed('bbb-1', 'httpError', 'HTTP 502')]);
+    const decision = given([...failing, e.wentOffline('bbb-1')]).when(polling(health({ healthy: 1, unhealthy: 5 })), polled(failure())).then([]);
+    expect(decision.result.health).toMatchObject({ healthy: 0, unhealthy: 5 });
+    given([...live, e.wentOffline('bbb-1')]).when(polling(), polled(failure('HTTP 502', 'httpError'))).then([e.pollFailed('bbb-1', 'httpError', 'HTTP 502')]);
   });
 });
 
 describe('decidePoll: a successful poll', () => {
-  const offline = (over: Partial<Server> = {}) => polledServer({ online: false, load: null, bbbVersion: '', ...over });
+  const slowToTrust = { ...settings, healthyThreshold: 3 };
 
   test('while offline, below the healthy threshold: counted, no events', () => {
-    const decision = poll(offline(), [], ok(), health({ unhealthy: 1 }), { ...settings, healthyThreshold: 3 });
-    expect(decision.events).toEqual([]);
-    expect(decision.health).toMatchObject({ healthy: 1, unhealthy: 0 });
-    expect(poll(offline(), [], ok(), decision.health, { ...settings, healthyThreshold: 3 }).health.healthy).toBe(2);
+    const decision = given(neverOnline).when(polling(health({ unhealthy: 1 }), slowToTrust), polled(ok())).then([]);
+    expect(decision.result.health).toMatchObject({ healthy: 1, unhealthy: 0 });
+    expect(given(neverOnline).when(polling(decision.result.health, slowToTrust), polled(ok())).thenResult().health.healthy).toBe(2);
   });
 
   test('while offline, reaching the healthy threshold: online, then polled', () => {
-    const decision = poll(offline(), [], ok([observed('x', { participantCount: 4 })], '2.7.5'), health({ healthy: 2 }), { ...settings, healthyThreshold: 3 });
-    expect(decision.events).toEqual([e.wentOnline('bbb-1'), e.serverPolled('bbb-1', 4, { meetings: 1, users: 4, largestMeeting: 4, bbbVersion: '2.7.5' })]);
-    expect(decision.health).toMatchObject({ healthy: 0, unhealthy: 0 });
+    const decision = given(neverOnline)
+      .when(polling(health({ healthy: 2 }), slowToTrust), polled(ok([observed('x', { participantCount: 4 })], '2.7.5')))
+      .then([e.wentOnline('bbb-1'), e.serverPolled('bbb-1', 4, { meetings: 1, users: 4, largestMeeting: 4, bbbVersion: '2.7.5' })]);
+    expect(decision.result.health).toMatchObject({ healthy: 0, unhealthy: 0 });
   });
 
   test('going online always records a poll, even if the numbers match the stale ones', () => {
-    const decision = poll(offline({ load: 0, bbbVersion: '2.7.3' }), [], ok());
-    expect(decision.events).toEqual([e.wentOnline('bbb-1'), e.serverPolled('bbb-1', 0)]);
+    const offline = polledServer({ online: false, load: 0, bbbVersion: '2.7.3' });
+    expect(poll(offline, [], ok()).events).toEqual([e.wentOnline('bbb-1'), e.serverPolled('bbb-1', 0)]);
   });
 
   test('nothing changed: no events', () => {
-    expect(poll(polledServer(), [], ok()).events).toEqual([]);
+    given(live).when(polling(), polled(ok())).then([]);
   });
 
   test('the first success after failures says the polls recovered, also while it is still below the healthy threshold', () => {
-    expect(poll(failingServer(), [], ok()).events).toEqual([e.pollRecovered('bbb-1')]);
-    const offline = failingServer({ online: false, load: null });
-    expect(poll(offline, [], ok(), freshHealth(), { ...settings, healthyThreshold: 3 }).events).toEqual([e.pollRecovered('bbb-1')]);
+    given(failing).when(polling(), polled(ok())).then([e.pollRecovered('bbb-1')]);
+    given([...failing, e.wentOffline('bbb-1')]).when(polling(freshHealth(), slowToTrust), polled(ok())).then([e.pollRecovered('bbb-1')]);
   });
 
   test('load, stats or version changed: ServerPolled with the reading', () => {
     const meetings = [observed('a', { participantCount: 5, moderatorCount: 1, videoCount: 2 })];
-    expect(poll(polledServer({ loadMultiplier: 2 }), [], ok(meetings)).events).toEqual([
-      e.serverPolled('bbb-1', 12, { meetings: 1, users: 5, largestMeeting: 5, videos: 2 }),
-    ]);
-    expect(poll(polledServer(), [], ok([], '3.0.0')).events).toEqual([e.serverPolled('bbb-1', 0, { bbbVersion: '3.0.0' })]);
-    expect(poll(polledServer({ videos: 1 }), [], ok()).events).toEqual([e.serverPolled('bbb-1', 0)]);
+    given(liveServer('bbb-1', 0, { loadMultiplier: 2 }))
+      .when(polling(), polled(ok(meetings)))
+      .then([e.serverPolled('bbb-1', 12, { meetings: 1, users: 5, largestMeeting: 5, videos: 2 })]);
+    given(live).when(polling(), polled(ok([], '3.0.0'))).then([e.serverPolled('bbb-1', 0, { bbbVersion: '3.0.0' })]);
+    given([...live, e.serverPolled('bbb-1', 0, { videos: 1 })]).when(polling(), polled(ok())).then([e.serverPolled('bbb-1', 0)]);
   });
 
-  test('a placement estimate is corrected by the next poll', () => {
-    expect(poll(polledServer({ load: 15 }), [], ok()).events).toEqual([e.serverPolled('bbb-1', 0)]);
+  test('given a placement, its estimate is corrected by the next poll', () => {
+    given([...live, e.meetingPlaced('m-1', 'bbb-1')]).when(polling(), polled(ok([observed('m-1')]))).then([e.serverPolled('bbb-1', 0, { meetings: 1 })]);
   });
 
   test('an unknown version (null) keeps the one we had', () => {
-    expect(poll(polledServer({ bbbVersion: '2.6.0' }), [], ok([], null)).events).toEqual([]);
-    expect(poll(polledServer({ bbbVersion: '2.6.0', load: 3 }), [], ok([], null)).events).toEqual([e.serverPolled('bbb-1', 0, { bbbVersion: '2.6.0' })]);
+    const v26 = (load: number) => [...neverOnline, e.wentOnline('bbb-1'), e.serverPolled('bbb-1', load, { bbbVersion: '2.6.0' })];
+    given(v26(0)).when(polling(), polled(ok([], null))).then([]);
+    given(v26(3)).when(polling(), polled(ok([], null))).then([e.serverPolled('bbb-1', 0, { bbbVersion: '2.6.0' })]);
   });
 
   test('a disabled server is polled too (its numbers stay current)', () => {
-    expect(poll(polledServer({ state: 'disabled', load: 5 }), [], ok()).events).toEqual([e.serverPolled('bbb-1', 0)]);
+    given([...liveServer('bbb-1', 5), e.serverDisabled('bbb-1')]).when(polling(), polled(ok())).then([e.serverPolled('bbb-1', 0)]);
   });
 });
 
@@ -289,33 +326,34 @@ describe('decidePoll: routes the server no longer reports', () => {
 
 describe('decidePoll: draining a cordoned server', () => {
   test('load 0 and no meetings: disabled (drained), after the poll is recorded', () => {
-    expect(poll(polledServer({ state: 'cordoned', load: 3 }), [], ok()).events).toEqual([e.serverPolled('bbb-1', 0), e.serverDisabled('bbb-1', 'drained')]);
-    expect(poll(polledServer({ state: 'cordoned' }), [], ok()).events).toEqual([e.serverDisabled('bbb-1', 'drained')]);
+    given([...liveServer('bbb-1', 3), e.serverCordoned('bbb-1')]).when(polling(), polled(ok())).then([e.serverPolled('bbb-1', 0), e.serverDisabled('bbb-1', 'drained')]);
+    given([...live, e.serverCordoned('bbb-1')]).when(polling(), polled(ok())).then([e.serverDisabled('bbb-1', 'drained')]);
   });
 
   test('not while BBB still reports meetings, even with load 0', () => {
     const quiet = [observed('m-1', { createTime: minutesAgo(60) })];
-    const decision = poll(polledServer({ state: 'cordoned', meetings: 1 }), [meeting('m-1', 'bbb-1')], ok(quiet));
-    expect(decision.events).toEqual([]);
+    given([...live, e.meetingPlaced('m-1', 'bbb-1'), e.serverPolled('bbb-1', 0, { meetings: 1 }), e.serverCordoned('bbb-1')]).when(polling(), polled(ok(quiet))).then([]);
   });
 
   test('not while it has load', () => {
-    expect(poll(polledServer({ state: 'cordoned', load: 2, meetings: 1, users: 2, largestMeeting: 2 }), [], ok([observed('m-1', { participantCount: 2 })])).events).toEqual([]);
+    const busy = [...neverOnline, e.wentOnline('bbb-1'), e.serverPolled('bbb-1', 2, { meetings: 1, users: 2, largestMeeting: 2 }), e.serverCordoned('bbb-1')];
+    given(busy).when(polling(), polled(ok([observed('m-1', { participantCount: 2 })]))).then([]);
   });
 
   test('the last meeting gone: its route ends and the server is disabled', () => {
-    const decision = poll(polledServer({ state: 'cordoned', load: 5, meetings: 1 }), [meeting('m-1', 'bbb-1')], ok(), health({ seen: seenOf(meeting('m-1', 'bbb-1')) }));
-    expect(decision.events).toEqual([e.serverPolled('bbb-1', 0), e.meetingEnded('m-1', 'bbb-1', 'notRunning'), e.serverDisabled('bbb-1', 'drained')]);
+    const history = [...live, e.meetingPlaced('m-1', 'bbb-1'), e.serverPolled('bbb-1', 5, { meetings: 1 }), e.serverCordoned('bbb-1')];
+    given(history)
+      .when(polling(health({ seen: seenOf(...routesAfter(history)) })), polled(ok()))
+      .then([e.serverPolled('bbb-1', 0), e.meetingEnded('m-1', 'bbb-1', 'notRunning'), e.serverDisabled('bbb-1', 'drained')]);
   });
 
   test('an enabled or disabled server with load 0 is not drained', () => {
-    expect(poll(polledServer(), [], ok()).events).toEqual([]);
-    expect(poll(polledServer({ state: 'disabled' }), [], ok()).events).toEqual([]);
+    given(live).when(polling(), polled(ok())).then([]);
+    given([...live, e.serverDisabled('bbb-1')]).when(polling(), polled(ok())).then([]);
   });
 
   test('a cordoned server still below the healthy threshold is not drained', () => {
-    const decision = poll(polledServer({ state: 'cordoned', online: false, load: null }), [], ok(), freshHealth(), { ...settings, healthyThreshold: 2 });
-    expect(decision.events).toEqual([]);
+    given([...neverOnline, e.serverCordoned('bbb-1')]).when(polling(freshHealth(), { ...settings, healthyThreshold: 2 }), polled(ok())).then([]);
   });
 });
 
@@ -323,21 +361,23 @@ describe('decidePoll: what it records must pass the catalogue', () => {
   // A server whose root API reports an odd bbbVersion must not be locked out of the pool: the
   // append would throw on every poll and the server would never come online.
   test('a bbbVersion longer than the catalogue allows does not produce an invalid ServerPolled', () => {
-    const decision = decidePoll(polledServer({ online: false, load: null }), [], ok([], 'v'.repeat(150)), freshHealth(), now, settings);
-    expect(validEvents(decision.events)).toBe(true);
+    const decision = given(neverOnline).when(polling(), polled(ok([], 'v'.repeat(150)))).decision;
+    expect(isDomainError(decision) || validEvents(decision.events)).toBe(true);
   });
 });
 
 describe('decidePoll: meetings running without a route (adoption)', () => {
   const running = (meetingId: string, over: Partial<ObservedMeeting> = {}) => observed(meetingId, { voiceBridge: '71234', moderatorPassword: 'mp', tenantId: null, ...over });
+  const adopted = (events: EventDraft[]) => events.filter((ev) => ev.type === 'MeetingAdopted');
 
   test('given a meeting the server runs that no route knows, the poll routes it there, with the reason', () => {
-    const decision = poll(polledServer(), [], ok([running('direct', { tenantId: 't-1' })]));
-    expect(decision.events).toContainEqual(e.meetingAdopted('direct', 'bbb-1', { tenantId: 't-1', moderatorPassword: 'mp' }));
+    expect(given(live).when(polling(), polled(ok([running('direct', { tenantId: 't-1' })]))).thenEvents()).toContainEqual(
+      e.meetingAdopted('direct', 'bbb-1', { tenantId: 't-1', moderatorPassword: 'mp' }),
+    );
   });
 
   test('given routes on this server, another server, breakouts and what no event can hold: none of those is adopted', () => {
-    const routes = [meeting('routed-here', 'bbb-1')];
+    const history = [...live, ...liveServer('bbb-2', 0), e.meetingPlaced('routed-here', 'bbb-1', { voiceBridge: '1' }), e.meetingPlaced('routed-elsewhere', 'bbb-2', { voiceBridge: '2' })];
     const reported = [
       running('routed-here'),
       running('routed-elsewhere'),
@@ -346,26 +386,37 @@ describe('decidePoll: meetings running without a route (adoption)', () => {
       running('long-tenant', { tenantId: 't'.repeat(300) }),
       running('nul\u0000id'),
     ];
-    const decision = decidePoll(polledServer(), routes, ok(reported), health({ seen: seenOf(...routes) }), now, settings, new Set(['routed-elsewhere']));
-    expectValidEvents(decision.events);
-    expect(decision.events.filter((ev) => ev.type === 'MeetingAdopted')).toEqual([]);
+    expect(adopted(given(history).when(polling(health({ seen: seenOf(...routesAfter(history)) })), polled(ok(reported))).thenEvents())).toEqual([]);
   });
 
   test('given the same meeting reported twice, one adoption', () => {
-    expect(poll(polledServer(), [], ok([running('twice'), running('twice')])).events.filter((ev) => ev.type === 'MeetingAdopted')).toHaveLength(1);
+    expect(adopted(given(live).when(polling(), polled(ok([running('twice'), running('twice')]))).thenEvents())).toHaveLength(1);
   });
 });
 
 describe('decideOrphans', () => {
-  test('routes whose server is gone end with serverRemoved', () => {
-    const routes = [meeting('m-1', 'bbb-1'), meeting('m-2', 'gone'), meeting('m-3', 'bbb-2'), meeting('m-4', 'gone')];
-    const events = decideOrphans(routes, new Set(['bbb-1', 'bbb-2']));
-    expectValidEvents(events);
-    expect(events).toEqual([e.meetingEnded('m-2', 'gone', 'serverRemoved'), e.meetingEnded('m-4', 'gone', 'serverRemoved')]);
+  /** The poll pass reads every route and every server. */
+  const orphans = onPool(
+    (_: null, view: OrphansView) => decideOrphans(view),
+    (pool) => ({ routes: Object.values(pool.meetings), serverIds: new Set(Object.keys(pool.servers)) }),
+  );
+
+  test('given routes whose server was removed: they end with serverRemoved', () => {
+    const history = [
+      ...liveServer('bbb-1', 0),
+      ...liveServer('bbb-2', 0),
+      ...liveServer('gone', 0),
+      e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '1' }),
+      e.meetingPlaced('m-2', 'gone', { voiceBridge: '2' }),
+      e.meetingPlaced('m-3', 'bbb-2', { voiceBridge: '3' }),
+      e.meetingPlaced('m-4', 'gone', { voiceBridge: '4' }),
+      e.serverRemoved('gone'),
+    ];
+    given(history).when(orphans, null).then([e.meetingEnded('m-2', 'gone', 'serverRemoved'), e.meetingEnded('m-4', 'gone', 'serverRemoved')]);
   });
 
   test('no orphans, no events', () => {
-    expect(decideOrphans([meeting('m-1', 'bbb-1')], new Set(['bbb-1']))).toEqual([]);
-    expect(decideOrphans([], new Set())).toEqual([]);
+    given([...live, e.meetingPlaced('m-1', 'bbb-1')]).when(orphans, null).then([]);
+    when(orphans, null).then([]);
   });
 });

@@ -1,21 +1,14 @@
 import { EventDraft } from '../../../src/events/catalog';
 import { isDomainError } from '../../../src/commands/errors';
-import { Decision, decideServer, normaliseTag, ServerCommand } from '../../../src/commands/servers';
+import { decideServer, normaliseTag, ServerCommand } from '../../../src/commands/servers';
 import { e, liveServer, meetingsOn, poolAfter } from '../../support/events';
-import { expectValidEvents, validEvents } from '../../support/decide';
+import { given, onPool, validEvents, when } from '../../support/decide';
 
-/** Given these events, when this command: the decision against the pool they build. */
-function when(givenEvents: EventDraft[], command: ServerCommand): Decision {
-  const state = poolAfter(givenEvents);
-  const server = state.servers[command.serverId] ?? null;
-  return decideServer(command, { server, meetingsOnServer: server ? meetingsOn(state, server.id) : [] });
-}
-
-function thenEvents(decision: Decision): EventDraft[] {
-  if (isDomainError(decision)) throw new Error(`expected events, got ${decision.error}: ${decision.message}`);
-  expectValidEvents(decision.events);
-  return decision.events;
-}
+/** decideServer against the pool the given events build: the server the command names, and its meetings. */
+const servers = onPool(decideServer, (pool, command: ServerCommand) => {
+  const server = pool.servers[command.serverId] ?? null;
+  return { server, meetingsOnServer: server ? meetingsOn(pool, server.id) : [] };
+});
 
 const add = (over: Partial<Extract<ServerCommand, { type: 'AddServer' }>> = {}): ServerCommand => ({
   type: 'AddServer',
@@ -32,23 +25,23 @@ const update = (over: Omit<Extract<ServerCommand, { type: 'UpdateServer' }>, 'ty
 
 describe('AddServer', () => {
   test('given nothing, adds the server with multiplier 1 and no tag by default', () => {
-    expect(thenEvents(when([], add()))).toEqual([
+    when(servers, add()).then([
       { type: 'ServerAdded', data: { serverId: 'bbb-1', url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 's3cr3t', loadMultiplier: 1, tag: null } },
     ]);
   });
 
   test('keeps the given multiplier and a trimmed tag', () => {
-    expect(thenEvents(when([], add({ loadMultiplier: 2.5, tag: '  test  ' })))).toEqual([
+    when(servers, add({ loadMultiplier: 2.5, tag: '  test  ' })).then([
       { type: 'ServerAdded', data: expect.objectContaining({ loadMultiplier: 2.5, tag: 'test' }) },
     ]);
   });
 
   test.each([[''], ['   '], [null]])('an empty tag (%p) means no tag', (tag) => {
-    expect(thenEvents(when([], add({ tag })))[0].data).toMatchObject({ tag: null });
+    expect(when(servers, add({ tag })).thenEvents()[0].data).toMatchObject({ tag: null });
   });
 
   test('accepts http as well as https', () => {
-    expect(thenEvents(when([], add({ url: 'http://10.0.0.5/bigbluebutton/api' })))).toHaveLength(1);
+    expect(when(servers, add({ url: 'http://10.0.0.5/bigbluebutton/api' })).thenEvents()).toHaveLength(1);
   });
 
   test.each([
@@ -62,15 +55,15 @@ describe('AddServer', () => {
     ['a NaN multiplier', { loadMultiplier: Number.NaN }, 'invalidLoadMultiplier', 'Load-multiplier must be a positive number'],
     ['an infinite multiplier', { loadMultiplier: Number.POSITIVE_INFINITY }, 'invalidLoadMultiplier', 'Load-multiplier must be a positive number'],
   ])('%s: error, no events', (_why, over, error, message) => {
-    expect(when([], add(over))).toEqual({ error, message });
+    when(servers, add(over)).thenError(error, message);
   });
 
   test('given a server with that id: serverExists', () => {
-    expect(when([e.serverAdded('bbb-1')], add())).toEqual({ error: 'serverExists', message: "Server already exists with id 'bbb-1'" });
+    given([e.serverAdded('bbb-1')]).when(servers, add()).thenError('serverExists', "Server already exists with id 'bbb-1'");
   });
 
   test('given a removed server with that id: may be added again', () => {
-    expect(thenEvents(when([e.serverAdded('bbb-1'), e.serverRemoved('bbb-1')], add()))).toHaveLength(1);
+    expect(given([e.serverAdded('bbb-1'), e.serverRemoved('bbb-1')]).when(servers, add()).thenEvents()).toHaveLength(1);
   });
 
   // A decision must answer with an error rather than return an event the catalogue rejects:
@@ -80,7 +73,7 @@ describe('AddServer', () => {
     ['a secret over 512 characters', { secret: 's'.repeat(600) }],
     ['a tag over 255 characters', { tag: 't'.repeat(300) }],
   ])('%s gives a domain error, not an event the catalogue rejects', (_why, over) => {
-    const decision = when([], add(over));
+    const decision = when(servers, add(over)).decision;
     expect(isDomainError(decision) || validEvents(decision.events)).toBe(true);
   });
 });
@@ -89,33 +82,33 @@ describe('UpdateServer', () => {
   const existing = [e.serverAdded('bbb-1', { tag: 'test', loadMultiplier: 2 })];
 
   test('given no such server: serverNotFound', () => {
-    expect(when([], update({ secret: 'x' }))).toEqual({ error: 'serverNotFound', message: "Couldn't find server with id=bbb-1" });
+    when(servers, update({ secret: 'x' })).thenError('serverNotFound', "Couldn't find server with id=bbb-1");
   });
 
   test('records only the fields that change', () => {
-    expect(thenEvents(when(existing, update({ url: 'https://new.example.com/bigbluebutton/api', secret: 'new', loadMultiplier: 2, tag: 'test' })))).toEqual([
+    given(existing).when(servers, update({ url: 'https://new.example.com/bigbluebutton/api', secret: 'new', loadMultiplier: 2, tag: 'test' })).then([
       { type: 'ServerUpdated', data: { serverId: 'bbb-1', url: 'https://new.example.com/bigbluebutton/api', secret: 'new' } },
     ]);
   });
 
   test('a new multiplier and a new tag', () => {
-    expect(thenEvents(when(existing, update({ loadMultiplier: 0.5, tag: 'other' })))).toEqual([
+    given(existing).when(servers, update({ loadMultiplier: 0.5, tag: 'other' })).then([
       { type: 'ServerUpdated', data: { serverId: 'bbb-1', loadMultiplier: 0.5, tag: 'other' } },
     ]);
   });
 
   test.each([[null], [''], ['  ']])('tag %p removes the tag', (tag) => {
-    expect(thenEvents(when(existing, update({ tag })))).toEqual([{ type: 'ServerUpdated', data: { serverId: 'bbb-1', tag: null } }]);
+    given(existing).when(servers, update({ tag })).then([{ type: 'ServerUpdated', data: { serverId: 'bbb-1', tag: null } }]);
   });
 
   test('removing the tag of an untagged server is a no-op', () => {
-    expect(thenEvents(when([e.serverAdded('bbb-1')], update({ tag: null })))).toEqual([]);
+    given([e.serverAdded('bbb-1')]).when(servers, update({ tag: null })).then([]);
   });
 
   test('a no-op update produces no events', () => {
-    expect(thenEvents(when(existing, update({})))).toEqual([]);
+    given(existing).when(servers, update({})).then([]);
     expect(
-      thenEvents(when(existing, update({ url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 'secret-bbb-1', loadMultiplier: 2, tag: ' test ' }))),
+      given(existing).when(servers, update({ url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 'secret-bbb-1', loadMultiplier: 2, tag: ' test ' })).thenEvents(),
     ).toEqual([]);
   });
 
@@ -126,7 +119,7 @@ describe('UpdateServer', () => {
     ['a bad URL', { url: 'bbb-2.example.com' }, 'invalidServer', 'Server URL must start with http:// or https://'],
     ['an empty secret', { secret: '' }, 'invalidServer', 'Server secret must not be empty'],
   ])('%s: error, no events', (_why, over, error, message) => {
-    expect(when(existing, update(over))).toEqual({ error, message });
+    given(existing).when(servers, update(over)).thenError(error, message);
   });
 
   describe('state changes', () => {
@@ -141,31 +134,31 @@ describe('UpdateServer', () => {
       ['cordoned', [e.serverCordoned('bbb-1')], 'cordon', []],
       ['cordoned', [e.serverCordoned('bbb-1')], 'disable', [e.serverDisabled('bbb-1', 'admin')]],
     ] as const)('given a %s server, when %s: %j', (_from, history, change, expected) => {
-      expect(thenEvents(when([e.serverAdded('bbb-1'), ...history], update({ state: change })))).toEqual(expected);
+      given([e.serverAdded('bbb-1'), ...history]).when(servers, update({ state: change })).then(expected);
     });
 
     test('field changes come first, then the state change', () => {
-      expect(thenEvents(when(existing, update({ tag: 'x', state: 'enable' })))).toEqual([
+      given(existing).when(servers, update({ tag: 'x', state: 'enable' })).then([
         { type: 'ServerUpdated', data: { serverId: 'bbb-1', tag: 'x' } },
         { type: 'ServerEnabled', data: { serverId: 'bbb-1' } },
       ]);
     });
 
     test('an invalid field stops the state change too', () => {
-      expect(when(existing, update({ loadMultiplier: 0, state: 'enable' }))).toMatchObject({ error: 'invalidLoadMultiplier' });
+      given(existing).when(servers, update({ loadMultiplier: 0, state: 'enable' })).thenError('invalidLoadMultiplier');
     });
   });
 });
 
 describe('RemoveServer', () => {
   test('given a server: removed (its meetings are left for the orphan reconciliation)', () => {
-    expect(thenEvents(when([...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1')], { type: 'RemoveServer', serverId: 'bbb-1' }))).toEqual([
+    given([...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1')]).when(servers, { type: 'RemoveServer', serverId: 'bbb-1' }).then([
       e.serverRemoved('bbb-1'),
     ]);
   });
 
   test('given no such server: serverNotFound', () => {
-    expect(when([], { type: 'RemoveServer', serverId: 'bbb-9' })).toEqual({ error: 'serverNotFound', message: "Couldn't find server with id=bbb-9" });
+    when(servers, { type: 'RemoveServer', serverId: 'bbb-9' }).thenError('serverNotFound', "Couldn't find server with id=bbb-9");
   });
 });
 
@@ -180,7 +173,7 @@ describe('PanicServer', () => {
   const panic = (keepState: boolean, endCalls = true): ServerCommand => ({ type: 'PanicServer', serverId: 'bbb-1', keepState, endCalls });
 
   test('ends each of its meetings with reason panic, records the panic, then disables it', () => {
-    expect(thenEvents(when(withMeetings, panic(false)))).toEqual([
+    given(withMeetings).when(servers, panic(false)).then([
       e.meetingEnded('m-1', 'bbb-1', 'panic'),
       e.meetingEnded('m-2', 'bbb-1', 'panic'),
       e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 2 }),
@@ -189,7 +182,7 @@ describe('PanicServer', () => {
   });
 
   test('keepState: no ServerDisabled', () => {
-    expect(thenEvents(when(withMeetings, panic(true, false)))).toEqual([
+    given(withMeetings).when(servers, panic(true, false)).then([
       e.meetingEnded('m-1', 'bbb-1', 'panic'),
       e.meetingEnded('m-2', 'bbb-1', 'panic'),
       e.serverPanicked('bbb-1', { keepState: true, endCalls: false, meetingsCleared: 2 }),
@@ -197,7 +190,7 @@ describe('PanicServer', () => {
   });
 
   test('given an already disabled server: no second ServerDisabled', () => {
-    expect(thenEvents(when([...withMeetings, e.serverDisabled('bbb-1')], panic(false)))).toEqual([
+    given([...withMeetings, e.serverDisabled('bbb-1')]).when(servers, panic(false)).then([
       e.meetingEnded('m-1', 'bbb-1', 'panic'),
       e.meetingEnded('m-2', 'bbb-1', 'panic'),
       e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 2 }),
@@ -205,18 +198,18 @@ describe('PanicServer', () => {
   });
 
   test('given a cordoned server with no meetings: panicked and disabled', () => {
-    expect(thenEvents(when([...liveServer('bbb-1', 0), e.serverCordoned('bbb-1')], panic(false)))).toEqual([
+    given([...liveServer('bbb-1', 0), e.serverCordoned('bbb-1')]).when(servers, panic(false)).then([
       e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 0 }),
       e.serverDisabled('bbb-1', 'panic'),
     ]);
   });
 
   test('given no such server: serverNotFound', () => {
-    expect(when([], panic(false))).toMatchObject({ error: 'serverNotFound' });
+    when(servers, panic(false)).thenError('serverNotFound');
   });
 
   test('applying the panic leaves the other servers\' meetings alone', () => {
-    const decision = thenEvents(when(withMeetings, panic(false)));
+    const decision = given(withMeetings).when(servers, panic(false)).thenEvents();
     const state = poolAfter([...withMeetings, ...decision]);
     expect(Object.keys(state.meetings)).toEqual(['m-3']);
     expect(state.voiceBridges).toEqual({ '3': 'm-3' });
@@ -228,11 +221,11 @@ describe('DisableServer', () => {
   const withMeetings = [...liveServer('bbb-1', 30), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '1' }), e.meetingPlaced('m-2', 'bbb-1', { voiceBridge: '2' })];
 
   test('without endMeetings: only disables, meetings keep running', () => {
-    expect(thenEvents(when(withMeetings, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: false }))).toEqual([e.serverDisabled('bbb-1', 'admin')]);
+    given(withMeetings).when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: false }).then([e.serverDisabled('bbb-1', 'admin')]);
   });
 
   test('with endMeetings: ends each meeting with reason admin, then disables', () => {
-    expect(thenEvents(when(withMeetings, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true }))).toEqual([
+    given(withMeetings).when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true }).then([
       e.meetingEnded('m-1', 'bbb-1', 'admin'),
       e.meetingEnded('m-2', 'bbb-1', 'admin'),
       e.serverDisabled('bbb-1', 'admin'),
@@ -241,15 +234,15 @@ describe('DisableServer', () => {
 
   test('given a disabled server: nothing without endMeetings, only the ends with it', () => {
     const disabled = [...withMeetings, e.serverDisabled('bbb-1')];
-    expect(thenEvents(when(disabled, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: false }))).toEqual([]);
-    expect(thenEvents(when(disabled, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true }))).toEqual([
+    given(disabled).when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: false }).then([]);
+    given(disabled).when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true }).then([
       e.meetingEnded('m-1', 'bbb-1', 'admin'),
       e.meetingEnded('m-2', 'bbb-1', 'admin'),
     ]);
   });
 
   test('given no such server: serverNotFound', () => {
-    expect(when([], { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true })).toMatchObject({ error: 'serverNotFound' });
+    when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true }).thenError('serverNotFound');
   });
 });
 

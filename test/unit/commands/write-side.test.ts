@@ -89,6 +89,13 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
     expect(await log.lastOffset()).toBe(-1);
   });
 
+  test('a decision that reads nothing may answer at once, and one that only records events has no result', async () => {
+    const outcome = committed(await writeSide.decide(adminActor, () => ({ events: [e.serverAdded('bbb-1')] })));
+    expect(outcome.result).toBeUndefined();
+    expect(outcome.events.map((s) => s.event.type)).toEqual(['ServerAdded']);
+    expect(await store.server('bbb-1')).not.toBeNull();
+  });
+
   test('a decision sees every event already in the log, even ones appended elsewhere', async () => {
     await log.append(given(liveServer('bbb-1', 7), { firstId: 1 }));
     const outcome = committed(
@@ -98,11 +105,11 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
   });
 
   test('admin commands through the write side: given/when/then against the projected pool', async () => {
+    // The callback loads the view and hands the decider's answer straight on.
     const run = (command: Parameters<typeof decideServer>[0]) =>
       writeSide.decide(adminActor, async (view: PoolReader) => {
         const server = await view.server(command.serverId);
-        const decided = decideServer(command, { server, meetingsOnServer: server ? await view.meetingsOnServer(server.id) : [] });
-        return isDomainError(decided) ? decided : { events: decided.events, result: null };
+        return decideServer(command, { server, meetingsOnServer: server ? await view.meetingsOnServer(server.id) : [] });
       });
     committed(await run({ type: 'AddServer', serverId: 'bbb-1', url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 's' }));
     expect(await run({ type: 'AddServer', serverId: 'bbb-1', url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 's' })).toMatchObject({ error: 'serverExists' });

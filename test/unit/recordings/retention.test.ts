@@ -1,5 +1,4 @@
 import { isDomainError } from '../../../src/commands/errors';
-import { decideDelete } from '../../../src/commands/recordings';
 import { parseRetentionAge } from '../../../src/recordings/retention';
 
 const DAY = 86_400_000;
@@ -19,27 +18,5 @@ describe('parseRetentionAge', () => {
   test.each(['', '0d', '-5d', '1.5d', 'a year', '10m', '3 days', '1234567d'])('%j is refused with a hint', (text) => {
     const parsed = parseRetentionAge(text);
     expect(isDomainError(parsed) && parsed.message).toMatch(/is not an age: use a number of hours, days, weeks or years/);
-  });
-});
-
-describe('decideDelete', () => {
-  const found = [{ recordId: 'r-1' }, { recordId: 'r-2' }] as Parameters<typeof decideDelete>[0];
-
-  test('given recordings, when deleted by an LMS, then each is a RecordingDeleted without a reason', () => {
-    expect(decideDelete(found)).toEqual([
-      { type: 'RecordingDeleted', data: { recordId: 'r-1' } },
-      { type: 'RecordingDeleted', data: { recordId: 'r-2' } },
-    ]);
-  });
-
-  test('given recordings, when purged, then each event carries the reason', () => {
-    expect(decideDelete(found, 'purge: older than 2y')).toEqual([
-      { type: 'RecordingDeleted', data: { recordId: 'r-1', reason: 'purge: older than 2y' } },
-      { type: 'RecordingDeleted', data: { recordId: 'r-2', reason: 'purge: older than 2y' } },
-    ]);
-  });
-
-  test('given none, then recordingsNotFound', () => {
-    expect(decideDelete([])).toMatchObject({ error: 'recordingsNotFound' });
   });
 });
