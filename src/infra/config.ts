@@ -14,6 +14,21 @@ import { IgnoredVariable, ignoredVariables } from './scalelite-env';
 
 export class ConfigError extends Error {}
 
+/**
+ * DATA_DIR (or a file in it) cannot be made or written: which dir, as which user, and what to
+ * do. A container run with another uid (`docker run --user 1234`) used to stop with a bare
+ * `EACCES: permission denied, mkdir 'data'`.
+ */
+export function unwritableDataDir(dataDir: string, err: unknown): ConfigError {
+  const e = err as NodeJS.ErrnoException | null;
+  const what = e?.code ? `${e.code}${e.syscall ? ` on ${e.syscall}${e.path ? ` ${e.path}` : ''}` : ''}` : String(err);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  return new ConfigError(
+    `DATA_DIR ${dataDir} is not writable by ${uid === undefined ? 'this user' : `uid ${uid}`} (${what}): ` +
+      `mount a volume there this user can write${uid === undefined ? '' : ` (or chown ${uid} it)`}, or set DATA_DIR to a writable directory`,
+  );
+}
+
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 /**
@@ -303,15 +318,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   let secrets = [e.LOADBALANCER_SECRET, ...(e.LOADBALANCER_SECRETS ?? '').split(':')].filter((s): s is string => Boolean(s && s.trim())).map((s) => s.trim());
   let generatedSecretFile: string | null = null;
   if (secrets.length === 0 && options.generateSecret && !production) {
-    const existing = readSecretFile(dataDir);
     const file = secretFile(dataDir);
-    if (existing) secrets = [existing];
-    else {
-      mkdirSync(dataDir, { recursive: true });
-      const secret = randomBytes(24).toString('hex');
-      writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-      chmodSync(file, 0o600);
-      secrets = [secret];
+    try {
+      const existing = readSecretFile(dataDir);
+      if (existing) secrets = [existing];
+      else {
+        mkdirSync(dataDir, { recursive: true });
+        const secret = randomBytes(24).toString('hex');
+        writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+        chmodSync(file, 0o600);
+        secrets = [secret];
+      }
+    } catch (err) {
+      throw unwritableDataDir(dataDir, err);
     }
     generatedSecretFile = file;
   }
