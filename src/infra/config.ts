@@ -15,25 +15,18 @@ import { IgnoredVariable, ignoredVariables } from './scalelite-env';
 export class ConfigError extends Error {}
 
 /**
- * DATA_DIR cannot be made or written: say which dir, as whom, and what to do. A container
- * run with another uid (`docker run --user`) than the one owning the image's dirs used to
- * stop with a bare `EACCES: permission denied, mkdir 'data'`.
+ * DATA_DIR (or a file in it) cannot be made or written: which dir, as which user, and what to
+ * do. A container run with another uid (`docker run --user 1234`) used to stop with a bare
+ * `EACCES: permission denied, mkdir 'data'`.
  */
 export function unwritableDataDir(dataDir: string, err: unknown): ConfigError {
-  const code = (err as NodeJS.ErrnoException | null)?.code ?? String(err);
-  const who = typeof process.getuid === 'function' ? `user ${process.getuid()}` : 'this user';
+  const e = err as NodeJS.ErrnoException | null;
+  const what = e?.code ? `${e.code}${e.syscall ? ` on ${e.syscall}${e.path ? ` ${e.path}` : ''}` : ''}` : String(err);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
   return new ConfigError(
-    `DATA_DIR ${dataDir}: cannot create or write it (${code}) as ${who}; mount a volume there that this user can write, or set DATA_DIR to a writable directory`,
+    `DATA_DIR ${dataDir} is not writable by ${uid === undefined ? 'this user' : `uid ${uid}`} (${what}): ` +
+      `mount a volume there this user can write${uid === undefined ? '' : ` (or chown ${uid} it)`}, or set DATA_DIR to a writable directory`,
   );
-}
-
-/** mkdir -p DATA_DIR, refusing with unwritableDataDir's message. */
-export function makeDataDir(dataDir: string): void {
-  try {
-    mkdirSync(dataDir, { recursive: true });
-  } catch (err) {
-    throw unwritableDataDir(dataDir, err);
-  }
 }
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
@@ -325,19 +318,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   let secrets = [e.LOADBALANCER_SECRET, ...(e.LOADBALANCER_SECRETS ?? '').split(':')].filter((s): s is string => Boolean(s && s.trim())).map((s) => s.trim());
   let generatedSecretFile: string | null = null;
   if (secrets.length === 0 && options.generateSecret && !production) {
-    const existing = readSecretFile(dataDir);
     const file = secretFile(dataDir);
-    if (existing) secrets = [existing];
-    else {
-      makeDataDir(dataDir);
-      const secret = randomBytes(24).toString('hex');
-      try {
+    try {
+      const existing = readSecretFile(dataDir);
+      if (existing) secrets = [existing];
+      else {
+        mkdirSync(dataDir, { recursive: true });
+        const secret = randomBytes(24).toString('hex');
         writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-      } catch (err) {
-        throw unwritableDataDir(dataDir, err);
+        chmodSync(file, 0o600);
+        secrets = [secret];
       }
-      chmodSync(file, 0o600);
-      secrets = [secret];
+    } catch (err) {
+      throw unwritableDataDir(dataDir, err);
     }
     generatedSecretFile = file;
   }

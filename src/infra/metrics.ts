@@ -127,8 +127,23 @@ export class Metrics {
     if (failure) this.pollFailures.inc({ server_id: serverId, reason: failure });
   }
 
+  /** What /health_check on METRICS_PORT reads, once watch() has been given it. */
+  private sources: StateSources | null = null;
+
+  /**
+   * Throws with a reason when a backend this process reads does not answer: the log head and
+   * each read model's checkpoint, as the api's /health_check reads them.
+   */
+  async healthCheck(): Promise<void> {
+    const sources = this.sources;
+    if (!sources) throw new Error('starting');
+    await sources.logHead();
+    for (const checkpoint of Object.values(sources.checkpoints)) await checkpoint();
+  }
+
   /** The gauges read from the shared state at each scrape. */
   watch(sources: StateSources): void {
+    this.sources = sources;
     const registers = [this.registry];
     const caughtUpAt = new Map<string, number>();
     const head = () => sources.logHead();
@@ -302,10 +317,22 @@ export class Metrics {
     return this.registry.metrics();
   }
 
-  /** The request listener of METRICS_PORT: /metrics and nothing else. */
+  /**
+   * The request listener of METRICS_PORT: /metrics, and /health_check for the roles without
+   * the API (a container's healthcheck, bin/healthcheck.js): `success` as the api says it, or
+   * a 503 with the failure.
+   */
   listener(logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
-      if ((req.url ?? '').split('?')[0] !== '/metrics') return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found\n');
+      const path = (req.url ?? '').split('?')[0];
+      if (path === '/health_check') {
+        this.healthCheck().then(
+          () => res.writeHead(200, { 'Content-Type': 'text/plain' }).end('success'),
+          (err: unknown) => res.writeHead(503, { 'Content-Type': 'text/plain' }).end(`Health Check Failure: ${err instanceof Error ? err.message : String(err)}`),
+        );
+        return;
+      }
+      if (path !== '/metrics') return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found\n');
       this.render().then(
         (text) => res.writeHead(200, { 'Content-Type': this.contentType }).end(text),
         (err: unknown) => {

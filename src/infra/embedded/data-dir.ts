@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../../events/log';
-import { ConfigError, makeDataDir, unwritableDataDir } from '../config';
+import { ConfigError, unwritableDataDir } from '../config';
 import { openPglite } from '../sql/pglite';
 import { Sql } from '../sql/sql';
 
@@ -67,7 +67,9 @@ async function readOwner(file: string): Promise<{ owner: Partial<Owner>; touched
  * by an owner that died (its pid gone on this host, or no heartbeat for STALE_MS) is taken over.
  */
 export async function claimDataDir(dataDir: string, now: () => number = Date.now): Promise<DataDirClaim> {
-  makeDataDir(dataDir);
+  await fs.mkdir(dataDir, { recursive: true }).catch((err: unknown) => {
+    throw unwritableDataDir(dataDir, err);
+  });
   const file = join(dataDir, OWNER_FILE);
   const me: Owner = { pid: process.pid, host: hostname(), startedAt: new Date(now()).toISOString(), token: randomBytes(8).toString('hex') };
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -179,6 +181,10 @@ export async function openEmbeddedSql(dataDir: string): Promise<{ sql: Sql; rele
           `Restore ${dir} from a backup; to start an empty balancer here instead, remove ${join(dataDir, MARKER_FILE)}.`,
       );
     }
+    // Made by another uid (a container run with --user): said as such, not as a damaged database.
+    await fs.access(dir, constants.W_OK).catch((err: unknown) => {
+      if (errno(err) !== 'ENOENT') throw unwritableDataDir(dataDir, err);
+    });
     try {
       sql = await openPglite(dir);
       await sql.query('select 1');
