@@ -96,10 +96,10 @@ export function evolveRecording(recording: Recording | null, event: DomainEvent)
       // Every recording of no tenant (deleted ones too) gets this one; one that has a tenant keeps it.
       if (!recording || tenantOf(recording)) return recording;
       return { ...recording, metadata: { ...recording.metadata, [TENANT_METADATUM]: event.data.tenantId }, updatedAt: at };
-    // A refused tarball left no recording; callbacks are the meetings' (evolveRecordings keeps them).
+    // A refused tarball left no recording; callbacks are the meetings' (evolveRecordings keeps
+    // them); the pool's events, and those about the log itself, say nothing about recordings.
     case 'RecordingImportFailed':
     case 'MeetingCallbacksRegistered':
-    // The pool's events, and those about the log itself, say nothing about recordings.
     case 'ServerAdded':
     case 'ServerUpdated':
     case 'ServerEnabled':
