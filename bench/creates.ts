@@ -43,7 +43,18 @@ async function creates(targets: Array<{ url: string; secret: string }>, seconds:
       while (performance.now() < until) {
         const meetingID = `${label}-${worker}-${n++}`;
         const t0 = performance.now();
-        const res = await request(`${apiBase(target.url)}create?${signedQuery('sha256', 'create', [['meetingID', meetingID], ['name', 'Bench']], target.secret)}`, { dispatcher: agent });
+        const res = await request(
+          `${apiBase(target.url)}create?${signedQuery(
+            'sha256',
+            'create',
+            [
+              ['meetingID', meetingID],
+              ['name', 'Bench'],
+            ],
+            target.secret,
+          )}`,
+          { dispatcher: agent },
+        );
         const body = await res.body.text();
         latencies.push(performance.now() - t0);
         if (!body.includes('<returncode>SUCCESS</returncode>')) failed += 1;
@@ -123,10 +134,19 @@ async function main(): Promise<void> {
     await addServers(apis[0]!, sim.servers);
     await stop(poller);
     rows.push(['production, 1 api process', await creates([{ url: `${apis[0]}/bigbluebutton/api`, secret: SECRET }], seconds, concurrency, 'prod1')]);
-    rows.push(['production, 2 api processes', await creates(apis.map((a) => ({ url: `${a}/bigbluebutton/api`, secret: SECRET })), seconds, concurrency, 'prod2')]);
+    rows.push([
+      'production, 2 api processes',
+      await creates(
+        apis.map((a) => ({ url: `${a}/bigbluebutton/api`, secret: SECRET })),
+        seconds,
+        concurrency,
+        'prod2',
+      ),
+    ]);
 
     console.log(`bench:creates  ${seconds}s each, ${concurrency} concurrent creates, 10 servers answering at once, each create a new meeting`);
-    for (const [name, r] of rows) console.log(`${name.padEnd(38)} ${fmt(r.perSecond).padStart(7)} creates/s   p50 ${fmt(r.p50, 1).padStart(7)} ms   p99 ${fmt(r.p99, 1).padStart(7)} ms   failed ${r.failed}`);
+    for (const [name, r] of rows)
+      console.log(`${name.padEnd(38)} ${fmt(r.perSecond).padStart(7)} creates/s   p50 ${fmt(r.p50, 1).padStart(7)} ms   p99 ${fmt(r.p99, 1).padStart(7)} ms   failed ${r.failed}`);
     const direct = rows[0]![1].perSecond;
     for (const [name, r] of rows.slice(1)) console.log(`ratio ${name} / one BBB server directly: ${fmt(r.perSecond / direct, 2)}x`);
     if (rows.some(([, r]) => r.failed > 0)) process.exitCode = 1;

@@ -66,7 +66,10 @@ class Role {
 }
 
 function kafka(port: number, runDir: string, command: string): void {
-  execFileSync(join(ROOT, 'scripts', 'kafka-broker.sh'), [command], { env: { ...process.env, KAFKA_PORT: String(port), KAFKA_RUN_DIR: runDir, KAFKA_FRESH: command === 'start' && !kafkaStarted ? '1' : '0' }, stdio: 'ignore' });
+  execFileSync(join(ROOT, 'scripts', 'kafka-broker.sh'), [command], {
+    env: { ...process.env, KAFKA_PORT: String(port), KAFKA_RUN_DIR: runDir, KAFKA_FRESH: command === 'start' && !kafkaStarted ? '1' : '0' },
+    stdio: 'ignore',
+  });
   if (command === 'start') kafkaStarted = true;
 }
 let kafkaStarted = false;
@@ -191,7 +194,10 @@ async function drill(name: string, inject: () => Promise<void>, round: number, a
     while (Date.now() < until) {
       const id = `r${round}-w${w}-${n++}`;
       attempted += 1;
-      const reply = await call(api[n % 2], 'create', [['meetingID', id], ['name', id]]).catch(() => null);
+      const reply = await call(api[n % 2], 'create', [
+        ['meetingID', id],
+        ['name', id],
+      ]).catch(() => null);
       if (reply && reply.status === 200 && reply.body.includes('<returncode>SUCCESS</returncode>')) {
         acknowledged.push(id);
         if (undoneAt !== null && backAt === null) backAt = Date.now();
@@ -218,12 +224,26 @@ async function drill(name: string, inject: () => Promise<void>, round: number, a
   const running = new Map<string, number>();
   for (const s of sim.servers) for (const m of s.meetings()) running.set(m.meetingID, (running.get(m.meetingID) ?? 0) + 1);
   const duplicated = acknowledged.filter((id) => (running.get(id) ?? 0) > 1).length;
-  return { fault: name, attempted, acknowledged: acknowledged.length, routable: acknowledged.length - missing.length, lost: missing.length, duplicated, createsBackMs, settledMs, failedAnswers };
+  return {
+    fault: name,
+    attempted,
+    acknowledged: acknowledged.length,
+    routable: acknowledged.length - missing.length,
+    lost: missing.length,
+    duplicated,
+    createsBackMs,
+    settledMs,
+    failedAnswers,
+  };
 }
 
 /** Whether a join through this api process is sent to a server running the meeting. */
 async function routedTo(base: string, meetingId: string): Promise<boolean> {
-  const reply = await call(base, 'join', [['meetingID', meetingId], ['fullName', 'drill'], ['role', 'viewer']]).catch(() => null);
+  const reply = await call(base, 'join', [
+    ['meetingID', meetingId],
+    ['fullName', 'drill'],
+    ['role', 'viewer'],
+  ]).catch(() => null);
   return reply !== null && reply.status === 302 && /\/bigbluebutton\/api\/join\?/.test(String(reply.location));
 }
 

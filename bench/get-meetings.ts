@@ -30,7 +30,16 @@ async function seedMeetings(sim: SimInfo, perServer: number, users: number): Pro
     sim.servers.map(async (s) => {
       for (let m = 0; m < perServer; m += 1) {
         const meetingID = `room-${s.index}-${m}`;
-        const query = signedQuery('sha256', 'create', [['meetingID', meetingID], ['name', `Lecture ${m} & seminar`], ['meta_bbb-origin', 'Moodle']], s.secret);
+        const query = signedQuery(
+          'sha256',
+          'create',
+          [
+            ['meetingID', meetingID],
+            ['name', `Lecture ${m} & seminar`],
+            ['meta_bbb-origin', 'Moodle'],
+          ],
+          s.secret,
+        );
         await (await request(`${apiBase(s.url)}create?${query}`)).body.text();
         const added = await request(`${sim.controlUrl}/servers/${s.index}/meetings/${encodeURIComponent(meetingID)}/participants`, {
           method: 'POST',
@@ -86,9 +95,30 @@ async function main(): Promise<void> {
       await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
     }
     await admin.call('pollAll', 'POST');
-    await (await request(`${url}/bigbluebutton/api/create?${signedQuery('sha256', 'create', [['meetingID', 'bench-join'], ['name', 'Join target']], SECRET)}`)).body.text();
+    await (
+      await request(
+        `${url}/bigbluebutton/api/create?${signedQuery(
+          'sha256',
+          'create',
+          [
+            ['meetingID', 'bench-join'],
+            ['name', 'Join target'],
+          ],
+          SECRET,
+        )}`,
+      )
+    ).body.text();
     const getMeetingsUrl = `${url}/bigbluebutton/api/getMeetings?${signedQuery('sha256', 'getMeetings', [], SECRET)}`;
-    const joinUrl = `${url}/bigbluebutton/api/join?${signedQuery('sha256', 'join', [['meetingID', 'bench-join'], ['fullName', 'Load Tester'], ['role', 'VIEWER']], SECRET)}`;
+    const joinUrl = `${url}/bigbluebutton/api/join?${signedQuery(
+      'sha256',
+      'join',
+      [
+        ['meetingID', 'bench-join'],
+        ['fullName', 'Load Tester'],
+        ['role', 'VIEWER'],
+      ],
+      SECRET,
+    )}`;
     const answer = await (await request(getMeetingsUrl)).body.text();
     const found = answer.split('<meeting>').length - 1;
     if (found !== serverCount * perServer + 1) throw new Error(`getMeetings listed ${found} meetings, expected ${serverCount * perServer + 1}`);
@@ -126,8 +156,12 @@ async function main(): Promise<void> {
     console.log(row('getMeetings meanwhile (4 connections)', gmDuring));
     console.log(`balancer event loop delay meanwhile: p99 ${fmt(loopDelay.p99 * 1000, 1)} ms, max ${fmt(loopDelay.max * 1000, 1)} ms`);
     console.log(`ratio CPU per getMeetings balancer / aggregator: ${fmt(balancerCpu / Math.max(baseCpu, 0.001), 2)}x`);
-    console.log(`ratio getMeetings balancer / aggregator: p50 ${fmt(balancerGm.p50 / Math.max(baseGm.p50, 0.001), 2)}x, p99 ${fmt(balancerGm.p99 / Math.max(baseGm.p99, 0.001), 2)}x, throughput ${fmt(balancerGm.rps / baseGm.rps, 2)}x`);
-    console.log(`ratio join during getMeetings / join alone: p99 ${fmt(joinsDuring.p99 / Math.max(joinsAlone.p99, 0.001), 2)}x, throughput ${fmt(joinsDuring.rps / joinsAlone.rps, 2)}x`);
+    console.log(
+      `ratio getMeetings balancer / aggregator: p50 ${fmt(balancerGm.p50 / Math.max(baseGm.p50, 0.001), 2)}x, p99 ${fmt(balancerGm.p99 / Math.max(baseGm.p99, 0.001), 2)}x, throughput ${fmt(balancerGm.rps / baseGm.rps, 2)}x`,
+    );
+    console.log(
+      `ratio join during getMeetings / join alone: p99 ${fmt(joinsDuring.p99 / Math.max(joinsAlone.p99, 0.001), 2)}x, throughput ${fmt(joinsDuring.rps / joinsAlone.rps, 2)}x`,
+    );
     if ([balancerGm, baseGm, joinsAlone, joinsDuring, gmDuring].some((r) => r.non2xx3xx > 0)) process.exitCode = 1;
   } finally {
     for (const c of children.reverse()) await stop(c);

@@ -17,7 +17,9 @@ export function history(count: number): DomainEvent[] {
     if (i % 3 === 0) {
       const meetingId = `m-${i}`;
       open.push({ meetingId, serverId });
-      drafts.push(draft('MeetingPlaced', { meetingId, serverId, tenantId: null, voiceBridge: String(100000000 + i), moderatorPassword: 'mp', loadEstimate: 15, tag: null, considered: [] }));
+      drafts.push(
+        draft('MeetingPlaced', { meetingId, serverId, tenantId: null, voiceBridge: String(100000000 + i), moderatorPassword: 'mp', loadEstimate: 15, tag: null, considered: [] }),
+      );
     } else if (i % 3 === 1 && open.length > 200) {
       const m = open.shift()!;
       drafts.push(draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'notRunning' }));
@@ -27,4 +29,3 @@ export function history(count: number): DomainEvent[] {
   }
   return stamp(drafts.slice(0, count), actor, new Date(), randomUUID);
 }
-

@@ -79,8 +79,27 @@ async function main(): Promise<void> {
             await new Promise((r) => setTimeout(r, 500));
           }
         }
-        await fetch(`${url}/bigbluebutton/api/create?${signedQuery('sha256', 'create', [['meetingID', 'bench'], ['name', 'Benchmark']], SECRET)}`);
-        joinQuery = signedQuery('sha256', 'join', [['meetingID', 'bench'], ['fullName', 'Load Tester'], ['role', 'VIEWER']], SECRET);
+        await fetch(
+          `${url}/bigbluebutton/api/create?${signedQuery(
+            'sha256',
+            'create',
+            [
+              ['meetingID', 'bench'],
+              ['name', 'Benchmark'],
+            ],
+            SECRET,
+          )}`,
+        );
+        joinQuery = signedQuery(
+          'sha256',
+          'join',
+          [
+            ['meetingID', 'bench'],
+            ['fullName', 'Load Tester'],
+            ['role', 'VIEWER'],
+          ],
+          SECRET,
+        );
       }
       const joinUrl = `${url}/bigbluebutton/api/join?${joinQuery}`;
       const probe = await fetch(joinUrl, { redirect: 'manual' });

@@ -39,9 +39,26 @@ async function balancerJoinUrl(target: Target, bbb: { url: string; secret: strin
   const { id } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: bbb.url, secret: bbb.secret } });
   await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
   await admin.call('pollAll', 'POST');
-  const createUrl = `${url}/bigbluebutton/api/create?${signedQuery('sha256', 'create', [['meetingID', 'bench'], ['name', 'Benchmark']], SECRET)}`;
+  const createUrl = `${url}/bigbluebutton/api/create?${signedQuery(
+    'sha256',
+    'create',
+    [
+      ['meetingID', 'bench'],
+      ['name', 'Benchmark'],
+    ],
+    SECRET,
+  )}`;
   await fetch(createUrl);
-  const joinUrl = `${url}/bigbluebutton/api/join?${signedQuery('sha256', 'join', [['meetingID', 'bench'], ['fullName', 'Load Tester'], ['role', 'VIEWER']], SECRET)}`;
+  const joinUrl = `${url}/bigbluebutton/api/join?${signedQuery(
+    'sha256',
+    'join',
+    [
+      ['meetingID', 'bench'],
+      ['fullName', 'Load Tester'],
+      ['role', 'VIEWER'],
+    ],
+    SECRET,
+  )}`;
   const probe = await fetch(joinUrl, { redirect: 'manual' });
   const location = probe.headers.get('location');
   if (probe.status !== 302 || !location) throw new Error(`join did not redirect: ${probe.status}`);

@@ -53,13 +53,23 @@ async function main(): Promise<void> {
     await admin.query(`create database ${names.source}`);
     if (balancerOnPostgres) await admin.query(`create database ${names.target}`);
     pg = await createScaleliteDatabase(dbUrl(names.source));
-    console.log(`bench:migrate  ${fmt(total)} recordings in Scalelite's tables (database ${names.source}), balancer on ${balancerOnPostgres ? 'PostgreSQL' : 'PGlite (embedded default)'}`);
+    console.log(
+      `bench:migrate  ${fmt(total)} recordings in Scalelite's tables (database ${names.source}), balancer on ${balancerOnPostgres ? 'PostgreSQL' : 'PGlite (embedded default)'}`,
+    );
     const seedStarted = Date.now();
     await seedRecordings(pg, { count: total, tenantIds: ['tenant-a', 'tenant-b'] });
     await pg.query('analyze');
     const redis = new Redis(redisUrl, { keyPrefix: `${namespace}:` });
     for (let i = 0; i < 10; i++) {
-      await seedServer(redis, { id: `bbb-${i}`, url: `https://bbb-${i}.example.com/bigbluebutton/api/`, secret: `secret-${i}`, state: 'enabled', online: true, load: i, loadMultiplier: '1.0' });
+      await seedServer(redis, {
+        id: `bbb-${i}`,
+        url: `https://bbb-${i}.example.com/bigbluebutton/api/`,
+        secret: `secret-${i}`,
+        state: 'enabled',
+        online: true,
+        load: i,
+        loadMultiplier: '1.0',
+      });
     }
     for (let i = 0; i < 500; i++) await seedMeeting(redis, { id: `meeting-${i}`, serverId: `bbb-${i % 10}`, voiceBridge: String(100_000_000 + i), moderatorPw: 'mp' });
     redis.disconnect();

@@ -32,7 +32,8 @@ interface SimInfo {
   servers: Array<{ index: number; url: string; secret: string }>;
 }
 
-const post = async (url: string, body: unknown) => (await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).body.text();
+const post = async (url: string, body: unknown) =>
+  (await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).body.text();
 
 async function pool(size: number, latencies: number[], concurrency: number): Promise<void> {
   // The simulator's own entry point: the CLI's `sim` stops at 500 servers.
@@ -48,7 +49,19 @@ async function pool(size: number, latencies: number[], concurrency: number): Pro
       sim.servers.map(async (s) => {
         for (let m = 0; m < 10; m += 1) {
           const meetingID = `room-${s.index}-${m}`;
-          await (await request(`${s.url.replace(/\/?$/, '/')}create?${signedQuery('sha256', 'create', [['meetingID', meetingID], ['name', meetingID]], s.secret)}`)).body.text();
+          await (
+            await request(
+              `${s.url.replace(/\/?$/, '/')}create?${signedQuery(
+                'sha256',
+                'create',
+                [
+                  ['meetingID', meetingID],
+                  ['name', meetingID],
+                ],
+                s.secret,
+              )}`,
+            )
+          ).body.text();
           await post(`${sim.controlUrl}/servers/${s.index}/meetings/${meetingID}/participants`, { count: 15, moderators: 2, withVideo: 3 });
         }
       }),
@@ -76,7 +89,16 @@ async function pool(size: number, latencies: number[], concurrency: number): Pro
       logger: pino({ level: 'silent' }),
       clock: () => new Date(),
       endMeeting: async () => true,
-      settings: { intervalMs: 60_000, concurrency, passTimeoutMs: 60_000, healthyThreshold: 1, unhealthyThreshold: 2, loadMinUserCount: 15, loadJoinBufferMinutes: 15, newMeetingGraceMs: 60_000 },
+      settings: {
+        intervalMs: 60_000,
+        concurrency,
+        passTimeoutMs: 60_000,
+        healthyThreshold: 1,
+        unhealthyThreshold: 2,
+        loadMinUserCount: 15,
+        loadJoinBufferMinutes: 15,
+        newMeetingGraceMs: 60_000,
+      },
     });
     const urls = sim.servers.flatMap((s) => [signedUrl('sha256', s, 'getMeetings', []), signedUrl('sha256', s, '', [])]);
     const raw = async () => {

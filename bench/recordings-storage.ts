@@ -128,7 +128,10 @@ async function run(storage: 'filesystem' | 's3', tarballs: string, ids: string[]
     if (storage === 's3') {
       for (;;) {
         const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-        const keys = (page.Contents ?? []).map((o) => o.Key!).sort().reverse();
+        const keys = (page.Contents ?? [])
+          .map((o) => o.Key!)
+          .sort()
+          .reverse();
         if (keys.length === 0) break;
         await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
       }

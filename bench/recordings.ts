@@ -158,7 +158,9 @@ function stats(s: Sample): Stats {
 
 const signed = (action: string, params: Array<[string, string]>): string => {
   const qs = new URLSearchParams(params).toString();
-  const checksum = createHash('sha256').update(action + qs + SECRET).digest('hex');
+  const checksum = createHash('sha256')
+    .update(action + qs + SECRET)
+    .digest('hex');
   return `/bigbluebutton/api/${action}?${qs ? `${qs}&` : ''}checksum=${checksum}`;
 };
 
@@ -267,10 +269,12 @@ async function main(): Promise<void> {
 
     if (process.argv.includes('--explain')) {
       const page = `select r.record_id from recordings r where r.state = any($1) order by r.start_time desc nulls last, r.record_id desc limit 50 offset $2`;
-      await explain(sql, 'meetingID', `select r.record_id from recordings r where r.state = any($1) and r.meeting_id = any($2) order by r.start_time desc nulls last, r.record_id desc`, [
-        ['published', 'unpublished'],
-        [meetingId],
-      ]);
+      await explain(
+        sql,
+        'meetingID',
+        `select r.record_id from recordings r where r.state = any($1) and r.meeting_id = any($2) order by r.start_time desc nulls last, r.record_id desc`,
+        [['published', 'unpublished'], [meetingId]],
+      );
       await explain(sql, 'page, offset 5000', page, [['published', 'unpublished'], 5000]);
       await explain(sql, `page, offset ${deep}`, page, [['published', 'unpublished'], deep]);
       console.log('');
@@ -289,14 +293,32 @@ async function main(): Promise<void> {
       `limit=50, offset 0..${fmt(shallowMax)}`,
       warmup,
       requests,
-      () => signed('getRecordings', [['limit', '50'], ['offset', String(randomInt(shallowMax + 1))]]),
+      () =>
+        signed('getRecordings', [
+          ['limit', '50'],
+          ['offset', String(randomInt(shallowMax + 1))],
+        ]),
       expectRecordings(50),
     );
-    await measure(`limit=50, offset ${fmt(deep)}`, Math.min(2, warmup), deepRequests, () => signed('getRecordings', [['limit', '50'], ['offset', String(deep)]]), expectRecordings(50));
+    await measure(
+      `limit=50, offset ${fmt(deep)}`,
+      Math.min(2, warmup),
+      deepRequests,
+      () =>
+        signed('getRecordings', [
+          ['limit', '50'],
+          ['offset', String(deep)],
+        ]),
+      expectRecordings(50),
+    );
 
     const base = rows[0].st;
-    console.log(`\nsequential signed GETs over one keep-alive connection; ${fmt(warmup)} warm-up + ${fmt(requests)} measured per scenario (deep page: ${Math.min(2, warmup)} + ${deepRequests})`);
-    console.log(`${'scenario'.padEnd(36)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'mean ms'.padStart(8)} ${'p50 x'.padStart(8)} ${'p99 x'.padStart(8)} ${'bytes'.padStart(8)}`);
+    console.log(
+      `\nsequential signed GETs over one keep-alive connection; ${fmt(warmup)} warm-up + ${fmt(requests)} measured per scenario (deep page: ${Math.min(2, warmup)} + ${deepRequests})`,
+    );
+    console.log(
+      `${'scenario'.padEnd(36)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'mean ms'.padStart(8)} ${'p50 x'.padStart(8)} ${'p99 x'.padStart(8)} ${'bytes'.padStart(8)}`,
+    );
     for (const { name, st } of rows) {
       console.log(
         `${name.padEnd(36)} ${fmt(st.p50, 2).padStart(8)} ${fmt(st.p99, 2).padStart(8)} ${fmt(st.mean, 2).padStart(8)} ${fmt(st.p50 / base.p50, 1).padStart(8)} ${fmt(st.p99 / base.p99, 1).padStart(8)} ${fmt(st.bytes).padStart(8)}`,

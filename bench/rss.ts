@@ -37,7 +37,9 @@ function seed(meetings: number): EventDraft[] {
     const serverId = servers[i % SERVERS];
     const meetingId = `course-${i}-${randomUUID()}`;
     const considered = Array.from({ length: 10 }, (_, k) => ({ serverId: servers[(i + k) % SERVERS], load: (i * 7 + k) % 300 }));
-    drafts.push(draft('MeetingPlaced', { meetingId, serverId, tenantId: null, voiceBridge: String(10_000 + i), moderatorPassword: `mp-${i}`, loadEstimate: 15, tag: null, considered }));
+    drafts.push(
+      draft('MeetingPlaced', { meetingId, serverId, tenantId: null, voiceBridge: String(10_000 + i), moderatorPassword: `mp-${i}`, loadEstimate: 15, tag: null, considered }),
+    );
     if (i % 2 === 0) {
       drafts.push(
         draft('MeetingCallbacksRegistered', {
@@ -66,7 +68,9 @@ async function seededDataDir(meetings: number): Promise<string> {
 }
 
 function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(line!.replace(/\D+/g, '')) * 1024;
 }
 
@@ -133,7 +137,9 @@ async function main(): Promise<void> {
             baseline = started.rss;
             baselineRedis = redisDelta;
             baselineHeap = started.heap;
-            console.log(`${target.name.padEnd(20)} ${'no meetings'.padStart(16)}  RSS ${fmt(started.rss / MB, 1).padStart(7)} MB  heap ${fmt(started.heap / MB, 1)} MB${target.redis ? `   redis +${fmt(redisDelta / MB, 1)} MB` : ''}`);
+            console.log(
+              `${target.name.padEnd(20)} ${'no meetings'.padStart(16)}  RSS ${fmt(started.rss / MB, 1).padStart(7)} MB  heap ${fmt(started.heap / MB, 1)} MB${target.redis ? `   redis +${fmt(redisDelta / MB, 1)} MB` : ''}`,
+            );
           } else {
             const per10k = ((started.rss - baseline) / meetings) * 10_000;
             const heapPer10k = ((started.heap - baselineHeap) / meetings) * 10_000;

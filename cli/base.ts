@@ -13,7 +13,10 @@ export function adminTarget(urlFlag?: string): { url: string; secret: string | u
   const url = urlFlag ?? (env.SCALELITE_URL?.trim() || socket || `http://127.0.0.1:${port}`);
   const secret =
     env.LOADBALANCER_SECRET?.trim() ||
-    (env.LOADBALANCER_SECRETS ?? '').split(':').map((s) => s.trim()).find(Boolean) ||
+    (env.LOADBALANCER_SECRETS ?? '')
+      .split(':')
+      .map((s) => s.trim())
+      .find(Boolean) ||
     readSecretFile(resolve(env.DATA_DIR?.trim() || './data'));
   return { url, secret };
 }
@@ -29,7 +32,7 @@ export abstract class AdminCommand extends Command {
   protected client(urlFlag?: string): AdminClient {
     const { url, secret } = adminTarget(urlFlag);
     if (!secret) {
-      this.error('No secret to sign with: set LOADBALANCER_SECRET to the balancer\'s secret (or run where DATA_DIR holds the generated one).', { exit: 2 });
+      this.error("No secret to sign with: set LOADBALANCER_SECRET to the balancer's secret (or run where DATA_DIR holds the generated one).", { exit: 2 });
     }
     return new AdminClient({ baseUrl: url, secret, algorithm: outgoingAlgorithm(process.env.LOADBALANCER_CHECKSUM_ALGORITHM) });
   }

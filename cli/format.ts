@@ -3,7 +3,11 @@ import type { ServerJson } from '../src/api/views/server';
 /** A borderless table, as `rake status` prints it. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
@@ -43,9 +47,7 @@ export function serverBlock(s: ServerJson): string {
 
 /** Under the status table: why the polls of a server fail (a wrong secret is the usual reason). */
 export function pollErrorNotes(servers: ServerJson[]): string[] {
-  return servers
-    .filter((s) => s.poll_error)
-    .map((s) => `${hostnameOf(s.url)} (${s.id}): polls fail since ${s.poll_error!.since}: ${s.poll_error!.message}`);
+  return servers.filter((s) => s.poll_error).map((s) => `${hostnameOf(s.url)} (${s.id}): polls fail since ${s.poll_error!.since}: ${s.poll_error!.message}`);
 }
 
 export function formatLoad(load: number | string): string {

@@ -13,7 +13,16 @@ import type { LrsParam, TenantJson, TenantSettingJson } from '../src/api/views/t
 export const MULTITENANCY_DISABLED = 'Multitenancy is disabled, task can not be completed';
 
 /** The xAPI/LRS fields of a tenant, in the order `rake tenants` prints them. */
-export const LRS_FIELDS = ['lrs_endpoint', 'lrs_username', 'lrs_password', 'kc_token_url', 'kc_client_id', 'kc_client_secret', 'kc_username', 'kc_password'] as const satisfies readonly LrsParam[];
+export const LRS_FIELDS = [
+  'lrs_endpoint',
+  'lrs_username',
+  'lrs_password',
+  'kc_token_url',
+  'kc_client_id',
+  'kc_client_secret',
+  'kc_username',
+  'kc_password',
+] as const satisfies readonly LrsParam[];
 
 /** `rake tenants` block for one tenant: the LRS/Keycloak lines only when set. */
 export function tenantBlock(t: TenantJson): string {

@@ -15,7 +15,11 @@ function newestInput() {
   let newest = 0;
   const visit = (path) => {
     let st;
-    try { st = statSync(path); } catch { return; }
+    try {
+      st = statSync(path);
+    } catch {
+      return;
+    }
     if (st.isDirectory()) {
       for (const name of readdirSync(path)) visit(join(path, name));
     } else if (/\.(ts|json)$/.test(path)) {

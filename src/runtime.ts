@@ -99,13 +99,7 @@ export async function startBalancer(config: Config, logger: Logger, options: Sta
   }
 }
 
-async function startOn(
-  backends: Backends,
-  stops: Array<() => Promise<void>>,
-  config: Config,
-  logger: Logger,
-  options: StartOptions,
-): Promise<RunningBalancer> {
+async function startOn(backends: Backends, stops: Array<() => Promise<void>>, config: Config, logger: Logger, options: StartOptions): Promise<RunningBalancer> {
   const roles = options.roles ?? ALL_ROLES;
   const clock = options.clock ?? (() => new Date());
   const { log, pool, history, lock } = backends;
@@ -130,7 +124,17 @@ async function startOn(
 
   if (backends.ownProjections.length > 0) {
     await startOwnProjections(
-      { log, pool, projections: backends.ownProjections, snapshots: backends.poolSnapshots, projector: projectorOf, logger: projectorLogger, clock, catchUpTimeoutMs: CATCH_UP_TIMEOUT_MS, snapshotSettings: SNAPSHOTS },
+      {
+        log,
+        pool,
+        projections: backends.ownProjections,
+        snapshots: backends.poolSnapshots,
+        projector: projectorOf,
+        logger: projectorLogger,
+        clock,
+        catchUpTimeoutMs: CATCH_UP_TIMEOUT_MS,
+        snapshotSettings: SNAPSHOTS,
+      },
       (stop) => void stops.push(stop),
     );
   }

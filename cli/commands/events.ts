@@ -26,7 +26,10 @@ export function detail(e: HistoryJson): string {
     case 'ServerAdded':
       return `${d.url} (multiplier ${d.loadMultiplier}${d.tag ? `, tag ${d.tag}` : ''})`;
     case 'ServerUpdated':
-      return Object.keys(d).filter((k) => k !== 'serverId').map((k) => `${k}=${k === 'secret' ? '[redacted]' : String(d[k])}`).join(' ');
+      return Object.keys(d)
+        .filter((k) => k !== 'serverId')
+        .map((k) => `${k}=${k === 'secret' ? '[redacted]' : String(d[k])}`)
+        .join(' ');
     case 'ServerPanicked':
       return `${d.meetingsCleared} meetings cleared${d.keepState ? ', state kept' : ''}`;
     case 'RecordingImported':
@@ -51,7 +54,9 @@ export function detail(e: HistoryJson): string {
     case 'RecordingReadyNotified':
       return `${d.recordId} → ${d.url}: ${d.outcome}${d.status ? ` (HTTP ${d.status})` : ''}, ${d.attempts} request(s)`;
     case 'MeetingCallbacksRegistered':
-      return [d.recordingReadyUrl ? `recording ready → ${d.recordingReadyUrl}` : '', d.analyticsCallbackUrl ? `analytics → ${d.analyticsCallbackUrl}` : ''].filter(Boolean).join(', ');
+      return [d.recordingReadyUrl ? `recording ready → ${d.recordingReadyUrl}` : '', d.analyticsCallbackUrl ? `analytics → ${d.analyticsCallbackUrl}` : '']
+        .filter(Boolean)
+        .join(', ');
     case 'ReadModelRebuilt':
       return d.reason === 'lost'
         ? `the ${d.projection} read model held event ${d.found} of ${d.expected}: rebuilt from the log`
@@ -73,7 +78,10 @@ const ACTOR_KINDS: readonly string[] = ActorSchema.shape.kind.options;
  */
 export function eventTypes(flag: string): { types: string[] } | { unknown: string[] } {
   const byLowerCase = new Map<string, string>(EVENT_TYPES.map((t) => [t.toLowerCase(), t]));
-  const given = flag.split(',').map((t) => t.trim()).filter(Boolean);
+  const given = flag
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const unknown = given.filter((t) => !byLowerCase.has(t.toLowerCase()));
   return unknown.length > 0 ? { unknown } : { types: [...new Set(given.map((t) => byLowerCase.get(t.toLowerCase())!))] };
 }
@@ -89,8 +97,7 @@ export function actorFilter(flag: string): { kind: string | null; name: string }
   return colon > 0 && ACTOR_KINDS.includes(kind) ? { kind, name: flag.slice(colon + 1) } : { kind: null, name: flag };
 }
 
-const subject = (e: HistoryJson): string =>
-  e.meeting_id ? `meeting ${e.meeting_id}` : e.server_id ? `server ${e.server_id}` : e.tenant_id ? `tenant ${e.tenant_id}` : '';
+const subject = (e: HistoryJson): string => (e.meeting_id ? `meeting ${e.meeting_id}` : e.server_id ? `server ${e.server_id}` : e.tenant_id ? `tenant ${e.tenant_id}` : '');
 const columns = (e: HistoryJson): string[] => [e.at, `${e.actor.kind}:${e.actor.name}`, e.type, subject(e), detail(e)];
 /** One event on one line, for --follow (a table cannot grow). */
 const line = (e: HistoryJson): string => columns(e).filter(Boolean).join('  ');
@@ -159,13 +166,7 @@ export default class Events extends AdminCommand {
     }
     const result = await client.call<{ events: HistoryJson[] }>('getEvents', 'GET', { ...filters, limit: String(flags.limit), order: flags.oldest ? 'asc' : 'desc' });
     if (result.events.length === 0) this.logToStderr('No events match.');
-    else
-      this.log(
-        table(
-          ['TIME', 'ACTOR', 'TYPE', 'SUBJECT', 'DETAIL'],
-          result.events.map(columns),
-        ),
-      );
+    else this.log(table(['TIME', 'ACTOR', 'TYPE', 'SUBJECT', 'DETAIL'], result.events.map(columns)));
     return result;
   }
 }

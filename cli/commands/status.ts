@@ -33,7 +33,7 @@ export default class Status extends AdminCommand {
   static override flags = {
     at: Flags.string({ description: 'show the pool as it was at this time (ISO 8601), replayed from the event log', exclusive: ['watch'] }),
     watch: Flags.integer({ char: 'w', description: 'redraw the table every this many seconds, until interrupted', min: 1, max: 3600 }),
-    verbose: Flags.boolean({ char: 'v', description: "also list the Scalelite variables that are not needed here (Rails, Puma, nginx)" }),
+    verbose: Flags.boolean({ char: 'v', description: 'also list the Scalelite variables that are not needed here (Rails, Puma, nginx)' }),
   };
 
   async run(): Promise<unknown> {

@@ -42,7 +42,10 @@ export interface RecordingAdminDeps {
 }
 
 const csv = (v: unknown): string[] | undefined => {
-  const items = str(v)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = str(v)
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items && items.length > 0 ? items : undefined;
 };
 

@@ -33,7 +33,8 @@ export function signatureProblem(query: URLSearchParams, body: Buffer | null, po
   } else {
     const at = /^\d{1,12}$/.test(timestamp) ? Number(timestamp) * 1000 : NaN;
     if (!Number.isFinite(at)) return 'the timestamp must be a number of seconds since 1970';
-    if (Math.abs(now - at) > policy.maxAgeMs) return `the signature is valid for ${Math.round(policy.maxAgeMs / 1000)} s around its timestamp: this one is from ${new Date(at).toISOString()}`;
+    if (Math.abs(now - at) > policy.maxAgeMs)
+      return `the signature is valid for ${Math.round(policy.maxAgeMs / 1000)} s around its timestamp: this one is from ${new Date(at).toISOString()}`;
   }
   const hasBody = body !== null && body.length > 0;
   if (digest === null) {

@@ -71,7 +71,8 @@ export class ServerSyncAdmin {
     const dryRun = typeof dryParam === 'boolean' ? dryParam : dryParam === undefined || dryParam === null ? false : parseDryRun(str(dryParam) ?? 'true');
     if (this.deps.serverIdIsHostname) {
       for (const [id, want] of parsed.servers) {
-        if (new URL(want.url).hostname.toLowerCase() !== id) this.deps.logger.warn({ serverId: id, url: want.url }, 'servers:sync: the id is not the URL\'s hostname (SERVER_ID_IS_HOSTNAME=true)');
+        if (new URL(want.url).hostname.toLowerCase() !== id)
+          this.deps.logger.warn({ serverId: id, url: want.url }, "servers:sync: the id is not the URL's hostname (SERVER_ID_IS_HOSTNAME=true)");
       }
     }
 
@@ -185,11 +186,7 @@ export class ServerSyncAdmin {
    * view (after an optional guard on the server's meetings); the server and its
    * meetings as they were before.
    */
-  private async decide(
-    req: AdminRequest,
-    command: ServerCommand,
-    guard?: (meetings: Meeting[]) => DomainError | null,
-  ): Promise<{ server: Server | null; meetings: Meeting[] }> {
+  private async decide(req: AdminRequest, command: ServerCommand, guard?: (meetings: Meeting[]) => DomainError | null): Promise<{ server: Server | null; meetings: Meeting[] }> {
     const outcome = await this.deps.writeSide.decide(
       req.actor,
       async (view) => {

@@ -217,7 +217,12 @@ export class AdminApi {
       if (Number.isNaN(t)) return err(400, 'at must be a time, e.g. 2026-11-25T10:00:00Z');
       const past = await this.deps.poolAt(new Date(t));
       const servers = Object.values(past.state.servers).sort(byAddition);
-      return ok({ at: new Date(t).toISOString(), servers: servers.map((s) => serverJson(s, false)), meetings: Object.keys(past.state.meetings).length, checkpoint: past.checkpoint } satisfies StatusJson);
+      return ok({
+        at: new Date(t).toISOString(),
+        servers: servers.map((s) => serverJson(s, false)),
+        meetings: Object.keys(past.state.meetings).length,
+        checkpoint: past.checkpoint,
+      } satisfies StatusJson);
     }
     const servers = (await this.deps.pool.servers()).sort(byAddition);
     const [checkpoint, parkedCount, parked, rebuilt] = await Promise.all([
@@ -280,7 +285,10 @@ export class AdminApi {
       meetingId: str(p.meeting) || undefined,
       tenantId: str(p.tenant) || undefined,
       recordId: str(p.record) || undefined,
-      types: str(p.type)?.split(',').map((t) => t.trim()).filter(Boolean),
+      types: str(p.type)
+        ?.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
       actor: str(p.actor) || undefined,
       actorKind: str(p.actor_kind) || undefined,
       since,
@@ -334,4 +342,3 @@ export class AdminApi {
     return ok({ ended: outcome.result.ended.map((m) => m.meetingId), unknown: outcome.result.unknown, end_failed: failedEnds });
   }
 }
-

@@ -28,10 +28,7 @@ export interface AnalyticsDeps {
 
 const agent = new Agent({ connect: { timeout: 5_000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
 
-export async function relayAnalytics(
-  deps: AnalyticsDeps,
-  input: { authorization: string | undefined; params: Record<string, unknown>; tenant: Tenant | null },
-): Promise<void> {
+export async function relayAnalytics(deps: AnalyticsDeps, input: { authorization: string | undefined; params: Record<string, unknown>; tenant: Tenant | null }): Promise<void> {
   const { pool, callbacks, logger } = deps;
   const token = bearerToken(input.authorization);
   if (!token) {
@@ -40,7 +37,12 @@ export async function relayAnalytics(
   }
   // Only BBB servers of this pool may send analytics: the token is signed with a server secret.
   const servers = await pool.servers();
-  if (!verifyAnyHs512(token, servers.map((s) => s.secret))) {
+  if (
+    !verifyAnyHs512(
+      token,
+      servers.map((s) => s.secret),
+    )
+  ) {
     logger.warn('analytics callback with a token no server secret verifies: ignored');
     return;
   }
@@ -102,9 +104,7 @@ export function analyticsCallback(
           // not JSON: nothing to pass on
         }
       } else params = { ...Object.fromEntries(await readFormFields(req, body)), ...params };
-      await relayAnalytics(deps, { authorization: req.headers.authorization, params, tenant }).catch((err: unknown) =>
-        logger.warn({ err }, 'analytics callback failed'),
-      );
+      await relayAnalytics(deps, { authorization: req.headers.authorization, params, tenant }).catch((err: unknown) => logger.warn({ err }, 'analytics callback failed'));
       res.status(204).end();
     } catch (err) {
       next(err);

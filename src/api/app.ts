@@ -71,7 +71,10 @@ const healthRoute =
       await check();
       res.status(200).type('text/plain').send('success');
     } catch (err) {
-      res.status(200).type('text/plain').send(`Health Check Failure: ${err instanceof Error ? err.message : String(err)}`);
+      res
+        .status(200)
+        .type('text/plain')
+        .send(`Health Check Failure: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
 

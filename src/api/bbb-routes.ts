@@ -85,8 +85,7 @@ function unstorableParam(params: Params): ApiOutcome | null {
   return null;
 }
 
-const versionXml = (build?: string) =>
-  `${XML_DECLARATION}<response><returncode>SUCCESS</returncode><version>2.0</version>${build ? el('build', build) : ''}</response>`;
+const versionXml = (build?: string) => `${XML_DECLARATION}<response><returncode>SUCCESS</returncode><version>2.0</version>${build ? el('build', build) : ''}</response>`;
 
 /** Where the client called us, as Rails' request.base_url: the proxy's view when a trusted proxy says so. */
 function originOf(req: IncomingMessage): string {

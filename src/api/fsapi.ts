@@ -85,17 +85,41 @@ function render(e: XmlElement, depth = 0): string {
 }
 
 const action = (application: string, data?: string): XmlElement =>
-  elem('action', data === undefined ? [['application', application]] : [['application', application], ['data', data]]);
+  elem(
+    'action',
+    data === undefined
+      ? [['application', application]]
+      : [
+          ['application', application],
+          ['data', data],
+        ],
+  );
 
 /** A one-extension dialplan matching the called number exactly. */
 function dialplan(description: string, extension: string, destination: string, actions: XmlElement[]): string {
-  const condition = elem('condition', [['field', 'destination_number'], ['expression', `^${fsEscape(regexpEscape(destination))}$`]], actions);
+  const condition = elem(
+    'condition',
+    [
+      ['field', 'destination_number'],
+      ['expression', `^${fsEscape(regexpEscape(destination))}$`],
+    ],
+    actions,
+  );
   return render(
-    elem('document', [['type', 'freeswitch/xml']], [
-      elem('section', [['name', 'dialplan'], ['description', description]], [
-        elem('context', [['name', 'public']], [elem('extension', [['name', extension]], [condition])]),
-      ]),
-    ]),
+    elem(
+      'document',
+      [['type', 'freeswitch/xml']],
+      [
+        elem(
+          'section',
+          [
+            ['name', 'dialplan'],
+            ['description', description],
+          ],
+          [elem('context', [['name', 'public']], [elem('extension', [['name', extension]], [condition])])],
+        ),
+      ],
+    ),
   );
 }
 
@@ -116,10 +140,7 @@ export interface PinPromptSettings {
  * variable_pin set.
  */
 const collectPin = (s: PinPromptSettings): XmlElement[] => [
-  action(
-    'play_and_get_digits',
-    `${s.voiceBridgeMin} ${s.voiceBridgeMax} 3 7000 # conference/conf-enter_conf_pin.wav conference/conf-bad-pin.wav pin \\d+`,
-  ),
+  action('play_and_get_digits', `${s.voiceBridgeMin} ${s.voiceBridgeMax} 3 7000 # conference/conf-enter_conf_pin.wav conference/conf-bad-pin.wav pin \\d+`),
   action('transfer', '${pin} XML public'),
 ];
 
@@ -142,11 +163,7 @@ export function pinPromptDocument(destination: string, s: PinPromptSettings): st
  * reads as "d+", so after one wrong pin no pin is ever accepted; we send \d+.
  */
 export function repromptDocument(destination: string, s: PinPromptSettings): string {
-  return dialplan('Reprompt Pin for Conference', 'reprompt_for_pin', destination, [
-    action('playback', 'conference/conf-bad-pin.wav'),
-    action('sleep', '500'),
-    ...collectPin(s),
-  ]);
+  return dialplan('Reprompt Pin for Conference', 'reprompt_for_pin', destination, [action('playback', 'conference/conf-bad-pin.wav'), action('sleep', '500'), ...collectPin(s)]);
 }
 
 export interface BridgeTarget {
@@ -206,8 +223,7 @@ export async function dialplanResponse(params: Record<string, string | undefined
   if (destination === undefined || blank(destination)) return notFoundDocument();
   const pin = params.variable_pin;
   if (pin === undefined || blank(pin)) return pinPromptDocument(destination, deps);
-  const target =
-    (await deps.lookupPin(pin)) ?? (pin.length >= BREAKOUT_MIN_PIN_LENGTH ? await deps.lookupPin(pin.slice(0, -1)) : null);
+  const target = (await deps.lookupPin(pin)) ?? (pin.length >= BREAKOUT_MIN_PIN_LENGTH ? await deps.lookupPin(pin.slice(0, -1)) : null);
   if (!target) return repromptDocument(destination, deps);
   const callerId = maskCallerId({
     name: params['Caller-Caller-ID-Name'],

@@ -36,7 +36,11 @@ export function blockedHost(req: IncomingMessage, urlHost: string | undefined, m
   const host = req.headers.host ?? '';
   if (!hostAllowed(host, urlHost, multitenancy)) return host;
   const forwarded = req.headers['x-forwarded-host'];
-  const last = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? '')).split(',').map((s) => s.trim()).filter(Boolean).pop();
+  const last = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .pop();
   if (last !== undefined && !hostAllowed(last, urlHost, multitenancy)) return last;
   return null;
 }

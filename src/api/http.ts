@@ -67,15 +67,16 @@ export async function sendAdmin(res: Response, outcome: AdminOutcome, logger: Lo
 async function writeChunks(res: ServerResponse, chunks: AsyncIterable<string | Buffer>): Promise<void> {
   for await (const chunk of chunks) {
     if (res.destroyed) return;
-    if (!res.write(chunk)) await new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+    if (!res.write(chunk))
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
   }
   res.end();
 }

@@ -120,7 +120,7 @@ export class MeetingApi {
     if (ctx.tenant?.lrsEndpoint) {
       const payload = await lrsPayload(ctx.tenant);
       if (payload) params = setParam(params, 'meta_secret-lrs-payload', await encryptLrsPayloadAsync(payload, server.secret));
-      else logger.warn({ tenantId: ctx.tenant.id, meetingId: ctx.meetingId }, 'no LRS payload: the tenant\'s LRS credentials could not be used');
+      else logger.warn({ tenantId: ctx.tenant.id, meetingId: ctx.meetingId }, "no LRS payload: the tenant's LRS credentials could not be used");
     }
     const reply = await bbb.call(server, 'create', params, { body: ctx.xmlBody, short: !server.online });
     if (reply.kind === 'unreachable') logger.warn({ serverId: server.id, meetingId: ctx.meetingId, error: reply.error }, 'create failed on server');
@@ -139,9 +139,7 @@ export class MeetingApi {
     if (callbacks.kept !== 'registered') return;
     const offset = created.events.find((e) => e.event.type === 'MeetingCallbacksRegistered')?.offset;
     if (offset !== undefined) {
-      await this.deps.callbackStore
-        ?.waitFor(offset)
-        .catch((err: unknown) => this.deps.logger.warn({ err, meetingId: ctx.meetingId }, 'callback URLs not yet readable'));
+      await this.deps.callbackStore?.waitFor(offset).catch((err: unknown) => this.deps.logger.warn({ err, meetingId: ctx.meetingId }, 'callback URLs not yet readable'));
     }
   }
 
@@ -184,7 +182,11 @@ export class MeetingApi {
     // With no servers to choose from, the decision can only reuse the route; anything else, or callbacks to keep, is decided under the lock.
     const keepsCallbacks = callbacks.recordingReadyUrl !== null || callbacks.analyticsCallbackUrl !== null;
     if (!keepsCallbacks) {
-      const reuse = decidePlacement(request, { existing, existingServer, existingRunning, servers: [], voiceBridgeCandidates: [], voiceBridgesTaken: new Set() }, placementSettings);
+      const reuse = decidePlacement(
+        request,
+        { existing, existingServer, existingRunning, servers: [], voiceBridgeCandidates: [], voiceBridgesTaken: new Set() },
+        placementSettings,
+      );
       if (!isDomainError(reuse) && reuse.result.kind === 'existing') return reuse.result;
     }
     const candidates = voiceBridgeCandidates(ctx.meetingId, requestedVoiceBridge, {

@@ -123,7 +123,10 @@ export function playbackRouter(deps: PlaybackDeps): Router {
             // An unsatisfiable range is the client's mistake about a file that exists: 416 with its size, as from a bucket.
             const failure = err as Error & { status?: number; headers?: Record<string, string> };
             if (failure.status !== 416) return notFound(res);
-            res.status(416).set(failure.headers ?? {}).end();
+            res
+              .status(416)
+              .set(failure.headers ?? {})
+              .end();
           });
           return;
         }
@@ -193,7 +196,8 @@ async function streamObject(req: Request, res: Response, storage: RecordingStora
   res.set('Content-Type', reply.contentType ?? fallback.contentType);
   if (reply.contentLength !== undefined) res.set('Content-Length', String(reply.contentLength));
   if (reply.contentRange) res.set('Content-Range', reply.contentRange);
-  if (!res.get('Content-Disposition') && (reply.contentDisposition ?? fallback.contentDisposition)) res.set('Content-Disposition', reply.contentDisposition ?? fallback.contentDisposition);
+  if (!res.get('Content-Disposition') && (reply.contentDisposition ?? fallback.contentDisposition))
+    res.set('Content-Disposition', reply.contentDisposition ?? fallback.contentDisposition);
   if (req.method === 'HEAD') {
     reply.body.destroy();
     res.end();

@@ -57,7 +57,10 @@ const missingRecordId = () => failed('missingParamRecordID', 'You must specify a
 /** A comma-separated list, blanks dropped. */
 const list = (value: string | undefined): string[] | undefined => {
   if (value === undefined) return undefined;
-  const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   return items.length > 0 ? items : undefined;
 };
 
@@ -199,7 +202,11 @@ export class RecordingApi {
     // Ahead of the decision lock, which placements share: a bucket copies the objects now, so the move under the lock only checks and deletes.
     for (const r of publishable(await this.visible(this.deps.store, ids, call.scope), publish)) {
       await this.storage
-        .prepareMove(r.recordId, r.formats.map((f) => f.format), publish)
+        .prepareMove(
+          r.recordId,
+          r.formats.map((f) => f.format),
+          publish,
+        )
         .catch((err: unknown) => logger.warn({ err, recordId: r.recordId }, 'copying recording files ahead of a publish failed; the publish copies them'));
     }
     const outcome = await writeSide.decide(
@@ -211,14 +218,24 @@ export class RecordingApi {
         const moved: Recording[] = [];
         try {
           for (const r of publishable(found, publish)) {
-            await this.storage.moveRecording(r.recordId, r.formats.map((f) => f.format), publish);
+            await this.storage.moveRecording(
+              r.recordId,
+              r.formats.map((f) => f.format),
+              publish,
+            );
             moved.push(r);
           }
         } catch (err) {
           logger.error({ err, recordIds: ids, publish }, 'moving recording files failed');
           // Put back what was moved, so files and index keep agreeing.
           for (const r of moved) {
-            await this.storage.moveRecording(r.recordId, r.formats.map((f) => f.format), !publish).catch(() => undefined);
+            await this.storage
+              .moveRecording(
+                r.recordId,
+                r.formats.map((f) => f.format),
+                !publish,
+              )
+              .catch(() => undefined);
           }
           return { error: 'invalidRequest', message: 'Unable to publish/unpublish recording.' } as DomainError;
         }

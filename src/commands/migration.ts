@@ -164,11 +164,12 @@ function stateEvent(serverId: string, state: ServerState): EventDraft {
 
 function decideServerMigration(s: ScaleliteServer, current: Server | undefined, out: Migrating): boolean {
   const item = (outcome: MigrationOutcome, reason?: string) => out.items.push({ kind: 'server', id: shortId(s.id), outcome, ...(reason ? { reason } : {}) });
-  if (s.id === '' || s.id.length > 255) return item('skipped', 'the id must be 1 to 255 characters'), false;
-  if (!isHttpUrl(s.url) || s.url.length > LIMITS.url) return item('attention', `url ${s.url.slice(0, 80)} is not an http(s) URL of at most ${LIMITS.url} characters: add it by hand`), false;
-  if (s.secret === '' || s.secret.length > LIMITS.secret) return item('attention', `the secret must be 1 to ${LIMITS.secret} characters: add it by hand`), false;
+  if (s.id === '' || s.id.length > 255) return (item('skipped', 'the id must be 1 to 255 characters'), false);
+  if (!isHttpUrl(s.url) || s.url.length > LIMITS.url)
+    return (item('attention', `url ${s.url.slice(0, 80)} is not an http(s) URL of at most ${LIMITS.url} characters: add it by hand`), false);
+  if (s.secret === '' || s.secret.length > LIMITS.secret) return (item('attention', `the secret must be 1 to ${LIMITS.secret} characters: add it by hand`), false);
   const tag = s.tag === null || s.tag === '' ? null : s.tag;
-  if (tag !== null && tag.length > LIMITS.tag) return item('attention', `the tag is longer than ${LIMITS.tag} characters: add it by hand`), false;
+  if (tag !== null && tag.length > LIMITS.tag) return (item('attention', `the tag is longer than ${LIMITS.tag} characters: add it by hand`), false);
   const multiplier = multiplierOf(s.loadMultiplier);
   if (!current) {
     out.events.push(draft('ServerAdded', { serverId: s.id, url: s.url, secret: s.secret, loadMultiplier: multiplier.value, tag }));
@@ -215,20 +216,22 @@ function lrsOf(t: ScaleliteTenant): Record<string, string | null> {
 
 function decideTenantMigration(t: ScaleliteTenant, view: PoolMigrationView, names: Map<string, string>, out: Migrating): boolean {
   const item = (outcome: MigrationOutcome, reason?: string) => out.items.push({ kind: 'tenant', id: shortId(t.id), outcome, ...(reason ? { reason } : {}) });
-  if (t.id === '' || t.id.length > 255) return item('skipped', 'the id must be 1 to 255 characters'), false;
+  if (t.id === '' || t.id.length > 255) return (item('skipped', 'the id must be 1 to 255 characters'), false);
   if (!DNS_LABEL.test(t.name)) {
-    return item('attention', `name '${t.name.slice(0, 80)}' is not a DNS label (here a tenant's name is the first label of its host): add it by hand under a valid name`), false;
+    return (item('attention', `name '${t.name.slice(0, 80)}' is not a DNS label (here a tenant's name is the first label of its host): add it by hand under a valid name`), false);
   }
-  if (!t.holdsName) return item('attention', `name ${t.name} resolves to another tenant in Scalelite, so no host reaches this one: not imported`), false;
+  if (!t.holdsName) return (item('attention', `name ${t.name} resolves to another tenant in Scalelite, so no host reaches this one: not imported`), false);
   const holder = names.get(tenantNameKey(t.name));
-  if (holder !== undefined && holder !== t.id) return item('attention', `another tenant here (id=${holder}) is named ${t.name}: not imported`), false;
+  if (holder !== undefined && holder !== t.id) return (item('attention', `another tenant here (id=${holder}) is named ${t.name}: not imported`), false);
   const secrets = splitSecrets(t.secrets);
   if (secrets.length === 0 || secrets.length > 20 || secrets.some((s) => s.length > LIMITS.secret)) {
-    return item('attention', `its secrets must be 1 to 20 of at most ${LIMITS.secret} characters: add it by hand`), false;
+    return (item('attention', `its secrets must be 1 to 20 of at most ${LIMITS.secret} characters: add it by hand`), false);
   }
   const lrs = lrsOf(t);
-  const badLrs = LRS_FIELDS.find((f) => (lrs[f]?.length ?? 0) > (f.endsWith('Url') || f === 'lrsEndpoint' ? LIMITS.url : f.endsWith('Password') || f.endsWith('Secret') ? LIMITS.secret : 255));
-  if (badLrs) return item('attention', `${badLrs} is too long for this balancer: add the tenant by hand`), false;
+  const badLrs = LRS_FIELDS.find(
+    (f) => (lrs[f]?.length ?? 0) > (f.endsWith('Url') || f === 'lrsEndpoint' ? LIMITS.url : f.endsWith('Password') || f.endsWith('Secret') ? LIMITS.secret : 255),
+  );
+  if (badLrs) return (item('attention', `${badLrs} is too long for this balancer: add the tenant by hand`), false);
   const current = view.tenants.get(t.id);
   names.set(tenantNameKey(t.name), t.id);
   if (!current) {
@@ -240,7 +243,7 @@ function decideTenantMigration(t: ScaleliteTenant, view: PoolMigrationView, name
   if (current.name !== t.name) changes.name = t.name;
   if (current.secrets.join(':') !== secrets.join(':')) changes.secrets = secrets;
   for (const f of LRS_FIELDS) if (current[f] !== lrs[f]) changes[f] = lrs[f];
-  if (Object.keys(changes).length === 0) return item('unchanged'), true;
+  if (Object.keys(changes).length === 0) return (item('unchanged'), true);
   out.events.push(draft('TenantUpdated', { tenantId: t.id, ...changes } as never));
   item('updated');
   return true;
@@ -265,7 +268,8 @@ function decideMeetingMigration(m: ScaleliteMeeting, servers: Set<string>, view:
   if (m.meetingId === '' || m.meetingId.length > LIMITS.meetingId) return item('skipped', `the meetingID must be 1 to ${LIMITS.meetingId} characters`);
   if (m.serverId === null) return item('skipped', 'listed in `meetings` but its meeting hash expired (DEFAULT_MEETING_TTL): not running any more');
   if (!servers.has(m.serverId)) return item('skipped', `its server (id=${shortId(m.serverId)}) is not in the pool: a stale route`);
-  if (m.voiceBridge === null || !/^\d{1,20}$/.test(m.voiceBridge)) return item('attention', `voice bridge '${String(m.voiceBridge).slice(0, 30)}' is not a number: the meeting keeps running, re-create it to route it here`);
+  if (m.voiceBridge === null || !/^\d{1,20}$/.test(m.voiceBridge))
+    return item('attention', `voice bridge '${String(m.voiceBridge).slice(0, 30)}' is not a number: the meeting keeps running, re-create it to route it here`);
   if ((m.moderatorPassword?.length ?? 0) > LIMITS.moderatorPassword) return item('attention', 'the moderator password is too long for this balancer');
   const holder = bridges.get(m.voiceBridge);
   if (holder !== undefined && holder !== m.meetingId) return item('attention', `voice bridge ${m.voiceBridge} is held here by meeting ${shortId(holder)}: not routed`);
@@ -395,7 +399,12 @@ export function decideRecordingsMigration(command: MigrateRecordings, existing: 
         url: f.url,
         length: f.length !== null && f.length >= 0 ? f.length : 0,
         processingTime: f.processingTime !== null && f.processingTime >= 0 ? f.processingTime : null,
-        thumbnails: f.thumbnails.map((t) => ({ url: t.url, width: t.width !== null && t.width >= 0 ? t.width : null, height: t.height !== null && t.height >= 0 ? t.height : null, alt: t.alt })),
+        thumbnails: f.thumbnails.map((t) => ({
+          url: t.url,
+          width: t.width !== null && t.width >= 0 ? t.width : null,
+          height: t.height !== null && t.height >= 0 ? t.height : null,
+          alt: t.alt,
+        })),
       })),
       source: source.slice(0, 1024),
     };

@@ -36,8 +36,7 @@ export interface ParamConfigError {
   message: string;
 }
 
-export const isParamConfigError = (v: unknown): v is ParamConfigError =>
-  typeof v === 'object' && v !== null && (v as ParamConfigError).error === 'invalidConfiguration';
+export const isParamConfigError = (v: unknown): v is ParamConfigError => typeof v === 'object' && v !== null && (v as ParamConfigError).error === 'invalidConfiguration';
 
 /**
  * `k1=v1,k2=v2`: split on ',', then on the first '=' (so values may hold '='
@@ -107,11 +106,7 @@ function tenantMaps(settings: readonly TenantParamSetting[]): { defaults: Map<st
  * duration and meta_tenant-*, so an override of those beats the balancer's own
  * values. Call this on the client's params before setting those instead.
  */
-export function applyParamPolicy(
-  request: ReadonlyArray<readonly [string, string]>,
-  env: ParamPolicy,
-  tenantSettings: readonly TenantParamSetting[] = [],
-): Array<[string, string]> {
+export function applyParamPolicy(request: ReadonlyArray<readonly [string, string]>, env: ParamPolicy, tenantSettings: readonly TenantParamSetting[] = []): Array<[string, string]> {
   const excluded = new Set(env.exclude);
   const merged = new Map<string, string>();
   for (const [k, v] of request) {

@@ -26,9 +26,7 @@ export interface ObservedMeeting {
   tenantId?: string | null;
 }
 
-export type PollOutcome =
-  | { ok: true; meetings: ObservedMeeting[]; bbbVersion: string | null }
-  | { ok: false; reason: PollFailureReason; error: string };
+export type PollOutcome = { ok: true; meetings: ObservedMeeting[]; bbbVersion: string | null } | { ok: false; reason: PollFailureReason; error: string };
 
 /** The poller's memory of one server between polls (not an event: a standby poller starts afresh). */
 export interface ServerHealth {
@@ -212,8 +210,6 @@ export interface OrphansView {
 /** Routes whose server is no longer in the pool: nobody can reach them through us. Nothing to ask: the view says it all. */
 export function decideOrphans(view: OrphansView): Decided {
   return {
-    events: view.routes
-      .filter((m) => !view.serverIds.has(m.serverId))
-      .map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'serverRemoved' })),
+    events: view.routes.filter((m) => !view.serverIds.has(m.serverId)).map((m) => draft('MeetingEnded', { meetingId: m.meetingId, serverId: m.serverId, reason: 'serverRemoved' })),
   };
 }

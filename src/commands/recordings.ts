@@ -132,7 +132,8 @@ export function decideUpdate(command: UpdateRecordings, found: Recording[]): Dec
   const ids = [...new Set(recordIds)];
   if (ids.length !== recordIds.length || ids.some((id) => !byId.has(id))) return { events: [], result: { updated: false } };
   for (const [key, value] of update.metadata) {
-    if (key.length === 0 || key.length > LIMITS.metadataKey) return domainError('invalidRequest', `metadata key '${key.slice(0, 50)}' must be 1 to ${LIMITS.metadataKey} characters`);
+    if (key.length === 0 || key.length > LIMITS.metadataKey)
+      return domainError('invalidRequest', `metadata key '${key.slice(0, 50)}' must be 1 to ${LIMITS.metadataKey} characters`);
     if (value.length > LIMITS.metadataValue) return domainError('invalidRequest', `metadata value of '${key}' is longer than ${LIMITS.metadataValue} characters`);
   }
   const set = Object.fromEntries(update.metadata.filter(([, v]) => v !== ''));

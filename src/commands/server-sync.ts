@@ -206,12 +206,7 @@ export type SyncStep =
  * them. `enabled: false` cordons an enabled server rather than disabling it,
  * so its meetings finish.
  */
-export function planSync(
-  desired: ReadonlyMap<string, DesiredServer>,
-  current: readonly Server[],
-  meetingsOn: (serverId: string) => number,
-  mode: SyncMode,
-): SyncStep[] {
+export function planSync(desired: ReadonlyMap<string, DesiredServer>, current: readonly Server[], meetingsOn: (serverId: string) => number, mode: SyncMode): SyncStep[] {
   const steps: SyncStep[] = [];
   const byId = new Map(current.map((s) => [s.id, s]));
   const p = (id: string) => `[${id}] `;

@@ -115,9 +115,7 @@ export function decideServer(command: ServerCommand, view: ServerView): Decision
       const changes = {
         ...(command.url !== undefined && command.url !== server.url ? { url: command.url } : {}),
         ...(command.secret !== undefined && command.secret !== server.secret ? { secret: command.secret } : {}),
-        ...(command.loadMultiplier !== undefined && command.loadMultiplier !== server.loadMultiplier
-          ? { loadMultiplier: command.loadMultiplier }
-          : {}),
+        ...(command.loadMultiplier !== undefined && command.loadMultiplier !== server.loadMultiplier ? { loadMultiplier: command.loadMultiplier } : {}),
         ...(tag !== undefined && tag !== server.tag ? { tag } : {}),
       };
       const events: EventDraft[] = Object.keys(changes).length > 0 ? [draft('ServerUpdated', { serverId: server.id, ...changes })] : [];

@@ -28,7 +28,9 @@ export const splitSecrets = (secrets: string): string[] =>
     .filter(Boolean);
 
 function checkName(name: string): DomainError | null {
-  return DNS_LABEL.test(name) ? null : domainError('invalidTenant', `Tenant name '${name.slice(0, 80)}' must be a DNS label (letters, digits and -, at most 63): it is the first label of the tenant's host`);
+  return DNS_LABEL.test(name)
+    ? null
+    : domainError('invalidTenant', `Tenant name '${name.slice(0, 80)}' must be a DNS label (letters, digits and -, at most 63): it is the first label of the tenant's host`);
 }
 
 function checkSecrets(secrets: string[]): DomainError | null {

@@ -273,10 +273,7 @@ export const EVENT_TYPES = Object.keys(eventSchemas) as EventType[];
 export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]>;
 
 /** The current version of each event type: what is written today. */
-export const currentVersion: Record<EventType, number> = Object.fromEntries(EVENT_TYPES.map((t) => [t, 1])) as Record<
-  EventType,
-  number
->;
+export const currentVersion: Record<EventType, number> = Object.fromEntries(EVENT_TYPES.map((t) => [t, 1])) as Record<EventType, number>;
 
 /** upcasters[type][v] turns the data of version v into version v+1. */
 export const upcasters: Partial<Record<EventType, Record<number, (data: unknown) => unknown>>> = {};

@@ -95,7 +95,10 @@ export async function openBackends(config: Config, logger: Logger, options: { se
       if (!pglite) {
         const embedded = await openEmbeddedSql(config.dataDir);
         // closed before the claim is released: the next owner finds the files complete
-        closers.push(() => embedded.sql.close(), () => embedded.release());
+        closers.push(
+          () => embedded.sql.close(),
+          () => embedded.release(),
+        );
         pglite = embedded.sql;
       }
       return pglite;

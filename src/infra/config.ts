@@ -68,18 +68,17 @@ const num = (def: number, opts: { min?: number; max?: number; int?: boolean; pos
     .transform((v, ctx) => {
       if (v === undefined || v.trim() === '') return def;
       const n = Number(v.trim());
-      const problem =
-        !Number.isFinite(n)
-          ? 'a number'
-          : opts.int && !Number.isInteger(n)
-            ? 'a whole number'
-            : opts.positive && n <= 0
-              ? 'a number greater than 0'
-              : opts.min !== undefined && n < opts.min
-                ? `a number >= ${opts.min}`
-                : opts.max !== undefined && n > opts.max
-                  ? `a number <= ${opts.max}`
-                  : null;
+      const problem = !Number.isFinite(n)
+        ? 'a number'
+        : opts.int && !Number.isInteger(n)
+          ? 'a whole number'
+          : opts.positive && n <= 0
+            ? 'a number greater than 0'
+            : opts.min !== undefined && n < opts.min
+              ? `a number >= ${opts.min}`
+              : opts.max !== undefined && n > opts.max
+                ? `a number <= ${opts.max}`
+                : null;
       if (problem) {
         ctx.addIssue({ code: 'custom', message: `expected ${problem}, got '${v}'` });
         return z.NEVER;
@@ -362,7 +361,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     voiceBridgeLength: e.VOICE_BRIDGE_LEN,
     useExternalVoiceBridge: e.USE_EXTERNAL_VOICE_BRIDGE,
     dataDir,
-    kafkaBrokers: e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean),
+    kafkaBrokers: e.KAFKA_BROKERS?.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     kafkaTopicPrefix: e.KAFKA_TOPIC_PREFIX ?? 'scalelite.',
     kafkaReplicationFactor: e.KAFKA_REPLICATION_FACTOR,
     redisUrl: e.REDIS_URL,
@@ -402,7 +403,10 @@ function policy(defaults: string | undefined, overrides: string | undefined, exc
 function recordingSettings(e: z.infer<typeof EnvSchema>, dataDir: string, secrets: string[]): RecordingSettings {
   // Without Scalelite's /var/bigbluebutton tree (the embedded default), recordings live under DATA_DIR.
   const dir = (value: string | undefined, name: string) => resolve(value ?? join(dataDir, 'recordings', name));
-  const formats = (e.RECORDING_PLAYBACK_FORMATS ?? DEFAULT_PLAYBACK_FORMATS.join(':')).split(':').map((f) => f.trim()).filter(Boolean);
+  const formats = (e.RECORDING_PLAYBACK_FORMATS ?? DEFAULT_PLAYBACK_FORMATS.join(':'))
+    .split(':')
+    .map((f) => f.trim())
+    .filter(Boolean);
   const bad = formats.find((f) => !/^[A-Za-z0-9_-]{1,64}$/.test(f));
   if (bad !== undefined) throw new ConfigError(`RECORDING_PLAYBACK_FORMATS: '${bad}' is not a format name (letters, digits, - and _)`);
   return {

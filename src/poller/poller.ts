@@ -134,7 +134,8 @@ export class Poller {
       }
     };
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, servers.length) }, worker));
-    if (left > 0) logger.warn({ left, servers: servers.length, passTimeoutMs: settings.passTimeoutMs }, `poll pass out of time: ${left} servers left for the next pass, where they come first`);
+    if (left > 0)
+      logger.warn({ left, servers: servers.length, passTimeoutMs: settings.passTimeoutMs }, `poll pass out of time: ${left} servers left for the next pass, where they come first`);
     events += await this.reconcileOrphans();
     const after = await pool.servers();
     const summary = { servers: servers.length, polled, online: after.filter((s) => s.online).length, events, durationMs: clock().getTime() - started.getTime(), failed };
@@ -171,9 +172,11 @@ export class Poller {
     if (committed.events.length > 0) logger.info({ serverId: server.id, events: committed.events.map((e) => e.event.type) }, line);
     else logger.debug({ serverId: server.id }, line);
     for (const { event } of committed.events) {
-      if (event.type === 'ServerPollFailed') logger.warn({ serverId: server.id, url: server.url, reason: event.data.reason, error: event.data.error }, `polls of server ${server.id} fail: ${event.data.error}`);
+      if (event.type === 'ServerPollFailed')
+        logger.warn({ serverId: server.id, url: server.url, reason: event.data.reason, error: event.data.error }, `polls of server ${server.id} fail: ${event.data.error}`);
       if (event.type === 'ServerPollRecovered') logger.info({ serverId: server.id }, `polls of server ${server.id} succeed again`);
-      if (event.type === 'MeetingAdopted') logger.info({ serverId: server.id, meetingId: event.data.meetingId }, `meeting ${event.data.meetingId} found running on server ${server.id} without a route: routed there`);
+      if (event.type === 'MeetingAdopted')
+        logger.info({ serverId: server.id, meetingId: event.data.meetingId }, `meeting ${event.data.meetingId} found running on server ${server.id} without a route: routed there`);
     }
     if (decision.result.endCalls.length > 0) void this.endAll(server, decision.result.endCalls);
     return committed.events.length;

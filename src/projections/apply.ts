@@ -37,7 +37,10 @@ async function applyOnce(store: PoolSliceStore, batch: StoredEvent[]): Promise<n
     for (const table of Object.keys(keys) as Array<keyof PoolKeys>) keys[table].push(...k[table]);
   }
   const before = await store.loadSlice(dedupe(keys));
-  const after = evolveAll(before, fresh.map((s) => s.event));
+  const after = evolveAll(
+    before,
+    fresh.map((s) => s.event),
+  );
   const last = fresh[fresh.length - 1].offset;
   await store.commit(diffPool(before, after), last, checkpoint);
   return last;

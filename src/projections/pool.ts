@@ -363,8 +363,7 @@ export function isEmptyChange(c: PoolChanges): boolean {
 }
 
 /** The order admins see servers in: as they were added. */
-export const byAddition = (a: Server, b: Server): number =>
-  a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+export const byAddition = (a: Server, b: Server): number => (a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Selectable for a new meeting: enabled, online and with a known load. */
 export const isSelectable = (s: Server): boolean => s.state === 'enabled' && s.online && s.load !== null;

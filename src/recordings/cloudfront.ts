@@ -75,7 +75,11 @@ const HTML_EXTENSIONS = new Set(['html', 'xhtml']);
 
 /** The media type Rails puts first for an Accept header: by q, ties in the order given. */
 function firstAccepted(accept: string): string {
-  if (!accept.includes(',')) return accept.split(/\s*;\s*/)[0].trim().toLowerCase();
+  if (!accept.includes(','))
+    return accept
+      .split(/\s*;\s*/)[0]
+      .trim()
+      .toLowerCase();
   const entries = accept
     .split(',')
     .map((part, index) => {

@@ -251,7 +251,10 @@ export async function locateFormats(dirs: RecordingDirs, recordId: string, forma
   return Promise.all(
     formats.map(async (format) => {
       requireSafe('format', format);
-      const [published, unpublished] = await Promise.all([isDirectory(formatDirOf(dirs.publishDir, format, recordId)), isDirectory(formatDirOf(dirs.unpublishDir, format, recordId))]);
+      const [published, unpublished] = await Promise.all([
+        isDirectory(formatDirOf(dirs.publishDir, format, recordId)),
+        isDirectory(formatDirOf(dirs.unpublishDir, format, recordId)),
+      ]);
       return { format, published, unpublished };
     }),
   );
@@ -319,9 +322,7 @@ export async function moveToFailed(spoolDir: string, tarPath: string, reason: st
  */
 export async function listSpool(spoolDir: string): Promise<string[]> {
   await ensureDir(spoolDir);
-  const candidates = (await fs.readdir(spoolDir, { withFileTypes: true })).filter(
-    (e) => e.isFile() && e.name.endsWith('.tar') && !e.name.startsWith('.'),
-  );
+  const candidates = (await fs.readdir(spoolDir, { withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.tar') && !e.name.startsWith('.'));
   const dated: Array<{ file: string; mtime: number }> = [];
   for (const e of candidates) {
     const file = path.join(spoolDir, e.name);

@@ -192,7 +192,12 @@ export class RecordingImporter {
       if (isDomainError(planned)) throw new NotAnImport(planned.message);
       const plan = planned.result;
       // A recording the index does not know keeps nothing of a failed import (a known one keeps its earlier files).
-      if (!plan.known) forget = () => this.storage.deleteRecording(imported.recordId, found.map((f) => f.format));
+      if (!plan.known)
+        forget = () =>
+          this.storage.deleteRecording(
+            imported.recordId,
+            found.map((f) => f.format),
+          );
       const staged: StagedFormat[] = [];
       for (const f of found) staged.push(await this.storage.stageFormat(f.format, f.recordId, f.dir, plan.published));
       const committed = await writeSide.decide(actor, async (store) => {
@@ -248,9 +253,7 @@ export class RecordingImporter {
     logger[refused ? 'warn' : 'error']({ file: name, reason, movedTo }, 'Failed to import recording');
     this.state.failed += 1;
     this.state.lastFailure = { file: name, reason, at: new Date().toISOString() };
-    await writeSide
-      .decide(actor, () => decideImportFailed({ source: name, reason, movedTo }))
-      .catch((err: unknown) => logger.warn({ err }, 'could not record the failed import'));
+    await writeSide.decide(actor, () => decideImportFailed({ source: name, reason, movedTo })).catch((err: unknown) => logger.warn({ err }, 'could not record the failed import'));
     return { file: name, kind: 'failed', reason, movedTo };
   }
 

@@ -42,14 +42,7 @@ export function issueAccessCookie(opts: AccessCookieOptions): string {
   const exp = Math.floor(opts.now.getTime() / 1000) + maxAge;
   const path = resourcePath(format, recordId);
   const jwt = signJwt({ sub: path, exp }, opts.key, 'HS256');
-  const attributes = [
-    `${cookieName(format, recordId)}=${jwt}`,
-    `Path=${path}`,
-    `Max-Age=${maxAge}`,
-    `Expires=${new Date(exp * 1000).toUTCString()}`,
-    'Secure',
-    'HttpOnly',
-  ];
+  const attributes = [`${cookieName(format, recordId)}=${jwt}`, `Path=${path}`, `Max-Age=${maxAge}`, `Expires=${new Date(exp * 1000).toUTCString()}`, 'Secure', 'HttpOnly'];
   // The player is often embedded cross-site (LMS iframes), hence None; clients that
   // mishandle None would drop or mis-scope the cookie, so they get no SameSite at all.
   if (!sameSiteNoneIncompatible(opts.userAgent ?? '')) attributes.push('SameSite=None');

@@ -31,10 +31,7 @@ export interface ReadModelRebuildDeps {
 /** Rebuild the pool and the recordings from the log; `equal` says whether both live models matched it. */
 export async function rebuildReadModels(deps: ReadModelRebuildDeps, onProgress: (p: RebuildProgress) => void): Promise<RebuildResult> {
   const started = Date.now();
-  const rebuilt = await rebuildPool(
-    { log: deps.log, live: deps.pool, lock: deps.lock, fresh: deps.scratchPool(), projectionTimeoutMs: deps.projectionTimeoutMs },
-    onProgress,
-  );
+  const rebuilt = await rebuildPool({ log: deps.log, live: deps.pool, lock: deps.lock, fresh: deps.scratchPool(), projectionTimeoutMs: deps.projectionTimeoutMs }, onProgress);
   const recordings = await rebuildRecordings(deps);
   const differences = [...rebuilt.differences, ...recordings.differences.map((id) => `recording ${id}: differed from the log`)];
   return { ...rebuilt, equal: differences.length === 0, differences, ms: Date.now() - started };

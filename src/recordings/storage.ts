@@ -32,9 +32,7 @@ export interface StagedFormat {
 }
 
 /** A playback resource found in the published tree. */
-export type StoredResource =
-  | { kind: 'file'; path: string }
-  | { kind: 'object'; key: string };
+export type StoredResource = { kind: 'file'; path: string } | { kind: 'object'; key: string };
 
 /** A byte range request and the validators of a conditional GET, passed through to the store. */
 export interface ObjectRead {

@@ -62,7 +62,12 @@ export function compressionOf(head: Buffer): string | null {
 }
 
 export function formatBytes(n: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const)
+    if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
   return `${n} bytes`;
 }
 
@@ -289,7 +294,8 @@ export class TarScanner {
     }
     const size = pending.size ?? headerSize;
     let type: TarEntryType;
-    if (flag === '0' || flag === '7') type = rawName.endsWith('/') ? 'dir' : 'file'; // a trailing slash makes a dir, as in old tars
+    if (flag === '0' || flag === '7')
+      type = rawName.endsWith('/') ? 'dir' : 'file'; // a trailing slash makes a dir, as in old tars
     else if (flag === '5') type = 'dir';
     else if (flag === '2') type = 'symlink';
     else if (flag === '1') type = 'hardlink';

@@ -76,7 +76,16 @@ export async function startApi(parts: ApiRoleParts): Promise<Listening> {
     logger: logger.child({ role: 'admin' }),
     rebuild: (onProgress) =>
       rebuildReadModels(
-        { log, lock, pool, scratchPool: backends.scratchPool, projectionTimeoutMs: config.projectionTimeoutMs, recordings: backends.recordings, logSharesSql: backends.logSharesSql, isRecordingEvent },
+        {
+          log,
+          lock,
+          pool,
+          scratchPool: backends.scratchPool,
+          projectionTimeoutMs: config.projectionTimeoutMs,
+          recordings: backends.recordings,
+          logSharesSql: backends.logSharesSql,
+          isRecordingEvent,
+        },
         onProgress,
       ),
     poolAt: (at) => poolAt(log, at, backends.scratchPool()),

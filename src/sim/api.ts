@@ -58,17 +58,7 @@ export const API_VERSION = '2.0';
 export const XML_CONTENT_TYPE = 'text/xml;charset=utf-8';
 
 /** Actions the simulator implements; anything else gets the unsupported answer. */
-export const SUPPORTED_ACTIONS = [
-  'index',
-  'create',
-  'join',
-  'isMeetingRunning',
-  'getMeetingInfo',
-  'getMeetings',
-  'end',
-  'insertDocument',
-  'getRecordings',
-] as const;
+export const SUPPORTED_ACTIONS = ['index', 'create', 'join', 'isMeetingRunning', 'getMeetingInfo', 'getMeetings', 'end', 'insertDocument', 'getRecordings'] as const;
 
 type Params = Map<string, string[]>;
 

@@ -14,13 +14,10 @@ export function algorithmForChecksum(checksum: string): ChecksumAlgorithm | unde
   return ALGORITHM_BY_HEX_LENGTH.get(checksum.length);
 }
 
-export function computeChecksum(
-  action: string,
-  queryWithoutChecksum: string,
-  secret: string,
-  algorithm: ChecksumAlgorithm = 'sha1',
-): string {
-  return createHash(algorithm).update(action + queryWithoutChecksum + secret, 'utf8').digest('hex');
+export function computeChecksum(action: string, queryWithoutChecksum: string, secret: string, algorithm: ChecksumAlgorithm = 'sha1'): string {
+  return createHash(algorithm)
+    .update(action + queryWithoutChecksum + secret, 'utf8')
+    .digest('hex');
 }
 
 /**
@@ -29,10 +26,7 @@ export function computeChecksum(
  * on '&') would accept query strings that real BBB rejects.
  */
 export function stripChecksum(rawQuery: string, checksum: string): string {
-  return rawQuery
-    .replace(`&checksum=${checksum}`, '')
-    .replace(`checksum=${checksum}&`, '')
-    .replace(`checksum=${checksum}`, '');
+  return rawQuery.replace(`&checksum=${checksum}`, '').replace(`checksum=${checksum}&`, '').replace(`checksum=${checksum}`, '');
 }
 
 /**
@@ -56,9 +50,7 @@ export function buildSortedQuery(params: ReadonlyMap<string, readonly string[]>)
   return parts.join('&');
 }
 
-export type ChecksumVerdict =
-  | { ok: true; algorithm: ChecksumAlgorithm }
-  | { ok: false; reason: 'missing' | 'unsupportedAlgorithm' | 'mismatch' };
+export type ChecksumVerdict = { ok: true; algorithm: ChecksumAlgorithm } | { ok: false; reason: 'missing' | 'unsupportedAlgorithm' | 'mismatch' };
 
 export function verifyChecksum(args: {
   action: string;
@@ -83,12 +75,7 @@ export function verifyChecksum(args: {
  * Handy for tests and demos; values are encoded like most BBB client libraries
  * (encodeURIComponent with '+' for spaces is not required: BBB hashes the raw string).
  */
-export function signQuery(
-  action: string,
-  params: Record<string, string | number | boolean | undefined>,
-  secret: string,
-  algorithm: ChecksumAlgorithm = 'sha1',
-): string {
+export function signQuery(action: string, params: Record<string, string | number | boolean | undefined>, secret: string, algorithm: ChecksumAlgorithm = 'sha1'): string {
   const query = Object.entries(params)
     .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)

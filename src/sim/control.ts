@@ -14,7 +14,15 @@ export const simModeSchema: z.ZodType<SimMode> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('failing'), how: z.enum(['http500', 'reset', 'failed-xml', 'garbage']) }),
   z.object({ kind: z.literal('drip'), intervalMs: z.number().int().min(1).max(600_000) }),
   // Up to 1 GiB: past any reply limit worth testing, and streamed, so the simulator never holds it.
-  z.object({ kind: z.literal('huge'), bytes: z.number().int().min(0).max(1024 ** 3), declareLength: z.boolean().optional() }),
+  z.object({
+    kind: z.literal('huge'),
+    bytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 ** 3),
+    declareLength: z.boolean().optional(),
+  }),
   z.object({ kind: z.literal('down') }),
 ]);
 
@@ -43,8 +51,16 @@ const recordingRequestSchema = z.strictObject({
   published: z.boolean().optional(),
   participants: z.number().int().min(0).max(100_000).optional(),
   startTime: z.number().int().min(0).optional(),
-  durationMs: z.number().int().min(0).max(7 * 24 * 3_600_000).optional(),
-  host: z.string().regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/).optional(),
+  durationMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3_600_000)
+    .optional(),
+  host: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/)
+    .optional(),
   isBreakout: z.boolean().optional(),
 });
 

@@ -166,11 +166,7 @@ export interface CreateInput {
   documents: PresentationDocument[];
 }
 
-export type CreateOutcome =
-  | { kind: 'created'; meeting: Meeting }
-  | { kind: 'duplicate'; meeting: Meeting }
-  | { kind: 'idNotUnique' }
-  | { kind: 'voiceBridgeInUse' };
+export type CreateOutcome = { kind: 'created'; meeting: Meeting } | { kind: 'duplicate'; meeting: Meeting } | { kind: 'idNotUnique' } | { kind: 'voiceBridgeInUse' };
 
 export type EndReason = 'api' | 'control' | 'empty' | 'duration' | 'parentEnded';
 

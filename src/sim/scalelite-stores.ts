@@ -110,7 +110,14 @@ export async function seedServer(redis: Redis, s: ServerSeed): Promise<void> {
   if (s.tag) hash.tag = s.tag;
   if (s.loadMultiplier !== undefined) hash.load_multiplier = s.loadMultiplier;
   if (s.state) hash.state = s.state;
-  if (s.stats) Object.assign(hash, { meetings: String(s.stats.meetings), users: String(s.stats.users), largest_meeting: String(s.stats.largest), videos: String(s.stats.videos), bbb_version: '2.7.3' });
+  if (s.stats)
+    Object.assign(hash, {
+      meetings: String(s.stats.meetings),
+      users: String(s.stats.users),
+      largest_meeting: String(s.stats.largest),
+      videos: String(s.stats.videos),
+      bbb_version: '2.7.3',
+    });
   const enabled = s.state === 'enabled' || (s.state === undefined && s.legacyEnabled);
   const m = redis.multi().hset(`server:${s.id}`, hash).sadd('servers', s.id).hset(s.id, 'healthy_counter', '0', 'unhealthy_counter', '0');
   if (enabled) m.sadd('server_enabled', s.id);
@@ -131,7 +138,10 @@ export async function seedMeeting(redis: Redis, m: { id: string; serverId: strin
 }
 
 export async function seedTenant(redis: Redis, t: { id: string; name: string; secrets: string; fields?: Record<string, string>; holdsName?: boolean }): Promise<void> {
-  const m = redis.multi().hset(`tenant:${t.id}`, { name: t.name, secrets: t.secrets, ...t.fields }).sadd('tenants', t.id);
+  const m = redis
+    .multi()
+    .hset(`tenant:${t.id}`, { name: t.name, secrets: t.secrets, ...t.fields })
+    .sadd('tenants', t.id);
   if (t.holdsName !== false) m.hset(`tenant_name:${t.name}`, 'id', t.id);
   await m.exec();
 }

@@ -317,9 +317,10 @@ export class SimServer implements SimulatedServer {
       // Where join redirects browsers; a 200 page so redirect-following clients end successfully.
       const session = this.sessions.get(query.get('sessionToken') ?? '');
       const meeting = session ? this.registry.find(session.meetingID) : undefined;
-      const body = session && meeting
-        ? `<h1>${escapeXml(meeting.name)}</h1><p>${escapeXml(session.fullName)} joined (simulated HTML5 client).</p>`
-        : '<h1>Simulated HTML5 client</h1><p>No active session for this token.</p>';
+      const body =
+        session && meeting
+          ? `<h1>${escapeXml(meeting.name)}</h1><p>${escapeXml(session.fullName)} joined (simulated HTML5 client).</p>`
+          : '<h1>Simulated HTML5 client</h1><p>No active session for this token.</p>';
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html('BigBlueButton', body));
       return;

@@ -9,13 +9,7 @@ const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/
 
 /** FreeMarker's XML auto-escaping (auto_esc=true, output_format="XML"). */
 export function escapeXml(value: string | number | boolean): string {
-  return String(value)
-    .replace(INVALID_XML_CHARS, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return String(value).replace(INVALID_XML_CHARS, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 /** Metadata and customdata keys become element names, so they must be valid XML names. */
@@ -49,12 +43,7 @@ export function renderError(messageKey: string, message: string): string {
 
 /** api-errors.ftlx: the multi-error document (e.g. nonUniqueVoiceBridge on create). */
 export function renderErrors(errors: Array<{ key: string; message: string }>): string {
-  return response([
-    el('returncode', 'FAILED'),
-    '<errors>',
-    ...errors.flatMap((e) => ['<error>', el('key', e.key), el('message', e.message), '</error>']),
-    '</errors>',
-  ]);
+  return response([el('returncode', 'FAILED'), '<errors>', ...errors.flatMap((e) => ['<error>', el('key', e.key), el('message', e.message), '</error>']), '</errors>']);
 }
 
 export interface VersionInfo {
@@ -129,10 +118,7 @@ export function renderEnd(): string {
   return response([
     el('returncode', 'SUCCESS'),
     el('messageKey', 'sentEndMeetingRequest'),
-    el(
-      'message',
-      'A request to end the meeting was sent.  Please wait a few seconds, and then use the getMeetingInfo or isMeetingRunning API calls to verify that it was ended.',
-    ),
+    el('message', 'A request to end the meeting was sent.  Please wait a few seconds, and then use the getMeetingInfo or isMeetingRunning API calls to verify that it was ended.'),
   ]);
 }
 
@@ -143,13 +129,7 @@ export function renderInsertDocument(returncode: 'SUCCESS' | 'FAILED', message: 
 
 /** bbb-web's getRecordings answer when it has none; the simulator never records. */
 export function renderNoRecordings(): string {
-  return response([
-    el('returncode', 'SUCCESS'),
-    '<recordings>',
-    '</recordings>',
-    el('messageKey', 'noRecordings'),
-    el('message', 'There are no recordings for the meeting(s).'),
-  ]);
+  return response([el('returncode', 'SUCCESS'), '<recordings>', '</recordings>', el('messageKey', 'noRecordings'), el('message', 'There are no recordings for the meeting(s).')]);
 }
 
 /**
@@ -216,17 +196,7 @@ export function renderMeetingInfo(m: Meeting): string {
 /** get-meetings.ftlx, including its noMeetings variant (still SUCCESS). */
 export function renderMeetings(meetings: readonly Meeting[]): string {
   if (meetings.length === 0) {
-    return response([
-      el('returncode', 'SUCCESS'),
-      '<meetings/>',
-      el('messageKey', 'noMeetings'),
-      el('message', 'no meetings were found on this server'),
-    ]);
+    return response([el('returncode', 'SUCCESS'), '<meetings/>', el('messageKey', 'noMeetings'), el('message', 'no meetings were found on this server')]);
   }
-  return response([
-    el('returncode', 'SUCCESS'),
-    '<meetings>',
-    ...meetings.flatMap((m) => ['<meeting>', ...meetingLines(m), '</meeting>']),
-    '</meetings>',
-  ]);
+  return response([el('returncode', 'SUCCESS'), '<meetings>', ...meetings.flatMap((m) => ['<meeting>', ...meetingLines(m), '</meeting>']), '</meetings>']);
 }

@@ -19,10 +19,7 @@ function packagesLoadedBy(args: string[], env: NodeJS.ProcessEnv): { packages: S
   const dir = mkdtempSync(join(tmpdir(), 'cli-startup-'));
   const preload = join(dir, 'trace.js');
   const out = join(dir, 'loaded.json');
-  writeFileSync(
-    preload,
-    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));\n`,
-  );
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));\n`);
   try {
     const res = spawnSync(process.execPath, ['-r', preload, join(root, 'bin', 'scalelite'), ...args], { env, encoding: 'utf8', timeout: 30_000 });
     const files: string[] = JSON.parse(require('node:fs').readFileSync(out, 'utf8'));
@@ -67,7 +64,10 @@ describe('npm start skips an up-to-date build', () => {
     );
     writeFileSync(
       join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'ES2022', outDir: 'dist', rootDir: '.', skipLibCheck: true, types: [] }, include: ['cli'] }),
+      JSON.stringify({
+        compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'ES2022', outDir: 'dist', rootDir: '.', skipLibCheck: true, types: [] },
+        include: ['cli'],
+      }),
     );
     writeFileSync(
       join(project, 'cli', 'commands', 'hello.ts'),
@@ -89,7 +89,10 @@ describe('npm start skips an up-to-date build', () => {
     expect(run()).toContain('build up to date');
 
     const source = join(project, 'cli', 'commands', 'hello.ts');
-    writeFileSync(source, "import { Command } from '@oclif/core';\nexport default class Hello extends Command {\n  static override description = 'two';\n  async run(): Promise<void> { this.log('hi'); }\n}\n");
+    writeFileSync(
+      source,
+      "import { Command } from '@oclif/core';\nexport default class Hello extends Command {\n  static override description = 'two';\n  async run(): Promise<void> { this.log('hi'); }\n}\n",
+    );
     // The last build a minute ago, the edit since: clear of any file system's clock granularity.
     const now = Date.now() / 1000;
     utimesSync(join(project, 'dist', '.build-stamp'), now - 60, now - 60);

@@ -41,8 +41,7 @@ describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
     balancer = null;
   }
 
-  const lms = () =>
-    new LmsClient(`http://127.0.0.1:${port}`, prod ? String(env.LOADBALANCER_SECRET) : readFileSync(join(dataDir, 'loadbalancer-secret'), 'utf8').trim());
+  const lms = () => new LmsClient(`http://127.0.0.1:${port}`, prod ? String(env.LOADBALANCER_SECRET) : readFileSync(join(dataDir, 'loadbalancer-secret'), 'utf8').trim());
 
   beforeAll(async () => {
     dataDir = await freshDataDir();
@@ -210,7 +209,7 @@ describe.each(BACKENDS)('scalelite end to end (%s backends)', (backend) => {
     const status = await cli('status');
     expect(status.stdout).toMatch(new RegExp(`\\(${added.id}\\): polls fail since \\S+: the server's secret does not match \\(checksumError\\)`));
     const listed = await cli('servers');
-    expect(listed.stdout).toContain("polls fail since");
+    expect(listed.stdout).toContain('polls fail since');
     const [json] = (await cliJson<Array<{ id: string; poll_error: { reason: string } | null }>>('servers')).filter((x) => x.id === added.id);
     expect(json.poll_error).toMatchObject({ reason: 'checksumError' });
     expect((await cli('servers:disable', added.id)).code).toBe(0);

@@ -203,7 +203,9 @@ describe('separate roles on the production backends', () => {
     // Each worker's series carry its number; together they count every call.
     await passes(async () => {
       const text = await scrape();
-      const counts = ['1', '2'].map((worker) => sample(text, 'scalelite_http_request_duration_seconds_count', { role: 'api', call: 'getMeetings', outcome: 'SUCCESS', worker }) ?? 0);
+      const counts = ['1', '2'].map(
+        (worker) => sample(text, 'scalelite_http_request_duration_seconds_count', { role: 'api', call: 'getMeetings', outcome: 'SUCCESS', worker }) ?? 0,
+      );
       expect(counts.reduce((a, b) => a + b, 0)).toBe(20);
     }, 10_000);
 

@@ -38,8 +38,7 @@ describe('scalelite servers:sync and servers:yaml (embedded backends)', () => {
     return path;
   };
   const lines = (text: string) => text.split('\n').filter((l) => l !== '');
-  const states = async () =>
-    Object.fromEntries((await cliJson<Array<{ id: string; state: string }>>('servers')).map((s) => [s.id, s.state]));
+  const states = async () => Object.fromEntries((await cliJson<Array<{ id: string; state: string }>>('servers')).map((s) => [s.id, s.state]));
 
   beforeAll(async () => {
     dataDir = await freshDataDir();
@@ -61,7 +60,7 @@ describe('scalelite servers:sync and servers:yaml (embedded backends)', () => {
     return `servers:\n  bbb-a:\n    url: ${a.url}\n    secret: ${a.secret}\n  bbb-b:\n    url: ${b.url}\n    secret: ${b.secret}\n    enabled: false\n    tag: gpu\n`;
   };
 
-  test('a dry run says it is one and what each step would do, and changes nothing; a run prints Scalelite\'s lines as it applies them', async () => {
+  test("a dry run says it is one and what each step would do, and changes nothing; a run prints Scalelite's lines as it applies them", async () => {
     const path = file('servers.yml', both());
     const plan = ['[bbb-a] Server created', '[bbb-a] Server enabled', '[bbb-b] Server created'];
     const wouldDo = [

@@ -308,7 +308,13 @@ describe('tenants and tenantSettings commands (embedded backend)', () => {
   test('with multitenancy disabled every task aborts before anything else', async () => {
     const offCli = (...args: string[]) => run(off, ...args);
     // one of each kind: a listing, a change, missing arguments (the multitenancy check comes first, as in Scalelite), settings
-    const calls = [['tenants'], ['tenants:add[bn,secret]'], ['tenants:update'], ['tenants:update_lrs_kc', bn, 'https://lrs/', 'https://kc/', 'id', 'secret', 'u', 'p'], ['tenantSettings:remove', 'some-id']];
+    const calls = [
+      ['tenants'],
+      ['tenants:add[bn,secret]'],
+      ['tenants:update'],
+      ['tenants:update_lrs_kc', bn, 'https://lrs/', 'https://kc/', 'id', 'secret', 'u', 'p'],
+      ['tenantSettings:remove', 'some-id'],
+    ];
     const results = await Promise.all(calls.map((args) => offCli(...args)));
     results.forEach((r, i) => {
       try {

@@ -27,7 +27,14 @@ describe('the access log', () => {
     const url = h.lms.url('create', { meetingID: 'logged', name: 'Logged', moderatorPW: 'secret-mod-pw', attendeePW: 'secret-att-pw' });
     await h.lms.raw(url);
     const [line] = access();
-    expect(line).toMatchObject({ level: 30, call: 'create', meetingID: 'logged', outcome: 'SUCCESS', req: { method: 'GET', path: '/bigbluebutton/api/create' }, res: { status: 200 } });
+    expect(line).toMatchObject({
+      level: 30,
+      call: 'create',
+      meetingID: 'logged',
+      outcome: 'SUCCESS',
+      req: { method: 'GET', path: '/bigbluebutton/api/create' },
+      res: { status: 200 },
+    });
     expect(String(line.upstream)).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(typeof line.ms).toBe('number');
     const everything = JSON.stringify(lines);

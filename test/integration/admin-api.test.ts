@@ -7,7 +7,9 @@ import { tag } from '../support/bbb-client';
 
 async function adminRaw(h: Harness, action: string, init: { method?: 'GET' | 'POST'; query?: string; body?: string; type?: string; secret?: string } = {}) {
   const query = init.query ?? '';
-  const checksum = createHash('sha256').update(action + query + (init.secret ?? TEST_SECRET)).digest('hex');
+  const checksum = createHash('sha256')
+    .update(action + query + (init.secret ?? TEST_SECRET))
+    .digest('hex');
   const res = await request(`${h.balancer.url}/scalelite/api/${action}?${query ? `${query}&` : ''}checksum=${checksum}`, {
     method: init.method ?? 'GET',
     body: init.body,
@@ -107,7 +109,7 @@ describe.each(BACKENDS)('admin API (%s backends)', (backend) => {
     expect(tag(join.body, 'messageKey')).toBe('notFound');
   });
 
-  test('deleteServer: 200 with Scalelite\'s message, then 404', async () => {
+  test("deleteServer: 200 with Scalelite's message, then 404", async () => {
     const servers = (await adminRaw(h, 'getServers')).json() as Array<{ id: string }>;
     const id = servers[0].id;
     const res = await adminRaw(h, 'deleteServer', { method: 'POST', body: JSON.stringify({ id }) });

@@ -130,7 +130,7 @@ describe('the compose proxy (deploy/compose/nginx.conf) in front of the api repl
     return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
   };
 
-  test('the api\'s healthcheck passes, on the replica and through the proxy; the proxy answers its own', async () => {
+  test("the api's healthcheck passes, on the replica and through the proxy; the proxy answers its own", async () => {
     // Not spawnSync: the balancer answers from this process's event loop.
     const healthcheck = (url: string) =>
       new Promise<{ url: string; code: number; stderr: string }>((resolve) =>

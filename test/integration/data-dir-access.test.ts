@@ -40,7 +40,15 @@ function start(dataDir: string, env: Record<string, string>, as?: number): Promi
         timeout: 90_000,
         ...(as === undefined ? {} : { uid: as, gid: as }),
       },
-      (err, _stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, said: stderr.replace(/\s*›\s*/g, ' ').replace(/\s+/g, ' ').trim(), stderr }),
+      (err, _stdout, stderr) =>
+        resolve({
+          code: err ? Number(err.code ?? -1) : 0,
+          said: stderr
+            .replace(/\s*›\s*/g, ' ')
+            .replace(/\s+/g, ' ')
+            .trim(),
+          stderr,
+        }),
     );
   });
 }
@@ -85,7 +93,7 @@ describe('a DATA_DIR this user cannot write', () => {
     }
   });
 
-  test('a writable dir holding a database another uid made (the image\'s sticky volume, a new --user): named as such, not as a damaged database', async () => {
+  test("a writable dir holding a database another uid made (the image's sticky volume, a new --user): named as such, not as a damaged database", async () => {
     const dataDir = join(root, 'data');
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o1777); // as the image makes /var/lib/scalelite

@@ -82,7 +82,7 @@ describe('the embedded data dir', () => {
     await start();
   });
 
-  test('a database replaced by another balancer\'s is refused: its log does not start with this dir\'s first event', async () => {
+  test("a database replaced by another balancer's is refused: its log does not start with this dir's first event", async () => {
     const b = await start();
     await b.close();
     running.splice(0);

@@ -17,9 +17,57 @@ jest.setTimeout(300_000);
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 
-const BBB_ACTIONS = ['create', 'join', 'end', 'isMeetingRunning', 'getMeetingInfo', 'getMeetings', 'getRecordings', 'publishRecordings', 'updateRecordings', 'deleteRecordings', 'insertDocument', 'nope', ''];
-const PARAM_NAMES = ['meetingID', 'name', 'fullName', 'password', 'moderatorPW', 'attendeePW', 'recordID', 'publish', 'meta_x', 'meta_bbb-recording-ready-url', 'meta_server-tag', 'limit', 'offset', 'state', 'role', 'checksum', 'duration', 'voiceBridge'];
-const ADMIN_ACTIONS = ['getServers', 'getServerInfo', 'addServer', 'updateServer', 'deleteServer', 'panicServer', 'getStatus', 'getEvents', 'getMeetingRoutes', 'getMeetingRoute', 'getTenants', 'addTenant', 'getRecordingList', 'nope'];
+const BBB_ACTIONS = [
+  'create',
+  'join',
+  'end',
+  'isMeetingRunning',
+  'getMeetingInfo',
+  'getMeetings',
+  'getRecordings',
+  'publishRecordings',
+  'updateRecordings',
+  'deleteRecordings',
+  'insertDocument',
+  'nope',
+  '',
+];
+const PARAM_NAMES = [
+  'meetingID',
+  'name',
+  'fullName',
+  'password',
+  'moderatorPW',
+  'attendeePW',
+  'recordID',
+  'publish',
+  'meta_x',
+  'meta_bbb-recording-ready-url',
+  'meta_server-tag',
+  'limit',
+  'offset',
+  'state',
+  'role',
+  'checksum',
+  'duration',
+  'voiceBridge',
+];
+const ADMIN_ACTIONS = [
+  'getServers',
+  'getServerInfo',
+  'addServer',
+  'updateServer',
+  'deleteServer',
+  'panicServer',
+  'getStatus',
+  'getEvents',
+  'getMeetingRoutes',
+  'getMeetingRoute',
+  'getTenants',
+  'addTenant',
+  'getRecordingList',
+  'nope',
+];
 
 /** Text a hostile client would send: any Unicode (lone surrogates too), NUL, separators, escapes. */
 const hostileText = fc.oneof(
@@ -28,11 +76,17 @@ const hostileText = fc.oneof(
   fc.string({ maxLength: 12 }),
 );
 /** A path segment with possibly malformed percent-escapes (kept to characters a request line may carry). */
-const pathSegment = fc.oneof(
-  fc.stringMatching(/^[A-Za-z0-9._~%-]{0,20}$/),
-  fc.constantFrom('%c0%ae%c0%ae', '%', '%E0%A4%A', '..', '%00', '%2e%2e', 'presentation', 'video'),
+const pathSegment = fc.oneof(fc.stringMatching(/^[A-Za-z0-9._~%-]{0,20}$/), fc.constantFrom('%c0%ae%c0%ae', '%', '%E0%A4%A', '..', '%00', '%2e%2e', 'presentation', 'video'));
+const contentTypes = fc.constantFrom(
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  'text/xml',
+  'application/json',
+  'text/plain',
+  '',
 );
-const contentTypes = fc.constantFrom('application/x-www-form-urlencoded', 'multipart/form-data', 'multipart/form-data; boundary=x', 'application/xml', 'text/xml', 'application/json', 'text/plain', '');
 
 const encode = (params: Array<[string, string]>) =>
   params.map(([k, v]) => `${encodeURIComponent(k.replace(/[\ud800-\udfff]/g, '?'))}=${encodeURIComponent(v.replace(/[\ud800-\udfff]/g, '?'))}`).join('&');
@@ -62,7 +116,10 @@ describe('fuzzing every door of the balancer', () => {
         fc.boolean(),
         fc.constantFrom('GET', 'POST'),
         contentTypes,
-        fc.option(hostileText.map((t) => t.replace(/[\ud800-\udfff]/g, '?')), { nil: undefined }),
+        fc.option(
+          hostileText.map((t) => t.replace(/[\ud800-\udfff]/g, '?')),
+          { nil: undefined },
+        ),
         async (action, params, signed, method, contentType, body) => {
           const query = encode(params);
           const full = signed ? `${query}${query ? '&' : ''}checksum=${checksumOf('sha256', action, query, TEST_SECRET)}` : query;
@@ -87,7 +144,11 @@ describe('fuzzing every door of the balancer', () => {
       fc.asyncProperty(
         fc.constantFrom(...ADMIN_ACTIONS),
         fc.array(fc.tuple(fc.constantFrom('id', 'meeting', 'server', 'limit', 'type', 'at', 'actor'), hostileText), { maxLength: 3 }),
-        fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ server: fc.record({ url: hostileText, secret: hostileText, load_multiplier: fc.oneof(fc.double(), hostileText) }) }), fc.record({ id: hostileText })),
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.record({ server: fc.record({ url: hostileText, secret: hostileText, load_multiplier: fc.oneof(fc.double(), hostileText) }) }),
+          fc.record({ id: hostileText }),
+        ),
         async (action, params, json) => {
           const body = JSON.stringify(json);
           const query = `${encode(params)}${params.length ? '&' : ''}timestamp=${Math.floor(Date.now() / 1000)}&bodySha256=${createHash('sha256').update(body).digest('hex')}`;
@@ -126,7 +187,9 @@ describe('fuzzing every door of the balancer', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.boolean(),
-        fc.array(fc.tuple(fc.constantFrom('section', 'Caller-Caller-ID-Number', 'variable_pin', 'Hunt-Destination-Number', 'variable_meeting', 'x'), hostileText), { maxLength: 6 }),
+        fc.array(fc.tuple(fc.constantFrom('section', 'Caller-Caller-ID-Number', 'variable_pin', 'Hunt-Destination-Number', 'variable_meeting', 'x'), hostileText), {
+          maxLength: 6,
+        }),
         contentTypes,
         async (authorized, fields, contentType) => {
           const res = await send('/fsapi', {

@@ -19,8 +19,7 @@ describe('getEvents against a history projected by another process', () => {
   let history: SqlHistoryStore;
   let writer: SqlHistoryStore;
   const log = stored(given([0, 1, 2].map((i) => draft('ServerCordoned', { serverId: `s-${i}` }))));
-  const adminWith = (logHead: number) =>
-    new AdminApi({ history, logHead: async () => logHead, logger: pino({ level: 'silent' }) } as Partial<AdminDeps> as AdminDeps);
+  const adminWith = (logHead: number) => new AdminApi({ history, logHead: async () => logHead, logger: pino({ level: 'silent' }) } as Partial<AdminDeps> as AdminDeps);
   const request = { params: {}, actor: { kind: 'admin' as const, name: 'test' }, correlationId: 'c' };
 
   beforeAll(async () => {

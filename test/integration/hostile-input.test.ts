@@ -147,7 +147,7 @@ describe.each(BACKENDS)('hostile input, on the %s backend', (backend) => {
     expect(tag(text, 'messageKey')).toBe('invalidRequestBody');
   });
 
-  test('the admin API signature: a tampered body or an old timestamp is refused; Scalelite\'s unbound form still works', async () => {
+  test("the admin API signature: a tampered body or an old timestamp is refused; Scalelite's unbound form still works", async () => {
     const sign = (action: string, query: string) => `${query}${query ? '&' : ''}checksum=${checksumOf('sha256', action, query, TEST_SECRET)}`;
     const now = Math.floor(Date.now() / 1000);
     const signedBody = JSON.stringify({ id: 'nope' });
@@ -181,7 +181,7 @@ describe('strict admin signatures (ADMIN_API_STRICT_SIGNATURES=true)', () => {
     await h?.close();
   });
 
-  test('refuse Scalelite\'s unbound form; the CLI\'s signed form works', async () => {
+  test("refuse Scalelite's unbound form; the CLI's signed form works", async () => {
     const query = '';
     const res = await request(`${h.balancer.url}/scalelite/api/getServers?checksum=${checksumOf('sha256', 'getServers', query, TEST_SECRET)}`);
     expect(await res.body.text()).toMatch(/checksumError.*must carry a signed timestamp/s);

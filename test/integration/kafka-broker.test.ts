@@ -52,9 +52,7 @@ describe(`real Kafka broker at ${brokers.join(',')}`, () => {
       await a.describeCluster();
     } catch (err) {
       await a.disconnect().catch(() => undefined);
-      throw new Error(
-        `no Kafka broker reachable at ${brokers.join(',')} (start one with scripts/kafka-broker.sh start): ${String(err)}`,
-      );
+      throw new Error(`no Kafka broker reachable at ${brokers.join(',')} (start one with scripts/kafka-broker.sh start): ${String(err)}`);
     }
     admin = a;
   });
@@ -131,10 +129,7 @@ describe(`real Kafka broker at ${brokers.join(',')}`, () => {
 
     const received: { partition: number; message: KafkaMessage }[] = [];
     const gotAll = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out: received ${received.length} of ${values.length} messages`)),
-        30_000,
-      );
+      const timer = setTimeout(() => reject(new Error(`timed out: received ${received.length} of ${values.length} messages`)), 30_000);
       void consumer!.run({
         eachMessage: async ({ partition, message }) => {
           received.push({ partition, message });

@@ -98,8 +98,18 @@ describe.each(BACKENDS)('migrate:scalelite from a live Scalelite (%s backends)',
     await seedMeeting(redis, { id: 'm-nul', serverId: 'bbb-enabled', voiceBridge: '778901234', moderatorPw: 'mod\u0000pw' });
     await seedMeeting(redis, { id: 'm-stale', serverId: 'bbb-removed', voiceBridge: '767890123', moderatorPw: 'mp' });
 
-    await seedTenant(redis, { id: ALPHA, name: 'alpha', secrets: 'alpha-secret:alpha-old', fields: { lrs_endpoint: 'https://lrs.example.com/xapi', lrs_username: 'u', lrs_password: 'p' } });
-    await seedTenant(redis, { id: BETA, name: 'beta', secrets: 'beta-secret', fields: { lrs_endpoint: 'https://lrs.example.com/xapi', kc_token_url: 'https://kc.example.com/token', kc_client_id: 'c' } });
+    await seedTenant(redis, {
+      id: ALPHA,
+      name: 'alpha',
+      secrets: 'alpha-secret:alpha-old',
+      fields: { lrs_endpoint: 'https://lrs.example.com/xapi', lrs_username: 'u', lrs_password: 'p' },
+    });
+    await seedTenant(redis, {
+      id: BETA,
+      name: 'beta',
+      secrets: 'beta-secret',
+      fields: { lrs_endpoint: 'https://lrs.example.com/xapi', kc_token_url: 'https://kc.example.com/token', kc_client_id: 'c' },
+    });
     await seedTenant(redis, { id: 'bad-name', name: 'not_a_label', secrets: 'x' });
     await seedTenant(redis, { id: 'name-thief', name: 'alpha', secrets: 'thief', holdsName: false });
     await seedTenantSetting(redis, { id: 'ts-record', tenantId: ALPHA, param: 'record', value: 'false', override: false });
@@ -232,7 +242,14 @@ describe.each(BACKENDS)('migrate:scalelite from a live Scalelite (%s backends)',
       expect(list.map((r) => r.recordID)).toEqual(expected.rows.map((r) => r.record_id));
       for (const [i, row] of expected.rows.entries()) {
         const got = list[i];
-        expect(got).toMatchObject({ meetingID: meetingId, internalMeetingID: row.record_id, published: String(row.published), state: row.state, startTime: String(row.start_ms), participants: String(row.participants) });
+        expect(got).toMatchObject({
+          meetingID: meetingId,
+          internalMeetingID: row.record_id,
+          published: String(row.published),
+          state: row.state,
+          startTime: String(row.start_ms),
+          participants: String(row.participants),
+        });
         const meta = await pg.query<{ key: string; value: string }>('select key, value from metadata where recording_id = $1', [row.id]);
         const gotMeta = got.metadata as XmlNode;
         for (const m of meta.rows) expect(String(gotMeta[m.key] ?? '')).toBe(m.value);

@@ -228,7 +228,17 @@ describe('nginx in front of the balancer (deploy/nginx)', () => {
     expect((await get(`${inside.base}/scalelite/api/getServers?checksum=x`)).text).toContain('checksumError');
     // The balancer's routes ignore case and a trailing slash: each spelling reaches them.
     expect((await get(`${h.balancer.url}/Metrics/`)).text).toContain('scalelite_');
-    const spellings = ['/metrics', '/Metrics', '/metrics/', '//metrics', '/%6Detrics', '/scalelite/api/getServers', '/SCALELITE/API/getServers', '/scalelite/api/getServers/', '/scalelite//api/getServers'];
+    const spellings = [
+      '/metrics',
+      '/Metrics',
+      '/metrics/',
+      '//metrics',
+      '/%6Detrics',
+      '/scalelite/api/getServers',
+      '/SCALELITE/API/getServers',
+      '/scalelite/api/getServers/',
+      '/scalelite//api/getServers',
+    ];
     for (const path of spellings) expect([path, (await get(`${outside.base}${path}?checksum=x`)).status]).toEqual([path, 403]);
     // The rest of the balancer is open from there.
     expect((await get(`${outside.base}/health_check`)).text).toBe('success');

@@ -47,10 +47,10 @@ describe.each(BACKENDS)('parking and legacy events, on the %s backend', (backend
   test('an event the recordings store refuses for good is parked; the events after it are applied; status and metrics say so', async () => {
     // A real refusal by the database (SQLSTATE 23514), as a stored value the store cannot take.
     await h.balancer.backends.sql.query(`alter table recordings add constraint refuses_poison check (name <> 'poison-name')`);
-    const [refused, fine] = given(
-      [e.recordingImported('rec-refused', 'm-refused', { name: 'poison-name' }), e.recordingImported('rec-after', 'm-after', { name: 'fine' })],
-      { firstId: 8000, start: Date.now() },
-    );
+    const [refused, fine] = given([e.recordingImported('rec-refused', 'm-refused', { name: 'poison-name' }), e.recordingImported('rec-after', 'm-after', { name: 'fine' })], {
+      firstId: 8000,
+      start: Date.now(),
+    });
     await appendRaw(h, [refused, fine]);
     await passes(async () => expect(await h.balancer.backends.recordings.recording('rec-after')).not.toBeNull(), 30_000);
     expect(await h.balancer.backends.recordings.recording('rec-refused')).toBeNull();

@@ -33,9 +33,7 @@ describe.each(BACKENDS)('placement under load (%s backends)', (backend) => {
   });
 
   test('20 concurrent creates of one meetingID land on one server, placed once', async () => {
-    const replies = await Promise.all(
-      Array.from({ length: 20 }, () => h.lms.get('create', { meetingID: 'popular', name: 'Popular', moderatorPW: 'mp', attendeePW: 'ap' })),
-    );
+    const replies = await Promise.all(Array.from({ length: 20 }, () => h.lms.get('create', { meetingID: 'popular', name: 'Popular', moderatorPW: 'mp', attendeePW: 'ap' })));
     expect(replies.every((r) => tag(r.body, 'returncode') === 'SUCCESS')).toBe(true);
     expect(serverHolding(h, 'popular')).toHaveLength(1);
     const holder = h.sim.servers[serverHolding(h, 'popular')[0]];

@@ -3,7 +3,17 @@ import { LmsClient, tag } from '../support/bbb-client';
 
 /* The poller against simulated servers: health, load, and meetings that end. */
 
-type ServerRow = { id: string; state: string; online: string; load: number | string; meetings: number; users: number; largest_meeting: number; videos: number; bbb_version: string };
+type ServerRow = {
+  id: string;
+  state: string;
+  online: string;
+  load: number | string;
+  meetings: number;
+  users: number;
+  largest_meeting: number;
+  videos: number;
+  bbb_version: string;
+};
 
 const status = async (h: Harness) => (await h.admin.call<{ servers: ServerRow[] }>('getStatus', 'GET')).servers;
 const row = async (h: Harness, index: number) => (await status(h)).find((s) => s.id === h.serverIds[index])!;
@@ -28,7 +38,7 @@ describe.each(BACKENDS)('poller (%s backends)', (backend) => {
     expect(r).toMatchObject({ online: 'online', load: 0, bbb_version: '3.0.4' });
   });
 
-  test('load and stats follow Scalelite\'s formula; a quiet poll emits nothing', async () => {
+  test("load and stats follow Scalelite's formula; a quiet poll emits nothing", async () => {
     await h.balancer.poller.pollAll();
     await h.lms.get('create', { meetingID: 'class', name: 'Class', moderatorPW: 'mp', attendeePW: 'ap' });
     const on = serverHolding(h, 'class')[0];

@@ -82,7 +82,8 @@ describe('the Grafana dashboard', () => {
       for (const t of p.targets ?? []) {
         expect({ panel: p.title, datasource: t.datasource }).toEqual({ panel: p.title, datasource: prometheusVariable });
         // every selector of the balancer's series is limited to the chosen job
-        for (const [selector] of t.expr.matchAll(/\b(?:scalelite_|process_|nodejs_|up\b)[a-z0-9_]*(\{[^}]*\})?/g)) expect({ panel: p.title, selector }).toEqual({ panel: p.title, selector: expect.stringContaining('job=~"$job"') });
+        for (const [selector] of t.expr.matchAll(/\b(?:scalelite_|process_|nodejs_|up\b)[a-z0-9_]*(\{[^}]*\})?/g))
+          expect({ panel: p.title, selector }).toEqual({ panel: p.title, selector: expect.stringContaining('job=~"$job"') });
       }
     }
     expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
@@ -193,7 +194,9 @@ describe('a real Prometheus scraping a running balancer', () => {
   });
 
   test('every series the alert rules select exists', async () => {
-    const exposed = new Set([...exposition.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name])));
+    const exposed = new Set(
+      [...exposition.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name])),
+    );
     exposed.add('up');
     const missing: string[] = [];
     for (const rule of alertRules()) {
@@ -210,7 +213,11 @@ describe('a real Prometheus scraping a running balancer', () => {
   test('the alert rules evaluate without error; the wrong secret and the offline servers are alerted once each', async () => {
     const { groups } = await prometheus.api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>('/api/v1/rules');
     const rules = groups.flatMap((g) => g.rules);
-    expect(rules.map((r) => r.name).sort()).toEqual(alertRules().map((r) => r.alert).sort());
+    expect(rules.map((r) => r.name).sort()).toEqual(
+      alertRules()
+        .map((r) => r.alert)
+        .sort(),
+    );
     expect(rules.filter((r) => r.health !== 'ok' || r.lastError)).toEqual([]);
     await passes(async () => {
       const { alerts } = await prometheus.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>('/api/v1/alerts');

@@ -82,7 +82,10 @@ describe('recordings in a bucket, played through CloudFront (CLOUDFRONT_URL)', (
     writeFileSync(join(work, 'policy.json'), policy);
     writeFileSync(join(work, 'policy.sig'), signature);
     try {
-      return execFileSync('openssl', ['dgst', '-sha1', '-verify', join(work, 'public.pem'), '-signature', join(work, 'policy.sig'), join(work, 'policy.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('Verified OK');
+      return execFileSync('openssl', ['dgst', '-sha1', '-verify', join(work, 'public.pem'), '-signature', join(work, 'policy.sig'), join(work, 'policy.json')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).includes('Verified OK');
     } catch {
       return false;
     }
@@ -111,7 +114,11 @@ describe('recordings in a bucket, played through CloudFront (CLOUDFRONT_URL)', (
     expect(res.status).toBe(307);
     expect(res.headers.location).toBe(`${CF}/published/presentation/${recordId}/index.html`);
     const cookies = setCookies(res.headers);
-    const value = (name: string) => cookies.find((c) => c.startsWith(`${name}=`))?.split(';')[0].slice(name.length + 1);
+    const value = (name: string) =>
+      cookies
+        .find((c) => c.startsWith(`${name}=`))
+        ?.split(';')[0]
+        .slice(name.length + 1);
     expect(cookies.map((c) => c.split('=')[0]).sort()).toEqual(['CloudFront-Key-Pair-Id', 'CloudFront-Policy', 'CloudFront-Signature']);
     for (const c of cookies) {
       expect(c).toContain('; Domain=.example.com; Path=/; Expires=');
@@ -163,7 +170,7 @@ describe('recordings in a bucket, played through presigned URLs (RECORDING_S3_PL
     await files.close();
   });
 
-  test('each file is stored with its content type, .pdf and .ogg as attachments (Scalelite\'s importer)', async () => {
+  test("each file is stored with its content type, .pdf and .ogg as attachments (Scalelite's importer)", async () => {
     const { recordId } = await generateRecording({ spoolDir: h.config.recordings.spoolDir, meetingId: 'types-1', formats: ['presentation', 'podcast', 'notes'] });
     await eventually('the import', async () => (await h.lms.get('getRecordings', { meetingID: 'types-1' })).body.includes(recordId));
     expect(await files.headers('published', 'notes', recordId, 'notes.pdf')).toEqual({ contentType: 'application/pdf', contentDisposition: 'attachment' });
@@ -245,7 +252,14 @@ describe('an import interrupted between its upload and its event', () => {
     // The real log, made to fail the next `failAppends` appends (the process "dies" there).
     const faulty = Object.create(log) as SqlEventLog;
     faulty.append = (events: DomainEvent[]) => (failAppends-- > 0 ? Promise.reject(new Error('the importer died here')) : log.append(events));
-    const writeSide = new WriteSide<RecordingReader>({ log: faulty, pool: projected, lock: new LocalDecisionLock(), clock: () => new Date(), newId: randomUUID, projectionTimeoutMs: 5_000 });
+    const writeSide = new WriteSide<RecordingReader>({
+      log: faulty,
+      pool: projected,
+      lock: new LocalDecisionLock(),
+      clock: () => new Date(),
+      newId: randomUUID,
+      projectionTimeoutMs: 5_000,
+    });
     return new RecordingImporter({
       dirs,
       storage,
@@ -257,7 +271,13 @@ describe('an import interrupted between its upload and its event', () => {
 
   const bucketStorage = () =>
     new S3RecordingStorage(
-      s3Client({ bucket: files.bucket!, region: 'us-east-1', endpoint: TEST_S3_ENDPOINT, forcePathStyle: true, credentials: { accessKeyId: TEST_S3_ACCESS_KEY, secretAccessKey: TEST_S3_SECRET_KEY } }),
+      s3Client({
+        bucket: files.bucket!,
+        region: 'us-east-1',
+        endpoint: TEST_S3_ENDPOINT,
+        forcePathStyle: true,
+        credentials: { accessKeyId: TEST_S3_ACCESS_KEY, secretAccessKey: TEST_S3_SECRET_KEY },
+      }),
       { bucket: files.bucket!, endpoint: TEST_S3_ENDPOINT },
     );
   const tarListing = (tarPath: string) =>
@@ -294,10 +314,13 @@ describe('an import interrupted between its upload and its event', () => {
   test('probe: a usable bucket passes; a missing one, or wrong keys, are said plainly', async () => {
     await expect(bucketStorage().probe()).resolves.toBeUndefined();
     const other = (bucket: string, secretAccessKey: string) =>
-      new S3RecordingStorage(s3Client({ bucket, region: 'us-east-1', endpoint: TEST_S3_ENDPOINT, forcePathStyle: true, credentials: { accessKeyId: TEST_S3_ACCESS_KEY, secretAccessKey } }), {
-        bucket,
-        endpoint: TEST_S3_ENDPOINT,
-      });
+      new S3RecordingStorage(
+        s3Client({ bucket, region: 'us-east-1', endpoint: TEST_S3_ENDPOINT, forcePathStyle: true, credentials: { accessKeyId: TEST_S3_ACCESS_KEY, secretAccessKey } }),
+        {
+          bucket,
+          endpoint: TEST_S3_ENDPOINT,
+        },
+      );
     await expect(other('no-such-bucket-here', TEST_S3_SECRET_KEY).probe()).rejects.toThrow(`bucket no-such-bucket-here at ${TEST_S3_ENDPOINT}: no such bucket`);
     await expect(other(files.bucket!, 'wrong-secret').probe()).rejects.toThrow(/access denied/);
   });

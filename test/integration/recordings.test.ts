@@ -217,7 +217,9 @@ describe.each(MATRIX)('recordings (%s backends, %s storage)', (backend, storageK
 
       const failedDir = join(spool(), 'failed');
       await eventually('the refused import', async () => existsSync(join(failedDir, `${crafted}.tar.reason.txt`)) && existsSync(join(failedDir, `${crafted}.tar`)));
-      expect(readFileSync(join(failedDir, `${crafted}.tar.reason.txt`), 'utf8')).toContain(`symlink video/${crafted}/stolen.m4v points outside its recording (../${recordId}/video-0.m4v)`);
+      expect(readFileSync(join(failedDir, `${crafted}.tar.reason.txt`), 'utf8')).toContain(
+        `symlink video/${crafted}/stolen.m4v points outside its recording (../${recordId}/video-0.m4v)`,
+      );
       expect(await files.has('published', 'video', crafted)).toBe(false);
       expect(await files.has('unpublished', 'video', crafted)).toBe(false);
       expect(tag(await listed({ meetingID: 'crafted-1' }), 'messageKey')).toBe('noRecordings');
@@ -319,14 +321,17 @@ describe.each(MATRIX)('recordings (%s backends, %s storage)', (backend, storageK
     expect(await listed({ meetingID: 'archive-1' })).toContain('noRecordings');
     // the newer recordings are untouched
     expect(await listed({ meetingID: 'history-101' })).toContain(recordId);
-    const { events } = await h.admin.call<{ events: Array<{ actor: { name: string }; data: { recordId: string; reason: string } }> }>('getEvents', 'GET', { type: 'RecordingDeleted', limit: '10' });
+    const { events } = await h.admin.call<{ events: Array<{ actor: { name: string }; data: { recordId: string; reason: string } }> }>('getEvents', 'GET', {
+      type: 'RecordingDeleted',
+      limit: '10',
+    });
     const byPurge = events.filter((e) => e.data.reason === 'purge: older than 2y');
     expect(byPurge.map((e) => e.data.recordId).sort()).toEqual([old.recordId, older.recordId].sort());
     expect(byPurge.every((e) => e.actor.name === 'test-admin')).toBe(true);
     expect((await h.admin.stream<Purged>('purgeRecordings', { older_than: '2y' }, () => undefined)).total).toBe(0);
   });
 
-  test('repairRecordingFiles puts files where the index says, removes a deleted recording\'s leftovers and lists missing files', async () => {
+  test("repairRecordingFiles puts files where the index says, removes a deleted recording's leftovers and lists missing files", async () => {
     // a published recording whose presentation sits in the unpublished tree (a copy from another Scalelite, say)
     await files.move('presentation', recordId, 'published', 'unpublished');
     expect((await get(`${h.balancer.url}/presentation/${recordId}/metadata.xml`)).status).toBe(404);
@@ -343,11 +348,15 @@ describe.each(MATRIX)('recordings (%s backends, %s storage)', (backend, storageK
     await files.remove('published', 'video', lost);
 
     const progress: unknown[] = [];
-    const result = await h.admin.stream<{ checked: number; moved: number; removed: number; missing: number; moved_ids: string[]; removed_ids: string[]; missing_formats: unknown[] }>(
-      'repairRecordingFiles',
-      {},
-      (line) => progress.push(line.progress),
-    );
+    const result = await h.admin.stream<{
+      checked: number;
+      moved: number;
+      removed: number;
+      missing: number;
+      moved_ids: string[];
+      removed_ids: string[];
+      missing_formats: unknown[];
+    }>('repairRecordingFiles', {}, (line) => progress.push(line.progress));
     expect(result).toMatchObject({ moved: 1, removed: 1, missing: 1, moved_ids: [recordId], removed_ids: [deleted], missing_formats: [{ record_id: lost, formats: ['video'] }] });
     expect(result.checked).toBe((await h.admin.call<{ total: number }>('getRecordingList', 'GET', { state: 'any' })).total);
     expect(progress.length).toBeGreaterThan(0);
@@ -404,11 +413,16 @@ describe.each(STORAGES)('recording retention (RECORDING_RETENTION_DAYS, %s stora
     const recent = await generateRecording({ spoolDir: spool, meetingId: 'this-term', startTime: Date.now() - 29 * 86_400_000 });
     const expired = await generateRecording({ spoolDir: spool, meetingId: 'last-year', startTime: Date.now() - 31 * 86_400_000 });
     const deleted = await eventually('the retention pass', async () => {
-      const { events } = await h.admin.call<{ events: Array<{ actor: { kind: string; name: string }; data: { recordId: string; reason: string } }> }>('getEvents', 'GET', { type: 'RecordingDeleted' });
+      const { events } = await h.admin.call<{ events: Array<{ actor: { kind: string; name: string }; data: { recordId: string; reason: string } }> }>('getEvents', 'GET', {
+        type: 'RecordingDeleted',
+      });
       return events.length > 0 ? events : null;
     });
     expect(deleted).toEqual([
-      expect.objectContaining({ actor: expect.objectContaining({ kind: 'importer', name: 'retention' }), data: { recordId: expired.recordId, reason: 'retention: older than 30 days (RECORDING_RETENTION_DAYS)' } }),
+      expect.objectContaining({
+        actor: expect.objectContaining({ kind: 'importer', name: 'retention' }),
+        data: { recordId: expired.recordId, reason: 'retention: older than 30 days (RECORDING_RETENTION_DAYS)' },
+      }),
     ]);
     expect(tag((await h.lms.get('getRecordings', { meetingID: 'last-year' })).body, 'messageKey')).toBe('noRecordings');
     for (const format of ['presentation', 'video']) expect(await files.has('published', format, expired.recordId)).toBe(false);

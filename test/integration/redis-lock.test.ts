@@ -44,7 +44,7 @@ describe('the Redis decision lock', () => {
     expect(await redis.exists(key)).toBe(0);
   });
 
-  test('given another process holding it past a caller\'s deadline, the caller is answered at its deadline and its decision never runs', async () => {
+  test("given another process holding it past a caller's deadline, the caller is answered at its deadline and its decision never runs", async () => {
     const [a, b, c] = [lock(), lock(), lock()];
     let release: () => void = () => undefined;
     const holder = a.withLock(() => new Promise<void>((resolve) => (release = resolve)));

@@ -60,7 +60,9 @@ describe('Scalelite knobs: BIND=unix://, URL_HOST, unused variables', () => {
   test('the Scalelite variables not used here are named in one warning at start, and by status', async () => {
     const warnings = lines.filter((l) => l.level === 40 && String(l.msg).startsWith('ignoring'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0].msg).toBe('ignoring 1 variable: DEFAULT_MEETING_TTL (unsupported: routes have no TTL: a route ends when polls find its meeting gone (or its server offline))');
+    expect(warnings[0].msg).toBe(
+      'ignoring 1 variable: DEFAULT_MEETING_TTL (unsupported: routes have no TTL: a route ends when polls find its meeting gone (or its server offline))',
+    );
     const status = await h.admin.call<{ ignored_variables: Array<{ name: string; kind: string }> }>('getStatus', 'GET');
     expect(status.ignored_variables.map((v) => [v.name, v.kind])).toEqual([
       ['DEFAULT_MEETING_TTL', 'unsupported'],

@@ -66,7 +66,9 @@ describe.each(BACKENDS)('servers:sync and servers:yaml (%s backends)', (backend)
   }
 
   async function raw(action: string, body?: unknown) {
-    const checksum = createHash('sha256').update(action + TEST_SECRET).digest('hex');
+    const checksum = createHash('sha256')
+      .update(action + TEST_SECRET)
+      .digest('hex');
     const res = await request(`${h.balancer.url}/scalelite/api/${action}?checksum=${checksum}`, {
       method: body === undefined ? 'GET' : 'POST',
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -133,14 +135,7 @@ describe.each(BACKENDS)('servers:sync and servers:yaml (%s backends)', (backend)
       'bbb-2': entry(2),
       spare: { ...SPARE, enabled: false },
     });
-  const created = [
-    '[bbb-0] Server created',
-    '[bbb-0] Server enabled',
-    '[bbb-1] Server created',
-    '[bbb-2] Server created',
-    '[bbb-2] Server enabled',
-    '[spare] Server created',
-  ];
+  const created = ['[bbb-0] Server created', '[bbb-0] Server enabled', '[bbb-1] Server created', '[bbb-2] Server created', '[bbb-2] Server enabled', '[spare] Server created'];
 
   test('a dry run prints what would change and changes nothing', async () => {
     const before = await head();
@@ -154,7 +149,7 @@ describe.each(BACKENDS)('servers:sync and servers:yaml (%s backends)', (backend)
     expect(await servers()).toEqual(new Map());
   });
 
-  test('creates the servers of the file with their ids, enabled unless enabled: false; every event is the admin\'s', async () => {
+  test("creates the servers of the file with their ids, enabled unless enabled: false; every event is the admin's", async () => {
     const run = await sync(initial());
     expect(run.log).toEqual(created);
     expect(run.result).toMatchObject({ dry_run: false, mode: 'cordon' });
@@ -248,9 +243,7 @@ describe.each(BACKENDS)('servers:sync and servers:yaml (%s backends)', (backend)
     const run = await sync(withoutBbb2(), { mode: 'force' });
     expect(run.log).toEqual(['[bbb-2] Server not empty. Ending meetings now...', '[bbb-2] Try to end meeting id=sync-cordon', '[bbb-2] Server removed']);
     expect(run.warnings).toEqual([]);
-    expect(run.result.steps).toEqual([
-      { kind: 'endMeetingsAndRemove', id: 'bbb-2', log: run.log, meetings_ended: ['sync-cordon'], end_failed: [] },
-    ]);
+    expect(run.result.steps).toEqual([{ kind: 'endMeetingsAndRemove', id: 'bbb-2', log: run.log, meetings_ended: ['sync-cordon'], end_failed: [] }]);
     expect(serverHolding(h, 'sync-cordon')).toEqual([]);
     expect(sim(2).meetings()).toEqual([]);
     expect((await servers()).has('bbb-2')).toBe(false);

@@ -95,7 +95,14 @@ describe('snapshot and restore (the parts, on PGlite)', () => {
   test('given a snapshot taken mid-log (the process died before its last one), when restored, then replaying the rest gives the full-replay state', async () => {
     const snapshots = new SqlPoolSnapshots(sql);
     const early = new MemoryPoolStore();
-    await log.replay(0, async (batch) => void (await applyToPool(early, batch.filter((s) => s.offset <= 3))));
+    await log.replay(
+      0,
+      async (batch) =>
+        void (await applyToPool(
+          early,
+          batch.filter((s) => s.offset <= 3),
+        )),
+    );
     const snapshotter = new PoolSnapshotter({ log, pool: early, snapshots, logger }, { checkIntervalMs: 60_000, everyEvents: 3 }, -1);
     expect(await snapshotter.takeIfDue(5)).toBe(false);
     expect(await snapshotter.takeIfDue(3)).toBe(true);

@@ -23,7 +23,9 @@ const actor = { kind: 'admin' as const, name: 'contract' };
 let n = 0;
 const events = (count: number): DomainEvent[] =>
   stamp(
-    Array.from({ length: count }, () => draft('ServerAdded', { serverId: `s-${n++}`, url: 'https://bbb.example.com/bigbluebutton/api', secret: 'x', loadMultiplier: 1, tag: null })),
+    Array.from({ length: count }, () =>
+      draft('ServerAdded', { serverId: `s-${n++}`, url: 'https://bbb.example.com/bigbluebutton/api', secret: 'x', loadMultiplier: 1, tag: null }),
+    ),
     actor,
     new Date('2026-11-25T10:00:00Z'),
     () => crypto.randomUUID(),
@@ -86,7 +88,10 @@ describe.each(['pglite', 'kafka'] as const)('event log on %s', (kind) => {
 
   test('a subscriber gets every event from where it starts, then follows new ones', async () => {
     const seen: StoredEvent[] = [];
-    const sub = log.subscribe(async () => 3, async (b) => void seen.push(...b));
+    const sub = log.subscribe(
+      async () => 3,
+      async (b) => void seen.push(...b),
+    );
     await until(() => seen.length >= 2);
     await log.append(events(2));
     await until(() => seen.length >= 4);
@@ -157,7 +162,19 @@ describe.each(['memory', 'redis'] as const)('pool read model in %s', (kind) => {
     expect(await store.voiceBridgesTaken(['111111111', '333333333'])).toEqual(new Set(['111111111']));
     // m-1 moves to server B: the index follows
     const moved = stamp(
-      [draft('MeetingPlaced', { meetingId: 'm-1', serverId: serverB, tenantId: null, voiceBridge: '111111111', moderatorPassword: 'mp', loadEstimate: 15, tag: null, previousServerId: serverA, considered: [] })],
+      [
+        draft('MeetingPlaced', {
+          meetingId: 'm-1',
+          serverId: serverB,
+          tenantId: null,
+          voiceBridge: '111111111',
+          moderatorPassword: 'mp',
+          loadEstimate: 15,
+          tag: null,
+          previousServerId: serverA,
+          considered: [],
+        }),
+      ],
       actor,
       new Date('2026-11-25T10:00:02Z'),
       () => crypto.randomUUID(),
@@ -174,9 +191,7 @@ describe.each(['memory', 'redis'] as const)('pool read model in %s', (kind) => {
   });
 
   test('a commit computed from an old checkpoint is refused', async () => {
-    await expect(store.commit(diffPool(emptyPool(), emptyPool()), 9, 2)).rejects.toBeInstanceOf(
-      CheckpointConflictError,
-    );
+    await expect(store.commit(diffPool(emptyPool(), emptyPool()), 9, 2)).rejects.toBeInstanceOf(CheckpointConflictError);
     expect(await store.checkpoint()).toBe(5);
   });
 
@@ -198,7 +213,10 @@ describe.each(['memory', 'redis'] as const)('pool read model in %s', (kind) => {
       new Date('2026-11-25T10:00:05Z'),
       () => crypto.randomUUID(),
     );
-    await applyToPool(store, stamped.map((event, i) => ({ offset: from + i, event })));
+    await applyToPool(
+      store,
+      stamped.map((event, i) => ({ offset: from + i, event })),
+    );
     expect(await store.tenantByName('ALPHA')).toBeNull();
     expect(await store.tenantByName('Gamma')).toMatchObject({ id: 't-1', name: 'gamma', secrets: ['s1', 's2'], lrsEndpoint: 'https://lrs.example.com' });
     expect((await store.tenants()).map((t) => t.id).sort()).toEqual(['t-1', 't-2']);

@@ -66,7 +66,7 @@ describe.each(BACKENDS)('multitenancy (%s backends)', (backend) => {
     expect(tag((await call(URL_HOST, 'alpha-secret', 'getMeetings')).body, 'messageKey')).toBe('checksumError');
   });
 
-  test('create adds the tenant metadata and applies the param policies; the balancer\'s own values win', async () => {
+  test("create adds the tenant metadata and applies the param policies; the balancer's own values win", async () => {
     const created = await asAlpha('create', { meetingID: 'alpha-room', name: 'Alpha', logo: 'https://x/logo.png', duration: '600', record: 'true' });
     expect(tag(created.body, 'returncode')).toBe('SUCCESS');
     const forwarded = lastCreate();
@@ -97,9 +97,14 @@ describe.each(BACKENDS)('multitenancy (%s backends)', (backend) => {
 
   test('tenant settings: defaults under the request, overrides over everything, tags through them', async () => {
     await h.admin.call('addTenantSetting', 'POST', {}, { tenant_setting: { tenant_id: beta.id, param: 'welcome', value: 'Beta welcome', override: 'false' } });
-    const forced = await h.admin.call<{ tenant_setting: { id: string } }>('addTenantSetting', 'POST', {}, {
-      tenant_setting: { tenant_id: beta.id, param: 'muteOnStart', value: 'true', override: true },
-    });
+    const forced = await h.admin.call<{ tenant_setting: { id: string } }>(
+      'addTenantSetting',
+      'POST',
+      {},
+      {
+        tenant_setting: { tenant_id: beta.id, param: 'muteOnStart', value: 'true', override: true },
+      },
+    );
     await asBeta('create', { meetingID: 'beta-room', name: 'Beta', muteOnStart: 'false' });
     let forwarded = lastCreate();
     expect(forwarded.get('welcome')).toBe('Beta welcome');
@@ -131,7 +136,7 @@ describe.each(BACKENDS)('multitenancy (%s backends)', (backend) => {
     expect((await request(resource, { headers: { host: `beta.${URL_HOST}` } })).statusCode).toBe(404);
   });
 
-  test('the analytics callback goes through us to the LMS, signed with the tenant\'s secret', async () => {
+  test("the analytics callback goes through us to the LMS, signed with the tenant's secret", async () => {
     const lms = await startReceiver();
     const received = lms.requests;
     try {
@@ -170,7 +175,7 @@ describe.each(BACKENDS)('multitenancy (%s backends)', (backend) => {
     expect(info).toMatchObject({ name: 'alpha', secrets: '********', lrs_endpoint: 'https://lrs.example.com/xapi', lrs_password: '********', kc_token_url: null });
   });
 
-  test('FreeSWITCH dial-in: Basic auth, then the meeting\'s voice bridge bridges to its server', async () => {
+  test("FreeSWITCH dial-in: Basic auth, then the meeting's voice bridge bridges to its server", async () => {
     const meeting = await h.admin.call<{ meeting: { voice_bridge: string } }>('getMeetingRoute', 'GET', { meetingID: 'alpha-room' });
     const pin = meeting.meeting.voice_bridge;
     const form = new URLSearchParams({ section: 'dialplan', 'Caller-Destination-Number': '6135551234', variable_pin: pin, 'Caller-Caller-ID-Name': '5554321' });

@@ -6,8 +6,7 @@ import { getXml, signedUrl, topLevelElements, type Algo } from './helpers';
 describe('simulated BigBlueButton API', () => {
   let sim: Simulator;
   let bbb: SimulatedServer;
-  const url = (action: string, params: Record<string, string | number | boolean> = {}, algo: Algo = 'sha1') =>
-    signedUrl(bbb.url, action, params, bbb.secret, algo);
+  const url = (action: string, params: Record<string, string | number | boolean> = {}, algo: Algo = 'sha1') => signedUrl(bbb.url, action, params, bbb.secret, algo);
 
   beforeAll(async () => {
     sim = await startSimulator({ servers: 2, secrets: ['first-secret-0123456789', 'second-secret-0123456789'] });
@@ -97,8 +96,21 @@ describe('simulated BigBlueButton API', () => {
         }),
       );
       expect(topLevelElements(created.body)).toEqual([
-        'returncode', 'meetingID', 'internalMeetingID', 'parentMeetingID', 'attendeePW', 'moderatorPW', 'createTime',
-        'voiceBridge', 'dialNumber', 'createDate', 'hasUserJoined', 'duration', 'hasBeenForciblyEnded', 'messageKey', 'message',
+        'returncode',
+        'meetingID',
+        'internalMeetingID',
+        'parentMeetingID',
+        'attendeePW',
+        'moderatorPW',
+        'createTime',
+        'voiceBridge',
+        'dialNumber',
+        'createDate',
+        'hasUserJoined',
+        'duration',
+        'hasBeenForciblyEnded',
+        'messageKey',
+        'message',
       ]);
       const c = created.xml;
       expect(c).toMatchObject({ returncode: 'SUCCESS', meetingID: 'life-1', parentMeetingID: 'bbb-none', attendeePW: 'ap', moderatorPW: 'mp' });
@@ -133,17 +145,45 @@ describe('simulated BigBlueButton API', () => {
       bbb.addParticipants('life-1', 3, { withVideo: 2, listenOnly: 1 });
       info = await getXml(url('getMeetingInfo', { meetingID: 'life-1' }));
       expect(info.xml).toMatchObject({
-        running: 'true', hasUserJoined: 'true', participantCount: '6', moderatorCount: '1', videoCount: '2', listenerCount: '1', voiceParticipantCount: '2',
+        running: 'true',
+        hasUserJoined: 'true',
+        participantCount: '6',
+        moderatorCount: '1',
+        videoCount: '2',
+        listenerCount: '1',
+        voiceParticipantCount: '2',
       });
       const attendees = info.xml.attendees.attendee;
       expect(attendees[0]).toMatchObject({ fullName: 'Mod', role: 'MODERATOR', isPresenter: 'true', clientType: 'HTML5' });
       expect(attendees[1]).toMatchObject({ userID: 'ext-42', role: 'VIEWER', isPresenter: 'false' });
       expect(attendees[2].customdata).toEqual({ bbb_x: 'y' });
       expect(topLevelElements(info.body)).toEqual([
-        'returncode', 'meetingName', 'meetingID', 'internalMeetingID', 'createTime', 'createDate', 'voiceBridge', 'dialNumber',
-        'attendeePW', 'moderatorPW', 'running', 'duration', 'hasUserJoined', 'recording', 'hasBeenForciblyEnded', 'startTime',
-        'endTime', 'participantCount', 'listenerCount', 'voiceParticipantCount', 'videoCount', 'maxUsers', 'moderatorCount',
-        'attendees', 'metadata', 'isBreakout',
+        'returncode',
+        'meetingName',
+        'meetingID',
+        'internalMeetingID',
+        'createTime',
+        'createDate',
+        'voiceBridge',
+        'dialNumber',
+        'attendeePW',
+        'moderatorPW',
+        'running',
+        'duration',
+        'hasUserJoined',
+        'recording',
+        'hasBeenForciblyEnded',
+        'startTime',
+        'endTime',
+        'participantCount',
+        'listenerCount',
+        'voiceParticipantCount',
+        'videoCount',
+        'maxUsers',
+        'moderatorCount',
+        'attendees',
+        'metadata',
+        'isBreakout',
       ]);
 
       // And getMeetings lists it
@@ -158,10 +198,15 @@ describe('simulated BigBlueButton API', () => {
 
       // Then it is gone
       expect((await getXml(url('getMeetingInfo', { meetingID: 'life-1' }))).xml).toEqual({
-        returncode: 'FAILED', messageKey: 'notFound', message: 'A meeting with that ID does not exist',
+        returncode: 'FAILED',
+        messageKey: 'notFound',
+        message: 'A meeting with that ID does not exist',
       });
       expect((await getXml(url('getMeetings'))).xml).toEqual({
-        returncode: 'SUCCESS', meetings: '', messageKey: 'noMeetings', message: 'no meetings were found on this server',
+        returncode: 'SUCCESS',
+        meetings: '',
+        messageKey: 'noMeetings',
+        message: 'no meetings were found on this server',
       });
       expect(bbb.requestCounts()).toMatchObject({ create: 1, join: 3, end: 2, getMeetings: 2 });
     });
@@ -242,7 +287,8 @@ describe('simulated BigBlueButton API', () => {
   });
 
   describe('insertDocument', () => {
-    const payload = '<modules><module name="presentation"><document url="https://example.org/a.pdf" filename="a.pdf"/><document name="b.pdf">SGVsbG8=</document></module></modules>';
+    const payload =
+      '<modules><module name="presentation"><document url="https://example.org/a.pdf" filename="a.pdf"/><document name="b.pdf">SGVsbG8=</document></module></modules>';
 
     it('given a meeting, when POSTing documents, then SUCCESS and they are recorded', async () => {
       // Pre-uploaded documents on create are accepted too (POST with XML body)

@@ -6,15 +6,11 @@ import { XMLParser } from 'fast-xml-parser';
 
 export type Algo = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
-export function signedUrl(
-  apiUrl: string,
-  action: string,
-  params: Record<string, string | number | boolean>,
-  secret: string,
-  algo: Algo = 'sha1',
-): string {
+export function signedUrl(apiUrl: string, action: string, params: Record<string, string | number | boolean>, secret: string, algo: Algo = 'sha1'): string {
   const query = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
-  const checksum = createHash(algo).update(action + query + secret).digest('hex');
+  const checksum = createHash(algo)
+    .update(action + query + secret)
+    .digest('hex');
   return `${apiUrl}${action}?${query ? `${query}&` : ''}checksum=${checksum}`;
 }
 

@@ -48,7 +48,9 @@ describe('XML rendering', () => {
   });
 
   it('reads presentation documents from the modules payload', () => {
-    const docs = parseDocuments('<modules><module name="presentation"><document current="true" url="http://x/y.pdf"/></module><module name="other"><document name="z"/></module></modules>');
+    const docs = parseDocuments(
+      '<modules><module name="presentation"><document current="true" url="http://x/y.pdf"/></module><module name="other"><document name="z"/></module></modules>',
+    );
     expect(docs).toEqual([{ current: true, url: 'http://x/y.pdf' }]);
     expect(parseDocuments('not xml <')).toBeUndefined();
   });

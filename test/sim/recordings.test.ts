@@ -138,7 +138,7 @@ describe('simulator recordings', () => {
   });
   afterEach(() => sim.close());
 
-  it('given a meeting created with record=true, when BBB\'s end is called, then its recording arrives in the spool under the internal meeting id', async () => {
+  it("given a meeting created with record=true, when BBB's end is called, then its recording arrives in the spool under the internal meeting id", async () => {
     const internalId = await create({ meetingID: 'rec-1', record: 'true', 'meta_bbb-origin': 'Moodle', 'meta_bbb-context-id': '0042' });
     await control('POST', '/servers/0/meetings/rec-1/participants', { count: 3 });
     await control('DELETE', '/servers/0/meetings/rec-1/participants', { count: 1 });
@@ -167,7 +167,7 @@ describe('simulator recordings', () => {
     expect(listed.json).toMatchObject({ spoolDir: spool, recordings: [{ recordId: recorded, meetingId: 'rec-2' }], failures: [] });
   });
 
-  it('given a running meeting, when POST /recordings names it, then the recording uses its ids and the request\'s overrides', async () => {
+  it("given a running meeting, when POST /recordings names it, then the recording uses its ids and the request's overrides", async () => {
     const internalId = await create({ meetingID: 'live', record: 'true', meta_course: 'physics' });
 
     const { status, json } = await control('POST', '/recordings', { meetingId: 'live', formats: ['video'], published: false });

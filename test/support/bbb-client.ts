@@ -11,7 +11,9 @@ export class LmsClient {
 
   query(action: string, params: Record<string, string> | Array<[string, string]> = {}): string {
     const qs = new URLSearchParams(params as Record<string, string>).toString();
-    const checksum = createHash(this.algorithm).update(action + qs + this.secret).digest('hex');
+    const checksum = createHash(this.algorithm)
+      .update(action + qs + this.secret)
+      .digest('hex');
     return qs ? `${qs}&checksum=${checksum}` : `checksum=${checksum}`;
   }
 

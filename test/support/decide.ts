@@ -43,10 +43,7 @@ export function recordingsAfter(events: DomainEvent[]): Map<string, Recording> {
 }
 
 /** A decider of recordings: its view is read off the recordings the given events build. */
-export function onRecordings<C, V, T>(
-  decide: (command: C, view: V) => Decision<T>,
-  view: (recordings: Map<string, Recording>, command: C) => V,
-): DeciderUnderTest<C, V, T> {
+export function onRecordings<C, V, T>(decide: (command: C, view: V) => Decision<T>, view: (recordings: Map<string, Recording>, command: C) => V): DeciderUnderTest<C, V, T> {
   return { decide, view: (events, command) => view(recordingsAfter(events), command) };
 }
 

@@ -29,12 +29,10 @@ export const secretOf = (serverId: string): string => `secret-${serverId}`;
 export const e = {
   serverAdded: (serverId: string, over: Partial<EventData<'ServerAdded'>> = {}): EventDraft =>
     draft('ServerAdded', { serverId, url: urlOf(serverId), secret: secretOf(serverId), loadMultiplier: 1, tag: null, ...over }),
-  serverUpdated: (serverId: string, changes: Omit<EventData<'ServerUpdated'>, 'serverId'>): EventDraft =>
-    draft('ServerUpdated', { serverId, ...changes }),
+  serverUpdated: (serverId: string, changes: Omit<EventData<'ServerUpdated'>, 'serverId'>): EventDraft => draft('ServerUpdated', { serverId, ...changes }),
   serverEnabled: (serverId: string): EventDraft => draft('ServerEnabled', { serverId }),
   serverCordoned: (serverId: string): EventDraft => draft('ServerCordoned', { serverId }),
-  serverDisabled: (serverId: string, reason: EventData<'ServerDisabled'>['reason'] = 'admin'): EventDraft =>
-    draft('ServerDisabled', { serverId, reason }),
+  serverDisabled: (serverId: string, reason: EventData<'ServerDisabled'>['reason'] = 'admin'): EventDraft => draft('ServerDisabled', { serverId, reason }),
   serverRemoved: (serverId: string): EventDraft => draft('ServerRemoved', { serverId }),
   serverPanicked: (serverId: string, over: Partial<EventData<'ServerPanicked'>> = {}): EventDraft =>
     draft('ServerPanicked', { serverId, keepState: false, endCalls: true, meetingsCleared: 0, ...over }),
@@ -59,8 +57,7 @@ export const e = {
     }),
   meetingAdopted: (meetingId: string, serverId: string, over: Partial<EventData<'MeetingAdopted'>> = {}): EventDraft =>
     draft('MeetingAdopted', { meetingId, serverId, tenantId: null, voiceBridge: '71234', moderatorPassword: null, reason: 'runningWithoutRoute', ...over }),
-  meetingEnded: (meetingId: string, serverId: string, reason: EventData<'MeetingEnded'>['reason'] = 'end'): EventDraft =>
-    draft('MeetingEnded', { meetingId, serverId, reason }),
+  meetingEnded: (meetingId: string, serverId: string, reason: EventData<'MeetingEnded'>['reason'] = 'end'): EventDraft => draft('MeetingEnded', { meetingId, serverId, reason }),
   tenantAdded: (tenantId: string, name: string, secrets = [`${name.toLowerCase()}-secret`]): EventDraft => draft('TenantAdded', { tenantId, name, secrets }),
   tenantUpdated: (tenantId: string, changes: Omit<EventData<'TenantUpdated'>, 'tenantId'>): EventDraft => draft('TenantUpdated', { tenantId, ...changes }),
   tenantRemoved: (tenantId: string): EventDraft => draft('TenantRemoved', { tenantId }),
@@ -97,14 +94,12 @@ export const e = {
   importFailed: (source: string, reason = 'not a tar archive'): EventDraft => draft('RecordingImportFailed', { source, reason, movedTo: `/spool/failed/${source}` }),
   recordingPublished: (recordId: string): EventDraft => draft('RecordingPublished', { recordId }),
   recordingUnpublished: (recordId: string): EventDraft => draft('RecordingUnpublished', { recordId }),
-  recordingUpdated: (recordId: string, over: Partial<EventData<'RecordingUpdated'>> = {}): EventDraft =>
-    draft('RecordingUpdated', { recordId, set: {}, removed: [], ...over }),
+  recordingUpdated: (recordId: string, over: Partial<EventData<'RecordingUpdated'>> = {}): EventDraft => draft('RecordingUpdated', { recordId, set: {}, removed: [], ...over }),
   recordingDeleted: (recordId: string): EventDraft => draft('RecordingDeleted', { recordId }),
   recordingsToTenant: (tenantId: string): EventDraft => draft('RecordingsAssignedToTenant', { tenantId }),
   readyNotified: (recordId: string, meetingId: string): EventDraft =>
     draft('RecordingReadyNotified', { recordId, meetingId, url: 'https://lms.example.com/ready', outcome: 'delivered', status: 200, attempts: 1 }),
-  readModelRebuilt: (projection = 'pool', reason: 'lost' | 'foreign' = 'lost'): EventDraft =>
-    draft('ReadModelRebuilt', { projection, reason, found: -1, expected: 41, head: 42 }),
+  readModelRebuilt: (projection = 'pool', reason: 'lost' | 'foreign' = 'lost'): EventDraft => draft('ReadModelRebuilt', { projection, reason, found: -1, expected: 41, head: 42 }),
   /** what reading makes of a record it cannot read (never appended) */
   unreadable: (reason = 'ServerExploded v1 is unknown', type: string | null = 'ServerExploded'): EventDraft => draft('EventUnreadable', { reason, type }),
 };
@@ -183,5 +178,4 @@ export function meeting(meetingId: string, serverId: string, over: Partial<Meeti
 }
 
 /** The meetings of a pool state routed to one server. */
-export const meetingsOn = (state: PoolState, serverId: string): Meeting[] =>
-  Object.values(state.meetings).filter((m) => m.serverId === serverId);
+export const meetingsOn = (state: PoolState, serverId: string): Meeting[] => Object.values(state.meetings).filter((m) => m.serverId === serverId);

@@ -77,8 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       balancer = await startBalancer({ ...config, port: balancer.port }, logger, { poll: false });
       h.balancer = balancer;
     },
-    rebuild: () =>
-      h.admin.stream<{ equal: boolean; differences: string[]; events: number }>('rebuildProjections', {}, () => undefined),
+    rebuild: () => h.admin.stream<{ equal: boolean; differences: string[]; events: number }>('rebuildProjections', {}, () => undefined),
     close: async () => {
       await balancer.close();
       await sim.close();

@@ -62,7 +62,25 @@ export function selfSignedCertificate(dir: string, names: string[]): { cert: str
   const san = [...names.map((n) => `DNS:${n}`), 'IP:127.0.0.1'].join(',');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${names[0]}`,
+      '-addext',
+      `subjectAltName=${san}`,
+    ],
     { stdio: 'ignore' },
   );
   return { cert, key, pem: readFileSync(cert, 'utf8') };

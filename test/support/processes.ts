@@ -92,7 +92,10 @@ export class ScaleliteProcess {
 }
 
 /** The simulator as its own process; resolves with its servers once they listen. */
-export async function startSimProcess(servers: number, env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; servers: Array<{ url: string; secret: string }>; controlUrl: string }> {
+export async function startSimProcess(
+  servers: number,
+  env: NodeJS.ProcessEnv,
+): Promise<{ proc: ChildProcess; servers: Array<{ url: string; secret: string }>; controlUrl: string }> {
   const proc = spawn('node', [BIN, 'sim', '--servers', String(servers), '--json'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).once('line', resolve);

@@ -11,8 +11,31 @@ export type InfoValue = string | number | boolean | null | InfoValue[] | { [name
  * object, two a list, none an empty string). For --json each field gets one
  * type, by BBB's own types (get-meeting-info.ftlx).
  */
-const NUMBERS = new Set(['createTime', 'duration', 'startTime', 'endTime', 'participantCount', 'listenerCount', 'voiceParticipantCount', 'videoCount', 'maxUsers', 'moderatorCount', 'sequence']);
-const BOOLEANS = new Set(['running', 'hasUserJoined', 'recording', 'hasBeenForciblyEnded', 'isBreakout', 'freeJoin', 'isPresenter', 'isListeningOnly', 'hasJoinedVoice', 'hasVideo']);
+const NUMBERS = new Set([
+  'createTime',
+  'duration',
+  'startTime',
+  'endTime',
+  'participantCount',
+  'listenerCount',
+  'voiceParticipantCount',
+  'videoCount',
+  'maxUsers',
+  'moderatorCount',
+  'sequence',
+]);
+const BOOLEANS = new Set([
+  'running',
+  'hasUserJoined',
+  'recording',
+  'hasBeenForciblyEnded',
+  'isBreakout',
+  'freeJoin',
+  'isPresenter',
+  'isListeningOnly',
+  'hasJoinedVoice',
+  'hasVideo',
+]);
 /** element → the child it lists: always a list, empty or not */
 const LISTS: Record<string, string> = { attendees: 'attendee', breakoutRooms: 'breakout' };
 /** name → text maps: always an object, empty or not */

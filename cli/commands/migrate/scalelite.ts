@@ -28,7 +28,11 @@ export function migrationReportLines(r: MigrationReport, actor = defaultActor())
     return [label, c.imported, c.updated, c.unchanged, c.skipped, c.attention].map(String);
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   lines.push(fmt(header), ...rows.map(fmt));
 
   const groups = (outcome: MigrationItem['outcome']) => {
@@ -44,7 +48,10 @@ export function migrationReportLines(r: MigrationReport, actor = defaultActor())
     if (gs.length === 0) return;
     lines.push('', title);
     for (const g of gs) {
-      const named = g.slice(0, NAMED_PER_REASON).map((i) => i.id).join(', ');
+      const named = g
+        .slice(0, NAMED_PER_REASON)
+        .map((i) => i.id)
+        .join(', ');
       const more = g.length > NAMED_PER_REASON ? ` and ${g.length - NAMED_PER_REASON} more` : '';
       lines.push(`  ${g[0].kind} ${named}${more}: ${g[0].reason ?? ''}`);
     }
@@ -59,14 +66,17 @@ export function migrationReportLines(r: MigrationReport, actor = defaultActor())
   const seconds = (r.ms / 1000).toFixed(1);
   if (r.dry_run) lines.push(`Dry run: nothing was changed (${seconds} s). Run without --dry-run to import.`);
   else if (r.appended === 0) lines.push(`Nothing to do: this balancer already holds Scalelite's state (no event appended, ${seconds} s).`);
-  else lines.push(`Done: ${r.appended} events appended in ${seconds} s, each by the actor 'migrate:scalelite by ${actor}' (scalelite events --actor 'migrate:scalelite by ${actor}').`);
+  else
+    lines.push(
+      `Done: ${r.appended} events appended in ${seconds} s, each by the actor 'migrate:scalelite by ${actor}' (scalelite events --actor 'migrate:scalelite by ${actor}').`,
+    );
   return lines;
 }
 
 export default class MigrateScalelite extends AdminCommand {
   static override summary = "Import a live Scalelite's state: servers, meeting routes, tenants and settings (Redis) and the recordings index (PostgreSQL).";
   static override description = [
-    'Reads Scalelite\'s Redis (under its REDIS_NAMESPACE) and PostgreSQL, read-only, and makes this balancer hold the same state:',
+    "Reads Scalelite's Redis (under its REDIS_NAMESPACE) and PostgreSQL, read-only, and makes this balancer hold the same state:",
     'same server ids, states, tags, multipliers and secrets; meeting routes with their voice bridges and tenants; tenants and settings;',
     'every recording with its metadata, formats, thumbnails, state and protection, pointing at the same recording directories.',
     'Run it again at any time: what is in place already is left alone (a second run appends nothing), and a killed run resumes.',

@@ -8,7 +8,7 @@ interface Imported {
 }
 
 export default class RecordingsImport extends AdminCommand {
-  static override summary = 'Import a recording tarball (<record_id>.tar, as BBB\'s post-publish script sends) now.';
+  static override summary = "Import a recording tarball (<record_id>.tar, as BBB's post-publish script sends) now.";
   static override description =
     'The path is read by the balancer, so it must be a file it can see (e.g. on the shared recordings volume). The file is left where it is. When the balancer runs no importer in its process, the file is copied into the spool dir for the importer role.';
   static override args = { file: Args.string({ description: 'path of the tarball', required: true }) };

@@ -14,7 +14,7 @@ interface PurgeResult {
 export default class RecordingsPurge extends AdminCommand {
   static override summary = 'Delete old recordings (published and unpublished copies), each as an event that says why.';
   static override description =
-    'Without --yes it only lists what would be deleted. Age is by the recording\'s start time. ' +
+    "Without --yes it only lists what would be deleted. Age is by the recording's start time. " +
     'For a standing policy, set RECORDING_RETENTION_DAYS instead: the active importer then purges by itself.';
   static override examples = [
     '<%= config.bin %> recordings:purge --older-than 365d',

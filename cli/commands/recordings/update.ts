@@ -14,7 +14,7 @@ export default class RecordingsUpdate extends AdminCommand {
   static override summary = "Put every recording's files where its state says (Scalelite's recordings:update, for every recording).";
   static override description =
     'Files of an unpublished recording still in the published dir (or the other way round) are moved; ' +
-    'a deleted recording\'s leftover files are removed; recordings whose files are gone are listed. ' +
+    "a deleted recording's leftover files are removed; recordings whose files are gone are listed. " +
     'Run it after copying recordings from another Scalelite, or restoring the dirs from a backup.';
   static override aliases = ['recordings:repair'];
 
@@ -33,7 +33,7 @@ export default class RecordingsUpdate extends AdminCommand {
     if (result.removed > result.removed_ids.length) this.log(`… and ${result.removed - result.removed_ids.length} more removed`);
     for (const m of result.missing_formats) this.logToStderr(`Missing files: ${m.record_id} (${m.formats.join(', ')})`);
     if (result.missing > result.missing_formats.length) this.logToStderr(`… and ${result.missing - result.missing_formats.length} more with missing files`);
-    if (result.moved + result.removed + result.missing === 0) this.log('Every recording\'s files are where its state says.');
+    if (result.moved + result.removed + result.missing === 0) this.log("Every recording's files are where its state says.");
     return result;
   }
 }

@@ -58,7 +58,9 @@ export default class RecordingsWatch extends AdminCommand {
     }
     if (s.importer) {
       const i = s.importer;
-      this.log(`Importer:        ${i.running ? (i.leading ? 'active' : 'standby') : 'stopped'}${i.current ? `, importing ${i.current}` : ''}; last scan ${i.lastScanAt ?? 'never'}`);
+      this.log(
+        `Importer:        ${i.running ? (i.leading ? 'active' : 'standby') : 'stopped'}${i.current ? `, importing ${i.current}` : ''}; last scan ${i.lastScanAt ?? 'never'}`,
+      );
     } else this.log('Importer:        not in the process answering (run `scalelite importer` or `scalelite start`)');
     this.log(`Waiting:         ${s.queued.length}${s.queued.length ? ` (${s.queued.slice(0, 5).join(', ')}${s.queued.length > 5 ? ', …' : ''})` : ''}`);
     this.log(`Failed:          ${s.failed.length}${s.failed.length ? ` (in ${s.dirs.spool}/failed)` : ''}`);

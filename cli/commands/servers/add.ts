@@ -11,13 +11,13 @@ export default class ServersAdd extends AdminCommand {
     "<%= config.bin %> 'servers:add[https://bbb3.example.com/bigbluebutton/api/,SECRET,1,big]'",
   ];
   static override args = {
-    url: Args.string({ description: 'the server\'s API URL (http:// or https://)' }),
-    secret: Args.string({ description: 'the server\'s shared secret (bbb-conf --secret)' }),
+    url: Args.string({ description: "the server's API URL (http:// or https://)" }),
+    secret: Args.string({ description: "the server's shared secret (bbb-conf --secret)" }),
     loadMultiplier: Args.string({ description: 'load multiplier (rake form)' }),
     tag: Args.string({ description: 'server tag (rake form)' }),
   };
   static override flags = {
-    'load-multiplier': Flags.string({ description: 'weight of this server\'s load (default 1)' }),
+    'load-multiplier': Flags.string({ description: "weight of this server's load (default 1)" }),
     tag: Flags.string({ description: 'server tag, for meta_server-tag placement' }),
   };
 
@@ -27,9 +27,14 @@ export default class ServersAdd extends AdminCommand {
     if (!/^https?:\/\//.test(args.url)) this.error('Server URL must start with http:// or https://', { exit: 1 });
     const loadMultiplier = readLoadMultiplier(this, flags['load-multiplier'] ?? args.loadMultiplier);
     const tag = flags.tag ?? args.tag;
-    const server = await this.client(flags.balancer).call<ServerJson>('addServer', 'POST', {}, {
-      server: { url: args.url, secret: args.secret, ...(loadMultiplier !== undefined ? { load_multiplier: loadMultiplier } : {}), ...(tag ? { tag } : {}) },
-    });
+    const server = await this.client(flags.balancer).call<ServerJson>(
+      'addServer',
+      'POST',
+      {},
+      {
+        server: { url: args.url, secret: args.secret, ...(loadMultiplier !== undefined ? { load_multiplier: loadMultiplier } : {}), ...(tag ? { tag } : {}) },
+      },
+    );
     this.log('OK');
     this.log(`id: ${server.id}`);
     return serverOut(server);

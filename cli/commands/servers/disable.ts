@@ -7,7 +7,7 @@ import type { ServerJson } from '../../../src/api/views/server';
 export default class ServersDisable extends AdminCommand {
   static override summary = 'Disable a server: no new meetings, no joins; with meetings running, asks before ending them.';
   static override args = { id: Args.string({ required: true, description: 'server id' }) };
-  static override flags = { yes: Flags.boolean({ char: 'y', description: 'end the server\'s meetings without asking' }) };
+  static override flags = { yes: Flags.boolean({ char: 'y', description: "end the server's meetings without asking" }) };
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(ServersDisable);
@@ -30,7 +30,12 @@ export default class ServersDisable extends AdminCommand {
         endMeetings = true;
       } else this.error('The server has active load: pass --yes to end its meetings and disable it, or cordon it instead.', { exit: 1 });
     }
-    const result = await client.call<{ server: ServerJson; meetings_cleared: string[]; end_failed: string[] }>('disableServer', 'POST', {}, { id: args.id, end_meetings: endMeetings });
+    const result = await client.call<{ server: ServerJson; meetings_cleared: string[]; end_failed: string[] }>(
+      'disableServer',
+      'POST',
+      {},
+      { id: args.id, end_meetings: endMeetings },
+    );
     for (const id of result.meetings_cleared) this.log(`Clearing Meeting id=${id}`);
     for (const id of result.end_failed) this.logToStderr(`WARNING: Could not end meeting id=${id}`);
     this.log('OK');

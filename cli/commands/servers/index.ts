@@ -6,7 +6,7 @@ import { AdminClientError } from '../../../src/infra/admin-client';
 
 export default class Servers extends AdminCommand {
   static override summary = 'List the BBB servers of the pool (secrets hidden unless --show-secrets).';
-  static override flags = { 'show-secrets': Flags.boolean({ description: 'print each server\'s secret' }) };
+  static override flags = { 'show-secrets': Flags.boolean({ description: "print each server's secret" }) };
 
   async run(): Promise<ServerOut[]> {
     const { flags } = await this.parse(Servers);

@@ -4,7 +4,7 @@ import { ServerOut, serverOut } from '../../format';
 import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersLoadMultiplier extends AdminCommand {
-  static override summary = 'Set a server\'s load multiplier (a bigger server gets a smaller one).';
+  static override summary = "Set a server's load multiplier (a bigger server gets a smaller one).";
   static override args = { id: Args.string({ required: true, description: 'server id' }), value: Args.string({ required: true, description: 'multiplier, > 0' }) };
 
   async run(): Promise<ServerOut> {

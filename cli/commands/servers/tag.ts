@@ -4,7 +4,7 @@ import { ServerOut, serverOut } from '../../format';
 import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersTag extends AdminCommand {
-  static override summary = 'Set a server\'s tag; without a tag, remove it.';
+  static override summary = "Set a server's tag; without a tag, remove it.";
   static override args = { id: Args.string({ required: true, description: 'server id' }), tag: Args.string({ description: 'tag (omit or "" to untag)' }) };
 
   async run(): Promise<ServerOut> {

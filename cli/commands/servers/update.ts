@@ -4,7 +4,7 @@ import { ServerOut, serverOut } from '../../format';
 import type { ServerJson } from '../../../src/api/views/server';
 
 export default class ServersUpdate extends AdminCommand {
-  static override summary = 'Change a server\'s secret, load multiplier, tag or URL.';
+  static override summary = "Change a server's secret, load multiplier, tag or URL.";
   static override description = 'Omitted values are kept; an empty tag removes the tag. Rake form: servers:update[id,secret,loadMultiplier,tag].';
   static override args = {
     id: Args.string({ required: true, description: 'server id' }),
@@ -25,15 +25,20 @@ export default class ServersUpdate extends AdminCommand {
     const secret = flags.secret ?? (args.secret || undefined);
     const loadMultiplier = readLoadMultiplier(this, flags['load-multiplier'] ?? (args.loadMultiplier || undefined));
     const tag = flags.tag ?? args.tag;
-    const server = await this.client(flags.balancer).call<ServerJson>('updateServer', 'POST', {}, {
-      id: args.id,
-      server: {
-        ...(secret !== undefined ? { secret } : {}),
-        ...(loadMultiplier !== undefined ? { load_multiplier: loadMultiplier } : {}),
-        ...(tag !== undefined ? { tag } : {}),
-        ...(flags['server-url'] !== undefined ? { url: flags['server-url'] } : {}),
+    const server = await this.client(flags.balancer).call<ServerJson>(
+      'updateServer',
+      'POST',
+      {},
+      {
+        id: args.id,
+        server: {
+          ...(secret !== undefined ? { secret } : {}),
+          ...(loadMultiplier !== undefined ? { load_multiplier: loadMultiplier } : {}),
+          ...(tag !== undefined ? { tag } : {}),
+          ...(flags['server-url'] !== undefined ? { url: flags['server-url'] } : {}),
+        },
       },
-    });
+    );
     this.log('OK');
     return serverOut(server);
   }

@@ -3,7 +3,7 @@ import { tenantCall, tenantSettingsListing } from '../../tenants-format';
 import type { TenantJson, TenantSettingJson } from '../../../src/api/views/tenant';
 
 export default class TenantSettings extends AdminCommand {
-  static override summary = 'List every tenant\'s custom create/join settings (multitenancy).';
+  static override summary = "List every tenant's custom create/join settings (multitenancy).";
   static override examples = ['<%= config.bin %> tenantSettings'];
 
   async run(): Promise<{ settings: TenantSettingJson[] }> {

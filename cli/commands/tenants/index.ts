@@ -7,7 +7,7 @@ export default class Tenants extends AdminCommand {
   static override summary = 'List the tenants (multitenancy), secrets hidden unless --show-secrets.';
   static override description = 'Per tenant its id, name, secrets and LRS/Keycloak settings when set, then the total.';
   static override examples = ['<%= config.bin %> tenants', '<%= config.bin %> tenants --show-secrets'];
-  static override flags = { 'show-secrets': Flags.boolean({ description: 'print the tenants\' secrets and LRS passwords' }) };
+  static override flags = { 'show-secrets': Flags.boolean({ description: "print the tenants' secrets and LRS passwords" }) };
 
   async run(): Promise<TenantJson[]> {
     const { flags } = await this.parse(Tenants);

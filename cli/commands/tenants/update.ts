@@ -28,10 +28,17 @@ export default class TenantsUpdate extends AdminCommand {
     if (!present(args.id) || !(present(name) || present(secrets))) {
       return invalidArgs(this, flags.balancer, 'Error: id and either name or secrets are required to update a Tenant');
     }
-    const answer = await tenantCall<{ tenant: TenantJson }>(this, this.client(flags.balancer), 'updateTenant', 'POST', {}, {
-      id: args.id.trim(),
-      tenant: { ...(present(name) ? { name } : {}), ...(present(secrets) ? { secrets } : {}) },
-    });
+    const answer = await tenantCall<{ tenant: TenantJson }>(
+      this,
+      this.client(flags.balancer),
+      'updateTenant',
+      'POST',
+      {},
+      {
+        id: args.id.trim(),
+        tenant: { ...(present(name) ? { name } : {}), ...(present(secrets) ? { secrets } : {}) },
+      },
+    );
     this.log('OK');
     this.log(`Updated Tenant id: ${answer.tenant.id}`);
     return answer;

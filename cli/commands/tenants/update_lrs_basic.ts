@@ -4,7 +4,7 @@ import { invalidArgs, present, tenantCall } from '../../tenants-format';
 import type { TenantJson } from '../../../src/api/views/tenant';
 
 export default class TenantsUpdateLrsBasic extends AdminCommand {
-  static override summary = 'Set a tenant\'s xAPI LRS endpoint with basic-auth credentials (multitenancy).';
+  static override summary = "Set a tenant's xAPI LRS endpoint with basic-auth credentials (multitenancy).";
   static override examples = [
     '<%= config.bin %> tenants:update_lrs_basic ID https://lrs.example.com/xapi/ USER PASSWORD',
     "<%= config.bin %> 'tenants:update_lrs_basic[ID,https://lrs.example.com/xapi/,USER,PASSWORD]'",
@@ -21,10 +21,17 @@ export default class TenantsUpdateLrsBasic extends AdminCommand {
     if (!present(args.id) || !present(args.lrsEndpoint) || !present(args.lrsUsername) || !present(args.lrsPassword)) {
       return invalidArgs(this, flags.balancer, 'Error: id, LRS_ENDPOINT, LRS_USERNAME, LRS_PASSWORD are required to update a Tenant');
     }
-    const answer = await tenantCall<{ tenant: TenantJson }>(this, this.client(flags.balancer), 'updateTenant', 'POST', {}, {
-      id: args.id.trim(),
-      tenant: { lrs_endpoint: args.lrsEndpoint, lrs_username: args.lrsUsername, lrs_password: args.lrsPassword },
-    });
+    const answer = await tenantCall<{ tenant: TenantJson }>(
+      this,
+      this.client(flags.balancer),
+      'updateTenant',
+      'POST',
+      {},
+      {
+        id: args.id.trim(),
+        tenant: { lrs_endpoint: args.lrsEndpoint, lrs_username: args.lrsUsername, lrs_password: args.lrsPassword },
+      },
+    );
     this.log('OK');
     this.log(`Updated Tenant id: ${answer.tenant.id}`);
     return answer;

@@ -4,7 +4,7 @@ import { invalidArgs, present, tenantCall } from '../../tenants-format';
 import type { TenantJson } from '../../../src/api/views/tenant';
 
 export default class TenantsUpdateLrsKc extends AdminCommand {
-  static override summary = 'Set a tenant\'s xAPI LRS endpoint with Keycloak credentials (multitenancy).';
+  static override summary = "Set a tenant's xAPI LRS endpoint with Keycloak credentials (multitenancy).";
   static override examples = [
     '<%= config.bin %> tenants:update_lrs_kc ID https://lrs.example.com/xapi/ https://kc.example.com/realms/r/protocol/openid-connect/token CLIENT_ID CLIENT_SECRET USER PASSWORD',
   ];
@@ -25,17 +25,24 @@ export default class TenantsUpdateLrsKc extends AdminCommand {
       // Scalelite's text (it leaves out the id, which is required all the same)
       return invalidArgs(this, flags.balancer, 'Error: LRS_ENDPOINT, KC_TOKEN_URL, KC_CLIENT_ID, KC_CLIENT_SECRET, KC_USERNAME, KC_PASSWORD are required to update a Tenant');
     }
-    const answer = await tenantCall<{ tenant: TenantJson }>(this, this.client(flags.balancer), 'updateTenant', 'POST', {}, {
-      id: id!.trim(),
-      tenant: {
-        lrs_endpoint: lrsEndpoint,
-        kc_token_url: kcTokenUrl,
-        kc_client_id: kcClientId,
-        kc_client_secret: kcClientSecret,
-        kc_username: kcUsername,
-        kc_password: kcPassword,
+    const answer = await tenantCall<{ tenant: TenantJson }>(
+      this,
+      this.client(flags.balancer),
+      'updateTenant',
+      'POST',
+      {},
+      {
+        id: id!.trim(),
+        tenant: {
+          lrs_endpoint: lrsEndpoint,
+          kc_token_url: kcTokenUrl,
+          kc_client_id: kcClientId,
+          kc_client_secret: kcClientSecret,
+          kc_username: kcUsername,
+          kc_password: kcPassword,
+        },
       },
-    });
+    );
     this.log('OK');
     this.log(`Updated Tenant id: ${answer.tenant.id}`);
     return answer;

@@ -43,8 +43,7 @@ const QUESTION = 63; // ?
 
 const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13;
 /** Name characters as far as BBB's documents go: ASCII letters, digits, - _ . : and any non-ASCII character. */
-const isNameChar = (c: number): boolean =>
-  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 46 || c === 58 || c > 127;
+const isNameChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 46 || c === 58 || c > 127;
 const isNameStart = (c: number): boolean => isNameChar(c) && !(c >= 48 && c <= 57) && c !== 45 && c !== 46;
 
 function onlySpace(text: string, from: number, to: number): boolean {

@@ -129,7 +129,9 @@ export async function readMarker(dataDir: string): Promise<BalancerMarker | null
     return JSON.parse(await fs.readFile(join(dataDir, MARKER_FILE), 'utf8')) as BalancerMarker;
   } catch (err) {
     if (errno(err) === 'ENOENT') return null;
-    throw new ConfigError(`DATA_DIR ${dataDir}: ${MARKER_FILE} cannot be read (${err instanceof Error ? err.message : String(err)}); restore it, or remove it if this dir holds no balancer`);
+    throw new ConfigError(
+      `DATA_DIR ${dataDir}: ${MARKER_FILE} cannot be read (${err instanceof Error ? err.message : String(err)}); restore it, or remove it if this dir holds no balancer`,
+    );
   }
 }
 
@@ -156,8 +158,7 @@ export async function isEmptyDir(dir: string): Promise<boolean> {
  * object); they are made readable here.
  */
 export function damagedDataDir(dir: string, err: unknown): ConfigError {
-  const detail =
-    err instanceof Error ? err.message : typeof err === 'object' && err !== null ? JSON.stringify(err).slice(0, 300) : String(err);
+  const detail = err instanceof Error ? err.message : typeof err === 'object' && err !== null ? JSON.stringify(err).slice(0, 300) : String(err);
   return new ConfigError(
     `the embedded database in ${dir} cannot be opened (${detail || 'no detail'}). It may be damaged: an interrupted write, ` +
       'a full disk, or files of another PGlite version. Restore the directory from a backup; or, to start an empty balancer, move it away.',

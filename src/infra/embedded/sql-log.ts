@@ -44,10 +44,10 @@ export class SqlEventLog implements EventLog {
   }
 
   async read(fromOffset: number, limit: number): Promise<StoredEvent[]> {
-    const result = await this.sql.query<{ position: number; envelope: unknown }>(
-      'select position, envelope from event_log where position >= $1 order by position limit $2',
-      [Math.max(0, fromOffset), limit],
-    );
+    const result = await this.sql.query<{ position: number; envelope: unknown }>('select position, envelope from event_log where position >= $1 order by position limit $2', [
+      Math.max(0, fromOffset),
+      limit,
+    ]);
     return result.rows.map((r) => {
       const offset = Number(r.position);
       return { offset, event: readEvent(typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope, offset) };

@@ -29,7 +29,12 @@ function kafkaLogCreator(logger: Logger) {
       const { message, ...extra } = log;
       // Routine: the first JoinGroup answer, coordinator elections and loading, and kafkajs's note that
       // bounded retries void exactly-once (appends are decided under the lock and re-read the log).
-      if (/group coordinator is not available|member id required|coordinator is not aware of this member|coordinator is loading|Limiting retries for the idempotent producer/i.test(message)) return;
+      if (
+        /group coordinator is not available|member id required|coordinator is not aware of this member|coordinator is loading|Limiting retries for the idempotent producer/i.test(
+          message,
+        )
+      )
+        return;
       if (/coordinator is loading/i.test(String(extra.error ?? ''))) return;
       // Roles starting together race to create the topic; the loser's TOPIC_ALREADY_EXISTS is expected and handled.
       if (/Topic creation errors/i.test(message) && /already exists/i.test(JSON.stringify(extra))) {

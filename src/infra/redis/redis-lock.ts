@@ -98,14 +98,17 @@ export class RedisDecisionLock implements DecisionLock {
       await this.nextRelease(delay + Math.random() * delay);
     }
     let deciding = true;
-    const renewing = setInterval(() => {
-      this.redis.scaleliteRenew(this.key, token, String(this.ttlMs)).then(
-        (renewed) => {
-          if (deciding && renewed !== 1) this.logger.error({ key: this.key }, 'the decision lock expired while its holder was deciding');
-        },
-        (err: unknown) => this.logger.warn({ err, key: this.key }, 'could not renew the decision lock'),
-      );
-    }, Math.max(100, Math.floor(this.ttlMs / 5)));
+    const renewing = setInterval(
+      () => {
+        this.redis.scaleliteRenew(this.key, token, String(this.ttlMs)).then(
+          (renewed) => {
+            if (deciding && renewed !== 1) this.logger.error({ key: this.key }, 'the decision lock expired while its holder was deciding');
+          },
+          (err: unknown) => this.logger.warn({ err, key: this.key }, 'could not renew the decision lock'),
+        );
+      },
+      Math.max(100, Math.floor(this.ttlMs / 5)),
+    );
     try {
       return await fn();
     } finally {

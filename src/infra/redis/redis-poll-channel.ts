@@ -80,10 +80,12 @@ export class RedisPollChannel implements PollChannel {
       } catch {
         return;
       }
-      poll().then(
-        (summary) => (summary ? this.pub.publish(this.replies, JSON.stringify({ id, summary })) : undefined),
-        (err: unknown) => this.pub.publish(this.replies, JSON.stringify({ id, error: err instanceof Error ? err.message : String(err) })),
-      ).catch((err: unknown) => this.logger.warn({ err }, 'could not answer a poll request'));
+      poll()
+        .then(
+          (summary) => (summary ? this.pub.publish(this.replies, JSON.stringify({ id, summary })) : undefined),
+          (err: unknown) => this.pub.publish(this.replies, JSON.stringify({ id, error: err instanceof Error ? err.message : String(err) })),
+        )
+        .catch((err: unknown) => this.logger.warn({ err }, 'could not answer a poll request'));
     });
     await sub.subscribe(this.requests);
     this.servers.push(sub);

@@ -58,7 +58,11 @@ export class RedisPoolStore implements PoolStore {
 
   constructor(private readonly options: RedisPoolOptions) {
     // At start, one failed connection is the answer (an unreachable REDIS_URL stops the start); later, ioredis reconnects.
-    this.redis = connectRedis(options.url, { lazyConnect: true, enableAutoPipelining: true, connectTimeout: 10_000, retryStrategy: (times) => (this.connected ? Math.min(times * 200, 2000) : null) }, options.logger);
+    this.redis = connectRedis(
+      options.url,
+      { lazyConnect: true, enableAutoPipelining: true, connectTimeout: 10_000, retryStrategy: (times) => (this.connected ? Math.min(times * 200, 2000) : null) },
+      options.logger,
+    );
     this.redis.once('ready', () => (this.connected = true));
     this.redis.defineCommand('scaleliteCommit', { numberOfKeys: 1, lua: COMMIT });
     this.k = keys(options.namespace);
@@ -109,7 +113,10 @@ export class RedisPoolStore implements PoolStore {
           this.poll = null;
           return;
         }
-        this.checkpoint().then((c) => this.saw(c), () => undefined);
+        this.checkpoint().then(
+          (c) => this.saw(c),
+          () => undefined,
+        );
       }, this.options.pollMs ?? 100);
       this.poll.unref();
     }
@@ -309,14 +316,7 @@ export class RedisPoolStore implements PoolStore {
 
   private async modelKeys(): Promise<string[]> {
     const found: string[] = [this.k.servers, this.k.meetings, this.k.voiceBridges, this.k.tenants, this.k.tenantSettings, this.k.tenantNames, this.k.checkpoint];
-    for (const pattern of [
-      this.k.server('*'),
-      this.k.meeting('*'),
-      this.k.serverMeetings('*'),
-      this.k.tenant('*'),
-      this.k.tenantSetting('*'),
-      this.k.settingsOfTenant('*'),
-    ]) {
+    for (const pattern of [this.k.server('*'), this.k.meeting('*'), this.k.serverMeetings('*'), this.k.tenant('*'), this.k.tenantSetting('*'), this.k.settingsOfTenant('*')]) {
       let cursor = '0';
       do {
         const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

@@ -107,7 +107,9 @@ export function storageSettings(e: StorageEnv): StorageSettings {
   const region = e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? 'us-east-1';
   if (!REGION.test(region)) throw new ConfigError(`${e.AWS_REGION ? 'AWS_REGION' : 'AWS_DEFAULT_REGION'}: not a region name, got '${region}'`);
   if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
-    throw new ConfigError(`${e.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}: required with ${e.AWS_ACCESS_KEY_ID ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY'}`);
+    throw new ConfigError(
+      `${e.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}: required with ${e.AWS_ACCESS_KEY_ID ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY'}`,
+    );
   }
   return {
     kind: 's3',

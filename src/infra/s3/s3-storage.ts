@@ -158,7 +158,10 @@ export class S3RecordingStorage implements RecordingStorage {
       const batch = ordered.slice(i, i + DELETE_BATCH);
       const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
       const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-      if (failed.length > 0) throw new RecordingFilesError(`could not delete ${failed.length} objects from bucket ${this.bucket}, e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`.trim());
+      if (failed.length > 0)
+        throw new RecordingFilesError(
+          `could not delete ${failed.length} objects from bucket ${this.bucket}, e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`.trim(),
+        );
     }
   }
 
@@ -200,10 +203,9 @@ export class S3RecordingStorage implements RecordingStorage {
     }
     const keep = new Set(kept);
     // A folder marker (`…/`) over kept files stays: only what the new copy does not have goes.
-    const stale = [
-      ...(await this.listKeys(formatPrefix(true, format, recordId))),
-      ...(await this.listKeys(formatPrefix(false, format, recordId))),
-    ].filter((k) => !keep.has(k) && !(k.endsWith('/') && kept.some((w) => w.startsWith(k))));
+    const stale = [...(await this.listKeys(formatPrefix(true, format, recordId))), ...(await this.listKeys(formatPrefix(false, format, recordId)))].filter(
+      (k) => !keep.has(k) && !(k.endsWith('/') && kept.some((w) => w.startsWith(k))),
+    );
     await this.deleteKeys(stale);
   }
 

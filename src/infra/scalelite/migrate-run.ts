@@ -62,7 +62,14 @@ export async function runMigration(o: MigrationRunOptions): Promise<MigrationRep
       const bad = findUnstorable(row);
       if (!bad) return true;
       report.counts[kind].attention += 1;
-      report.items.push({ kind, id: idOf(row).replace(/[^\x20-\x7e]/g, '?').slice(0, 80), outcome: 'attention', reason: `${bad.path} ${bad.problem}, which no store can keep: fix it in Scalelite` });
+      report.items.push({
+        kind,
+        id: idOf(row)
+          .replace(/[^\x20-\x7e]/g, '?')
+          .slice(0, 80),
+        outcome: 'attention',
+        reason: `${bad.path} ${bad.problem}, which no store can keep: fix it in Scalelite`,
+      });
       return false;
     });
   const pool: PoolBatch = {
@@ -84,7 +91,14 @@ export async function runMigration(o: MigrationRunOptions): Promise<MigrationRep
   take(poolResult);
   report.recording_dirs = poolResult.recording_dirs ?? null;
   for (const meetings of bySize(pool.meetings, MAX_MEETING_BATCH_BYTES)) {
-    take(await o.client.call<MigrationBatchResult>('migrateScalelitePool', 'POST', {}, { meetings, dry_run: o.dryRun, ...(o.dryRun && poolResult.present ? { assume: poolResult.present } : {}) }));
+    take(
+      await o.client.call<MigrationBatchResult>(
+        'migrateScalelitePool',
+        'POST',
+        {},
+        { meetings, dry_run: o.dryRun, ...(o.dryRun && poolResult.present ? { assume: poolResult.present } : {}) },
+      ),
+    );
   }
 
   if (!o.skipRecordings && report.recording_dirs === null) {
@@ -99,7 +113,10 @@ export async function runMigration(o: MigrationRunOptions): Promise<MigrationRep
       const page = await o.source.readRecordings(lastId, o.batchSize);
       if (page.recordings.length === 0) break;
       lastId = page.lastId;
-      for (const chunk of bySize(storable('recording', page.recordings, (r) => r.recordId), MAX_RECORDING_BATCH_BYTES)) {
+      for (const chunk of bySize(
+        storable('recording', page.recordings, (r) => r.recordId),
+        MAX_RECORDING_BATCH_BYTES,
+      )) {
         take(await o.client.call<MigrationBatchResult>('migrateScaleliteRecordings', 'POST', {}, { recordings: chunk, source, dry_run: o.dryRun }));
       }
       done += page.recordings.length;
@@ -126,4 +143,3 @@ function* bySize<T>(rows: T[], maxBytes: number): Generator<T[]> {
   }
   if (chunk.length > 0) yield chunk;
 }
-

@@ -53,7 +53,13 @@ export function serverFromHash(
 
 export function meetingFromHash(meetingId: string, hash: Record<string, string>): ScaleliteMeeting {
   if (!hash.server_id) return { meetingId, serverId: null, voiceBridge: null, moderatorPassword: null, tenantId: null };
-  return { meetingId, serverId: hash.server_id, voiceBridge: blankToNull(hash.voice_bridge), moderatorPassword: blankToNull(hash.moderator_pw), tenantId: blankToNull(hash.tenant_id) };
+  return {
+    meetingId,
+    serverId: hash.server_id,
+    voiceBridge: blankToNull(hash.voice_bridge),
+    moderatorPassword: blankToNull(hash.moderator_pw),
+    tenantId: blankToNull(hash.tenant_id),
+  };
 }
 
 export function tenantFromHash(id: string, hash: Record<string, string>, nameHolder: string | null): ScaleliteTenant {
@@ -196,7 +202,9 @@ export class ScaleliteSource {
     if (rows.rows.length === 0) return { recordings: [], lastId: afterId };
     const ids = rows.rows.map((r) => r.id);
     const [meta, formats] = await Promise.all([
-      this.pg.query<{ recording_id: string; key: string | null; value: string | null }>('select recording_id, key, value from metadata where recording_id = any($1::bigint[])', [ids]),
+      this.pg.query<{ recording_id: string; key: string | null; value: string | null }>('select recording_id, key, value from metadata where recording_id = any($1::bigint[])', [
+        ids,
+      ]),
       this.pg.query<{ id: string; recording_id: string; format: string | null; url: string | null; length: number | null; processing_time: number | null }>(
         'select id, recording_id, format, url, length, processing_time from playback_formats where recording_id = any($1::bigint[]) order by format',
         [ids],
@@ -209,30 +217,28 @@ export class ScaleliteSource {
     const thumbsOf = groupBy(thumbs.rows, (t) => t.playback_format_id);
     const metaOf = groupBy(meta.rows, (m) => m.recording_id);
     const formatsOf = groupBy(formats.rows, (f) => f.recording_id);
-    const recordings = rows.rows.map(
-      (r): ScaleliteRecording => ({
-        recordId: r.record_id,
-        meetingId: r.meeting_id,
-        name: r.name,
-        published: r.published === true,
-        protected: r.protected === true,
-        publishUpdated: r.publish_updated === true,
-        state: r.state,
-        startTime: r.start_ms === null ? null : Number(r.start_ms),
-        endTime: r.end_ms === null ? null : Number(r.end_ms),
-        participants: r.participants,
-        metadata: Object.fromEntries((metaOf.get(r.id) ?? []).filter((m) => m.key).map((m) => [m.key as string, m.value ?? ''])),
-        formats: (formatsOf.get(r.id) ?? [])
-          .filter((f) => f.format && f.url)
-          .map((f) => ({
-            format: f.format as string,
-            url: f.url as string,
-            length: f.length,
-            processingTime: f.processing_time,
-            thumbnails: (thumbsOf.get(f.id) ?? []).filter((t) => t.url).map((t) => ({ url: t.url as string, width: t.width, height: t.height, alt: t.alt })),
-          })),
-      }),
-    );
+    const recordings = rows.rows.map((r): ScaleliteRecording => ({
+      recordId: r.record_id,
+      meetingId: r.meeting_id,
+      name: r.name,
+      published: r.published === true,
+      protected: r.protected === true,
+      publishUpdated: r.publish_updated === true,
+      state: r.state,
+      startTime: r.start_ms === null ? null : Number(r.start_ms),
+      endTime: r.end_ms === null ? null : Number(r.end_ms),
+      participants: r.participants,
+      metadata: Object.fromEntries((metaOf.get(r.id) ?? []).filter((m) => m.key).map((m) => [m.key as string, m.value ?? ''])),
+      formats: (formatsOf.get(r.id) ?? [])
+        .filter((f) => f.format && f.url)
+        .map((f) => ({
+          format: f.format as string,
+          url: f.url as string,
+          length: f.length,
+          processingTime: f.processing_time,
+          thumbnails: (thumbsOf.get(f.id) ?? []).filter((t) => t.url).map((t) => ({ url: t.url as string, width: t.width, height: t.height, alt: t.alt })),
+        })),
+    }));
     return { recordings, lastId: Number(ids[ids.length - 1]) };
   }
 

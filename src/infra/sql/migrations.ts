@@ -162,7 +162,11 @@ export async function migrate(sql: Sql): Promise<void> {
       await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       const done = await tx.query('select 1 from schema_migrations where id = $1', [m.id]);
       if (done.rows.length > 0) return;
-      for (const statement of m.sql.split(';').map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+      for (const statement of m.sql
+        .split(';')
+        .map((s) => s.trim())
+        .filter(Boolean))
+        await tx.query(statement);
       await tx.query('insert into schema_migrations (id, name) values ($1, $2)', [m.id, m.name]);
     });
   }

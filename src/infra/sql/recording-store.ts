@@ -149,7 +149,10 @@ export class SqlRecordingStore implements RecordingStore {
       `select r.record_id from recordings r ${where} order by r.start_time desc nulls last, r.record_id desc${paging}`,
       params,
     );
-    const found = await loadRecordings(this.sql, ids.rows.map((r) => r.record_id));
+    const found = await loadRecordings(
+      this.sql,
+      ids.rows.map((r) => r.record_id),
+    );
     const byId = new Map(found.map((r) => [r.recordId, r]));
     return ids.rows.map((r) => byId.get(r.record_id)).filter((r): r is Recording => r !== undefined);
   }
@@ -166,9 +169,7 @@ export class SqlRecordingStore implements RecordingStore {
       [meetingId],
     );
     const row = r.rows[0];
-    return row
-      ? { meetingId: row.meeting_id, tenantId: row.tenant_id, recordingReadyUrl: row.recording_ready_url, analyticsCallbackUrl: row.analytics_callback_url }
-      : null;
+    return row ? { meetingId: row.meeting_id, tenantId: row.tenant_id, recordingReadyUrl: row.recording_ready_url, analyticsCallbackUrl: row.analytics_callback_url } : null;
   }
 
   /** Recordings imported in [since, before) whose meeting's recording-ready callback is still owed. */
@@ -195,10 +196,7 @@ async function readCheckpoint(q: SqlRunner, lock = false): Promise<number> {
 }
 
 async function writeCheckpoint(q: SqlRunner, position: number): Promise<void> {
-  await q.query(
-    `insert into projection_checkpoints (name, position) values ($1, $2) on conflict (name) do update set position = excluded.position`,
-    [PROJECTION, position],
-  );
+  await q.query(`insert into projection_checkpoints (name, position) values ($1, $2) on conflict (name) do update set position = excluded.position`, [PROJECTION, position]);
 }
 
 /** Whether an event changes the recordings model (a rebuild needs only these). */
@@ -286,7 +284,12 @@ async function saveRecordings(tx: SqlRunner, kept: Recording[], gone: string[]):
   const ids = kept.map((r) => r.recordId);
   await tx.query('delete from recording_metadata where record_id = any($1)', [ids]);
   await tx.query('delete from playback_formats where record_id = any($1)', [ids]);
-  await insertRows(tx, 'insert into recording_metadata (record_id, key, value)', 3, kept.flatMap((r) => Object.entries(r.metadata).map(([k, v]) => [r.recordId, k, v])));
+  await insertRows(
+    tx,
+    'insert into recording_metadata (record_id, key, value)',
+    3,
+    kept.flatMap((r) => Object.entries(r.metadata).map(([k, v]) => [r.recordId, k, v])),
+  );
   await insertRows(
     tx,
     'insert into playback_formats (record_id, format, url, length, processing_time)',
@@ -311,10 +314,9 @@ async function loadRecordings(q: SqlRunner, recordIds: string[]): Promise<Record
   if (rows.rows.length === 0) return [];
   const ids = rows.rows.map((r) => r.record_id);
   // One after another: a transaction's connection runs one query at a time.
-  const meta = await q.query<{ record_id: string; key: string; value: string }>(
-    'select record_id, key, value from recording_metadata where record_id = any($1) order by key',
-    [ids],
-  );
+  const meta = await q.query<{ record_id: string; key: string; value: string }>('select record_id, key, value from recording_metadata where record_id = any($1) order by key', [
+    ids,
+  ]);
   const formats = await q.query<{ record_id: string; format: string; url: string; length: number; processing_time: number | null }>(
     'select record_id, format, url, length, processing_time from playback_formats where record_id = any($1) order by format',
     [ids],
@@ -400,9 +402,7 @@ function whereClause(q: RecordingQuery): { where: string; params: unknown[] } {
   }
   if (q.metadata && q.metadata.length > 0) {
     // md5(value) finds the rows by the index (recording_metadata_key_digest); value = … keeps it exact.
-    const any = q.metadata
-      .map((m) => `(m.key = ${param(m.key)} and md5(m.value) = any(${param(m.values.map(md5))}) and m.value = any(${param(m.values)}))`)
-      .join(' or ');
+    const any = q.metadata.map((m) => `(m.key = ${param(m.key)} and md5(m.value) = any(${param(m.values.map(md5))}) and m.value = any(${param(m.values)}))`).join(' or ');
     clauses.push(`exists (select 1 from recording_metadata m where m.record_id = r.record_id and (${any}))`);
   }
   return { where: clauses.length ? `where ${clauses.join(' and ')}` : '', params };

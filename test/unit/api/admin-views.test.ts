@@ -98,14 +98,24 @@ const REBUILT_KEYS = { at: true, projection: true, reason: true, found: true, ex
 
 describe('the admin API answers each entity with the shape the CLI imports', () => {
   test('given a polled server whose polls now fail: its JSON has the ServerJson keys, the secret masked, and the status table reads it', () => {
-    const pool = poolAfter([e.serverAdded('bbb1', { tag: 'big', loadMultiplier: 2.5 }), e.serverEnabled('bbb1'), e.wentOnline('bbb1'), e.serverPolled('bbb1', 12), e.pollFailed('bbb1', 'checksumError', 'bad secret')]);
+    const pool = poolAfter([
+      e.serverAdded('bbb1', { tag: 'big', loadMultiplier: 2.5 }),
+      e.serverEnabled('bbb1'),
+      e.wentOnline('bbb1'),
+      e.serverPolled('bbb1', 12),
+      e.pollFailed('bbb1', 'checksumError', 'bad secret'),
+    ]);
     const json = serverJson(pool.servers.bbb1, false);
 
     expect(keysOf(json)).toEqual(sorted(SERVER_KEYS));
     expect(overTheWire(json)).toStrictEqual(json);
     expect(json).toMatchObject({ secret: SECRET_MASK, load: 12, load_multiplier: '2.5', online: 'online', poll_error: { reason: 'checksumError', message: 'bad secret' } });
     expect(serverJson(pool.servers.bbb1, true).secret).toBe('secret-bbb1');
-    expect(statusTable([json]).split('\n')[1].split(/\s{2,}/)).toEqual(['bbb1.example.com', 'enabled', 'online', '0', '0', '0', '0', '12', '2.7.3', 'big']);
+    expect(
+      statusTable([json])
+        .split('\n')[1]
+        .split(/\s{2,}/),
+    ).toEqual(['bbb1.example.com', 'enabled', 'online', '0', '0', '0', '0', '12', '2.7.3', 'big']);
     expect(serverOut(json)).toMatchObject({ load: 12, load_multiplier: 2.5 });
   });
 
@@ -133,10 +143,7 @@ describe('the admin API answers each entity with the shape the CLI imports', () 
   });
 
   test('given a tenant with LRS fields: the list has id, name and secrets; the info every LRS field, secrets masked, as `tenants` prints them', () => {
-    const pool = poolAfter([
-      e.tenantAdded('t1', 'alpha', ['s1', 's2']),
-      e.tenantUpdated('t1', { lrsEndpoint: 'https://lrs.example.com', lrsUsername: 'u', lrsPassword: 'p' }),
-    ]);
+    const pool = poolAfter([e.tenantAdded('t1', 'alpha', ['s1', 's2']), e.tenantUpdated('t1', { lrsEndpoint: 'https://lrs.example.com', lrsUsername: 'u', lrsPassword: 'p' })]);
     const tenant = pool.tenants.t1;
 
     expect(keysOf(tenantJson(tenant, false))).toEqual(['id', 'name', 'secrets']);

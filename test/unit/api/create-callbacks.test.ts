@@ -62,12 +62,7 @@ describe('a create with callback URLs', () => {
     lock = new CountingLock();
     const writeSide = new WriteSide({ log, pool: store, lock, clock: () => new Date(), newId: idSequence(), projectionTimeoutMs: 5_000, overlay: poolOverlay });
     const server = sim.servers[0]!;
-    const pool: EventDraft[] = [
-      e.serverAdded('bbb-1', { url: server.url, secret: server.secret }),
-      e.serverEnabled('bbb-1'),
-      e.wentOnline('bbb-1'),
-      e.serverPolled('bbb-1', 0),
-    ];
+    const pool: EventDraft[] = [e.serverAdded('bbb-1', { url: server.url, secret: server.secret }), e.serverEnabled('bbb-1'), e.wentOnline('bbb-1'), e.serverPolled('bbb-1', 0)];
     const added = await writeSide.decide(adminActor, () => ({ events: pool }));
     if (isDomainError(added)) throw new Error(added.message);
     bbb = new BbbClient({ algorithm: 'sha1', connectTimeoutMs: 1_000, responseTimeoutMs: 2_000 });
@@ -77,7 +72,14 @@ describe('a create with callback URLs', () => {
       callbackStore: store,
       writeSide,
       bbb,
-      settings: { loadMinUserCount: 15, voiceBridgeLength: 5, useExternalVoiceBridge: false, maxMeetingDuration: 0, createPolicy: emptyParamPolicy(), joinPolicy: emptyParamPolicy() },
+      settings: {
+        loadMinUserCount: 15,
+        voiceBridgeLength: 5,
+        useExternalVoiceBridge: false,
+        maxMeetingDuration: 0,
+        createPolicy: emptyParamPolicy(),
+        joinPolicy: emptyParamPolicy(),
+      },
       logger,
     });
     const append = log.append.bind(log);

@@ -3,17 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import express from 'express';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { request } from 'undici';
-import {
-  BridgeTarget,
-  checkBasicAuth,
-  DialplanDeps,
-  dialplanResponse,
-  fsapiHandler,
-  fsEscape,
-  maskCallerId,
-  notFoundDocument,
-  regexpEscape,
-} from '../../../src/api/fsapi';
+import { BridgeTarget, checkBasicAuth, DialplanDeps, dialplanResponse, fsapiHandler, fsEscape, maskCallerId, notFoundDocument, regexpEscape } from '../../../src/api/fsapi';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 

@@ -17,7 +17,7 @@ function reply(attendees: string[], metadata: string, breakouts: string[] = []):
   return parseXml(xml)!.response as Record<string, unknown>;
 }
 
-describe('meetings:info --json gives BBB\'s reply one type per field', () => {
+describe("meetings:info --json gives BBB's reply one type per field", () => {
   test('given one attendee and some metadata: numbers, booleans, a list of one, a map', () => {
     const out = meetingInfoOut(reply(['Ada'], '<bbb-origin>Moodle</bbb-origin><course>7</course>'));
     expect(out).toMatchObject({

@@ -5,7 +5,9 @@ import { e, poolAfter } from '../../support/events';
 
 /** The servers as the admin API answers, built from what happened to them. */
 function serversAfter(...drafts: Parameters<typeof poolAfter>[0]): ServerJson[] {
-  return Object.values(poolAfter(drafts).servers).sort(byAddition).map((s) => serverJson(s, false));
+  return Object.values(poolAfter(drafts).servers)
+    .sort(byAddition)
+    .map((s) => serverJson(s, false));
 }
 
 const busyAndIdleAndGone = () =>

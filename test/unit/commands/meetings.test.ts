@@ -22,7 +22,10 @@ const create = (callbacks: Partial<CreateCallbacks> = {}, over: Partial<CreateMe
 });
 
 /** decideCreate against the view the create handler loads, from the pool the given events build. */
-const creating = onPool((command: CreateMeeting, view: PlacementView) => decideCreate(command, view, settings), (pool, command) => placementView(pool, command));
+const creating = onPool(
+  (command: CreateMeeting, view: PlacementView) => decideCreate(command, view, settings),
+  (pool, command) => placementView(pool, command),
+);
 
 const registered = (over: Partial<CreateCallbacks> = {}, tenantId: string | null = null) =>
   draft('MeetingCallbacksRegistered', { meetingId: 'm-1', tenantId, recordingReadyUrl: READY, analyticsCallbackUrl: null, ...over });
@@ -59,9 +62,13 @@ describe('decideCreate: the placement and the callback URLs, in one decision', (
 
   test('a URL the log cannot hold costs the create its callbacks, not its meeting, and says why', () => {
     const routed = [...pool, e.meetingPlaced('m-1', 'bbb-1')];
-    const blank = given(routed).when(creating, create({ recordingReadyUrl: '   ' })).then([]);
+    const blank = given(routed)
+      .when(creating, create({ recordingReadyUrl: '   ' }))
+      .then([]);
     expect(blank.result.callbacks).toEqual({ kept: 'notKept', why: expect.stringMatching(/^MeetingCallbacksRegistered: recordingReadyUrl /) });
-    const long = given(pool).when(creating, create({ analyticsCallbackUrl: `https://lms.example.com/${'a'.repeat(3000)}` })).thenEvents();
+    const long = given(pool)
+      .when(creating, create({ analyticsCallbackUrl: `https://lms.example.com/${'a'.repeat(3000)}` }))
+      .thenEvents();
     expect(long.map((ev) => ev.type)).toEqual(['MeetingPlaced']);
   });
 
@@ -78,12 +85,18 @@ describe('decideEndMeeting: BBB confirmed the end', () => {
   const routed = [...liveServer('bbb-1', 0), ...liveServer('bbb-2', 0), e.meetingPlaced('m-1', 'bbb-1')];
 
   test('given the route BBB was asked about: it ends (reason end)', () => {
-    given(routed).when(ending, { meetingId: 'm-1', serverId: 'bbb-1' }).then([e.meetingEnded('m-1', 'bbb-1', 'end')]);
+    given(routed)
+      .when(ending, { meetingId: 'm-1', serverId: 'bbb-1' })
+      .then([e.meetingEnded('m-1', 'bbb-1', 'end')]);
   });
 
   test('given the route gone, or moved to another server meanwhile: nothing', () => {
-    given([...routed, e.meetingEnded('m-1', 'bbb-1')]).when(ending, { meetingId: 'm-1', serverId: 'bbb-1' }).then([]);
-    given([...routed, e.meetingEnded('m-1', 'bbb-1'), e.meetingPlaced('m-1', 'bbb-2')]).when(ending, { meetingId: 'm-1', serverId: 'bbb-1' }).then([]);
+    given([...routed, e.meetingEnded('m-1', 'bbb-1')])
+      .when(ending, { meetingId: 'm-1', serverId: 'bbb-1' })
+      .then([]);
+    given([...routed, e.meetingEnded('m-1', 'bbb-1'), e.meetingPlaced('m-1', 'bbb-2')])
+      .when(ending, { meetingId: 'm-1', serverId: 'bbb-1' })
+      .then([]);
   });
 });
 
@@ -92,16 +105,25 @@ describe('decideEndMeetings: the admin ends meetings', () => {
   const ending = onPool(decideEndMeetings, (pool, command: EndMeetings) => ({
     routes: command.meetingIds === undefined ? Object.values(pool.meetings) : command.meetingIds.flatMap((id) => pool.meetings[id] ?? []),
   }));
-  const routed = [...liveServer('bbb-1', 0), ...liveServer('bbb-2', 0), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '1' }), e.meetingPlaced('m-2', 'bbb-2', { voiceBridge: '2' })];
+  const routed = [
+    ...liveServer('bbb-1', 0),
+    ...liveServer('bbb-2', 0),
+    e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '1' }),
+    e.meetingPlaced('m-2', 'bbb-2', { voiceBridge: '2' }),
+  ];
 
   test('none named: every route ends (reason admin)', () => {
-    const decided = given(routed).when(ending, {}).then([e.meetingEnded('m-1', 'bbb-1', 'admin'), e.meetingEnded('m-2', 'bbb-2', 'admin')]);
+    const decided = given(routed)
+      .when(ending, {})
+      .then([e.meetingEnded('m-1', 'bbb-1', 'admin'), e.meetingEnded('m-2', 'bbb-2', 'admin')]);
     expect(decided.result.unknown).toEqual([]);
     expect(decided.result.ended.map((m) => m.meetingId)).toEqual(['m-1', 'm-2']);
   });
 
   test('named: those with a route end, the others are unknown', () => {
-    const decided = given(routed).when(ending, { meetingIds: ['m-2', 'nope'] }).then([e.meetingEnded('m-2', 'bbb-2', 'admin')]);
+    const decided = given(routed)
+      .when(ending, { meetingIds: ['m-2', 'nope'] })
+      .then([e.meetingEnded('m-2', 'bbb-2', 'admin')]);
     expect(decided.result).toMatchObject({ ended: [{ meetingId: 'm-2' }], unknown: ['nope'] });
   });
 

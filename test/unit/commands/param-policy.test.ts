@@ -213,14 +213,10 @@ describe('applyParamPolicy: shape of the result', () => {
   });
 
   test('given a tenant setting twice, then the later one counts', () => {
-    const out = applyParamPolicy(
-      [],
-      emptyParamPolicy(),
-      [
-        { param: 'record', value: 'a', override: true },
-        { param: 'record', value: 'b', override: true },
-      ],
-    );
+    const out = applyParamPolicy([], emptyParamPolicy(), [
+      { param: 'record', value: 'a', override: true },
+      { param: 'record', value: 'b', override: true },
+    ]);
     expect(out).toEqual([['record', 'b']]);
   });
 
@@ -234,8 +230,7 @@ describe('applyParamPolicy: shape of the result', () => {
 });
 
 describe('resolveServerTag: precedence, pairwise', () => {
-  const resolve = (g: Given) =>
-    resolveServerTag(g.request.find(([k]) => k === 'meta_server-tag')?.[1], g.env, g.tenant);
+  const resolve = (g: Given) => resolveServerTag(g.request.find(([k]) => k === 'meta_server-tag')?.[1], g.env, g.tenant);
 
   test.each(pairs)('given a tag at %s and at %s, then the second wins', (lower, higher) => {
     expect(resolve(givenAt('meta_server-tag', [lower, higher]))).toBe(`from ${higher}`);

@@ -79,7 +79,12 @@ describe('chooseServer: the Scalelite docs example', () => {
 
   test('none;test picks the least loaded of the untagged and the test servers', () => {
     expect(chosen(docsPool(), 'none;test')).toBe('bbb-3');
-    expect(chosen(docsPool().map((s) => (s.id === 'bbb-3' ? { ...s, load: 9 } : s)), 'none;test')).toBe('bbb-2');
+    expect(
+      chosen(
+        docsPool().map((s) => (s.id === 'bbb-3' ? { ...s, load: 9 } : s)),
+        'none;test',
+      ),
+    ).toBe('bbb-2');
   });
 
   test('considered lists the candidates in the order they were ranked', () => {
@@ -229,30 +234,50 @@ describe('decidePlacement: a new meeting', () => {
   });
 
   test('the request moderator password wins over a generated one', () => {
-    expect(given(twoServers).when(placing(), request({ moderatorPassword: 'mine' })).thenResult().meeting.moderatorPassword).toBe('mine');
+    expect(
+      given(twoServers)
+        .when(placing(), request({ moderatorPassword: 'mine' }))
+        .thenResult().meeting.moderatorPassword,
+    ).toBe('mine');
   });
 
   test('records the tenant and the tag asked for', () => {
-    expect(given(twoServers).when(placing(), request({ tenantId: 't-1', tag: 'test;none' })).thenEvents()[0].data).toMatchObject({ tenantId: 't-1', tag: 'test;none' });
+    expect(
+      given(twoServers)
+        .when(placing(), request({ tenantId: 't-1', tag: 'test;none' }))
+        .thenEvents()[0].data,
+    ).toMatchObject({ tenantId: 't-1', tag: 'test;none' });
   });
 
   test('given meetings holding voice bridges: skips them', () => {
     const holders = [e.meetingPlaced('a', 'bbb-1', { voiceBridge: '111111111' }), e.meetingPlaced('b', 'bbb-1', { voiceBridge: '222222222' })];
-    expect(given([...twoServers, ...holders]).when(placing(), request()).thenResult().meeting.voiceBridge).toBe('333333333');
+    expect(
+      given([...twoServers, ...holders])
+        .when(placing(), request())
+        .thenResult().meeting.voiceBridge,
+    ).toBe('333333333');
   });
 
   test('given every candidate taken: voiceBridgeUnavailable', () => {
     const holders = CANDIDATES.map((n, i) => e.meetingPlaced(`held-${i}`, 'bbb-1', { voiceBridge: n }));
-    given([...twoServers, ...holders]).when(placing(), request()).thenError('voiceBridgeUnavailable', 'Could not allocate a voice bridge for the meeting.');
+    given([...twoServers, ...holders])
+      .when(placing(), request())
+      .thenError('voiceBridgeUnavailable', 'Could not allocate a voice bridge for the meeting.');
   });
 
   test('no server: noServerAvailable; required tag missing: serverTagUnavailable', () => {
     when(placing(), request()).thenError('noServerAvailable');
-    given(twoServers).when(placing(), request({ tag: 'gpu!' })).thenError('serverTagUnavailable');
+    given(twoServers)
+      .when(placing(), request({ tag: 'gpu!' }))
+      .thenError('serverTagUnavailable');
   });
 
   test('LOAD_MIN_USER_COUNT 0 gives an estimate of 0', () => {
-    expect(given(twoServers).when(placing({ loadMinUserCount: 0 }), request()).thenResult().meeting.loadEstimate).toBe(0);
+    expect(
+      given(twoServers)
+        .when(placing({ loadMinUserCount: 0 }), request())
+        .thenResult().meeting.loadEstimate,
+    ).toBe(0);
   });
 
   // Inputs from the client (meetingID, moderatorPW, meta_server-tag) end up in MeetingPlaced; one the
@@ -272,21 +297,33 @@ describe('decidePlacement: an existing route', () => {
   const elsewhere = [...liveServer('bbb-2', 5), ...liveServer('bbb-3', 7)];
 
   test('on a live server: reused, no events, no load added', () => {
-    const decided = given(routed).when(placing(), request({ moderatorPassword: 'other' })).then([]);
+    const decided = given(routed)
+      .when(placing(), request({ moderatorPassword: 'other' }))
+      .then([]);
     expect(decided.result).toMatchObject({ kind: 'existing', meeting: { meetingId: 'm-1', serverId: 'bbb-1', moderatorPassword: 'stored' }, server: { id: 'bbb-1', load: 65 } });
   });
 
   test('on a cordoned server still running it (or not asked): reused', () => {
     const cordoned = [...routed, e.serverCordoned('bbb-1')];
-    expect(given(cordoned).when(placing({ existingRunning: true }), request()).then([]).result).toMatchObject({ kind: 'existing' });
+    expect(
+      given(cordoned)
+        .when(placing({ existingRunning: true }), request())
+        .then([]).result,
+    ).toMatchObject({ kind: 'existing' });
     expect(given(cordoned).when(placing(), request()).then([]).result).toMatchObject({ kind: 'existing' });
   });
 
   test('of another tenant: meetingOfOtherTenant, whatever its server', () => {
     const theirs = [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { tenantId: 't-1' })];
-    given(theirs).when(placing(), request({ tenantId: 't-2' })).thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=t-2");
-    given([...theirs, e.serverRemoved('bbb-1')]).when(placing(), request({ tenantId: 't-2' })).thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=t-2");
-    given(theirs).when(placing(), request({ tenantId: null })).thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=");
+    given(theirs)
+      .when(placing(), request({ tenantId: 't-2' }))
+      .thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=t-2");
+    given([...theirs, e.serverRemoved('bbb-1')])
+      .when(placing(), request({ tenantId: 't-2' }))
+      .thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=t-2");
+    given(theirs)
+      .when(placing(), request({ tenantId: null }))
+      .thenError('meetingOfOtherTenant', "Couldn't find Meeting with id=m-1 and tenant_id=");
   });
 
   test.each([
@@ -322,13 +359,27 @@ describe('decidePlacement: an existing route', () => {
 
   test('moderator password precedence: request > existing > generated', () => {
     const removed = (over: Partial<EventData<'MeetingPlaced'>> = {}) => [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', over), ...elsewhere, e.serverRemoved('bbb-1')];
-    expect(given(removed({ moderatorPassword: 'stored' })).when(placing(), request({ moderatorPassword: 'req' })).thenResult().meeting.moderatorPassword).toBe('req');
-    expect(given(removed({ moderatorPassword: 'stored' })).when(placing(), request()).thenResult().meeting.moderatorPassword).toBe('stored');
-    expect(given(removed({ moderatorPassword: null })).when(placing(), request()).thenResult().meeting.moderatorPassword).toBe('gen12345');
+    expect(
+      given(removed({ moderatorPassword: 'stored' }))
+        .when(placing(), request({ moderatorPassword: 'req' }))
+        .thenResult().meeting.moderatorPassword,
+    ).toBe('req');
+    expect(
+      given(removed({ moderatorPassword: 'stored' }))
+        .when(placing(), request())
+        .thenResult().meeting.moderatorPassword,
+    ).toBe('stored');
+    expect(
+      given(removed({ moderatorPassword: null }))
+        .when(placing(), request())
+        .thenResult().meeting.moderatorPassword,
+    ).toBe('gen12345');
   });
 
   test('a stale route with nowhere to go: noServerAvailable', () => {
-    given([...routed, e.wentOffline('bbb-1')]).when(placing(), request()).thenError('noServerAvailable');
+    given([...routed, e.wentOffline('bbb-1')])
+      .when(placing(), request())
+      .thenError('noServerAvailable');
   });
 
   test('placed and applied: the pool shows the route on the new server with the estimate added', () => {

@@ -144,19 +144,25 @@ const polledServer = (over: Partial<Server> = {}): Server => server('bbb-1', { l
 
 describe('decidePoll: a failed poll', () => {
   test('the first failure says why (ServerPollFailed); below the unhealthy threshold nothing more, one failure counted, successes reset', () => {
-    const decision = given(live).when(polling(health({ healthy: 3 })), polled(failure())).then([e.pollFailed('bbb-1')]);
+    const decision = given(live)
+      .when(polling(health({ healthy: 3 })), polled(failure()))
+      .then([e.pollFailed('bbb-1')]);
     expect(decision.result.health).toMatchObject({ healthy: 0, unhealthy: 1 });
     expect(decision.result.endCalls).toEqual([]);
   });
 
   test('failing again for the same reason writes nothing: a server down all day is one event, not one per poll', () => {
     given(failing).when(polling(), polled(failure())).then([]);
-    given([...failing, e.wentOffline('bbb-1')]).when(polling(), polled(failure())).then([]);
+    given([...failing, e.wentOffline('bbb-1')])
+      .when(polling(), polled(failure()))
+      .then([]);
   });
 
   test('failing for another reason says so: a wrong secret is named as such', () => {
     const why = "the server's secret does not match (checksumError)";
-    given(failing).when(polling(), polled(failure(why, 'checksumError'))).then([e.pollFailed('bbb-1', 'checksumError', why)]);
+    given(failing)
+      .when(polling(), polled(failure(why, 'checksumError')))
+      .then([e.pollFailed('bbb-1', 'checksumError', why)]);
   });
 
   test('at the threshold: every route ends (serverOffline), the server goes offline, BBB end is still tried', () => {
@@ -176,15 +182,25 @@ describe('decidePoll: a failed poll', () => {
   });
 
   test('two failures in a row with the default threshold 2', () => {
-    const first = given(live).when(polling(), polled(failure())).then([e.pollFailed('bbb-1')]);
-    given([...live, ...first.events]).when(polling(first.result.health), polled(failure())).then([e.wentOffline('bbb-1')]);
+    const first = given(live)
+      .when(polling(), polled(failure()))
+      .then([e.pollFailed('bbb-1')]);
+    given([...live, ...first.events])
+      .when(polling(first.result.health), polled(failure()))
+      .then([e.wentOffline('bbb-1')]);
   });
 
   test('a success in between restarts the count', () => {
-    const first = given(live).when(polling(), polled(failure())).then([e.pollFailed('bbb-1')]);
-    const success = given([...live, ...first.events]).when(polling(first.result.health), polled(ok())).then([e.pollRecovered('bbb-1')]);
+    const first = given(live)
+      .when(polling(), polled(failure()))
+      .then([e.pollFailed('bbb-1')]);
+    const success = given([...live, ...first.events])
+      .when(polling(first.result.health), polled(ok()))
+      .then([e.pollRecovered('bbb-1')]);
     expect(success.result.health.unhealthy).toBe(0);
-    given([...live, ...first.events, ...success.events]).when(polling(success.result.health), polled(failure())).then([e.pollFailed('bbb-1')]);
+    given([...live, ...first.events, ...success.events])
+      .when(polling(success.result.health), polled(failure()))
+      .then([e.pollFailed('bbb-1')]);
   });
 
   test('the error kept in the events is cut to 1000 characters', () => {
@@ -194,9 +210,13 @@ describe('decidePoll: a failed poll', () => {
   });
 
   test('while offline: failures are not even counted; only a new reason is told', () => {
-    const decision = given([...failing, e.wentOffline('bbb-1')]).when(polling(health({ healthy: 1, unhealthy: 5 })), polled(failure())).then([]);
+    const decision = given([...failing, e.wentOffline('bbb-1')])
+      .when(polling(health({ healthy: 1, unhealthy: 5 })), polled(failure()))
+      .then([]);
     expect(decision.result.health).toMatchObject({ healthy: 0, unhealthy: 5 });
-    given([...live, e.wentOffline('bbb-1')]).when(polling(), polled(failure('HTTP 502', 'httpError'))).then([e.pollFailed('bbb-1', 'httpError', 'HTTP 502')]);
+    given([...live, e.wentOffline('bbb-1')])
+      .when(polling(), polled(failure('HTTP 502', 'httpError')))
+      .then([e.pollFailed('bbb-1', 'httpError', 'HTTP 502')]);
   });
 });
 
@@ -204,7 +224,9 @@ describe('decidePoll: a successful poll', () => {
   const slowToTrust = { ...settings, healthyThreshold: 3 };
 
   test('while offline, below the healthy threshold: counted, no events', () => {
-    const decision = given(neverOnline).when(polling(health({ unhealthy: 1 }), slowToTrust), polled(ok())).then([]);
+    const decision = given(neverOnline)
+      .when(polling(health({ unhealthy: 1 }), slowToTrust), polled(ok()))
+      .then([]);
     expect(decision.result.health).toMatchObject({ healthy: 1, unhealthy: 0 });
     expect(given(neverOnline).when(polling(decision.result.health, slowToTrust), polled(ok())).thenResult().health.healthy).toBe(2);
   });
@@ -226,8 +248,12 @@ describe('decidePoll: a successful poll', () => {
   });
 
   test('the first success after failures says the polls recovered, also while it is still below the healthy threshold', () => {
-    given(failing).when(polling(), polled(ok())).then([e.pollRecovered('bbb-1')]);
-    given([...failing, e.wentOffline('bbb-1')]).when(polling(freshHealth(), slowToTrust), polled(ok())).then([e.pollRecovered('bbb-1')]);
+    given(failing)
+      .when(polling(), polled(ok()))
+      .then([e.pollRecovered('bbb-1')]);
+    given([...failing, e.wentOffline('bbb-1')])
+      .when(polling(freshHealth(), slowToTrust), polled(ok()))
+      .then([e.pollRecovered('bbb-1')]);
   });
 
   test('load, stats or version changed: ServerPolled with the reading', () => {
@@ -235,22 +261,34 @@ describe('decidePoll: a successful poll', () => {
     given(liveServer('bbb-1', 0, { loadMultiplier: 2 }))
       .when(polling(), polled(ok(meetings)))
       .then([e.serverPolled('bbb-1', 12, { meetings: 1, users: 5, largestMeeting: 5, videos: 2 })]);
-    given(live).when(polling(), polled(ok([], '3.0.0'))).then([e.serverPolled('bbb-1', 0, { bbbVersion: '3.0.0' })]);
-    given([...live, e.serverPolled('bbb-1', 0, { videos: 1 })]).when(polling(), polled(ok())).then([e.serverPolled('bbb-1', 0)]);
+    given(live)
+      .when(polling(), polled(ok([], '3.0.0')))
+      .then([e.serverPolled('bbb-1', 0, { bbbVersion: '3.0.0' })]);
+    given([...live, e.serverPolled('bbb-1', 0, { videos: 1 })])
+      .when(polling(), polled(ok()))
+      .then([e.serverPolled('bbb-1', 0)]);
   });
 
   test('given a placement, its estimate is corrected by the next poll', () => {
-    given([...live, e.meetingPlaced('m-1', 'bbb-1')]).when(polling(), polled(ok([observed('m-1')]))).then([e.serverPolled('bbb-1', 0, { meetings: 1 })]);
+    given([...live, e.meetingPlaced('m-1', 'bbb-1')])
+      .when(polling(), polled(ok([observed('m-1')])))
+      .then([e.serverPolled('bbb-1', 0, { meetings: 1 })]);
   });
 
   test('an unknown version (null) keeps the one we had', () => {
     const v26 = (load: number) => [...neverOnline, e.wentOnline('bbb-1'), e.serverPolled('bbb-1', load, { bbbVersion: '2.6.0' })];
-    given(v26(0)).when(polling(), polled(ok([], null))).then([]);
-    given(v26(3)).when(polling(), polled(ok([], null))).then([e.serverPolled('bbb-1', 0, { bbbVersion: '2.6.0' })]);
+    given(v26(0))
+      .when(polling(), polled(ok([], null)))
+      .then([]);
+    given(v26(3))
+      .when(polling(), polled(ok([], null)))
+      .then([e.serverPolled('bbb-1', 0, { bbbVersion: '2.6.0' })]);
   });
 
   test('a disabled server is polled too (its numbers stay current)', () => {
-    given([...liveServer('bbb-1', 5), e.serverDisabled('bbb-1')]).when(polling(), polled(ok())).then([e.serverPolled('bbb-1', 0)]);
+    given([...liveServer('bbb-1', 5), e.serverDisabled('bbb-1')])
+      .when(polling(), polled(ok()))
+      .then([e.serverPolled('bbb-1', 0)]);
   });
 });
 
@@ -326,18 +364,26 @@ describe('decidePoll: routes the server no longer reports', () => {
 
 describe('decidePoll: draining a cordoned server', () => {
   test('load 0 and no meetings: disabled (drained), after the poll is recorded', () => {
-    given([...liveServer('bbb-1', 3), e.serverCordoned('bbb-1')]).when(polling(), polled(ok())).then([e.serverPolled('bbb-1', 0), e.serverDisabled('bbb-1', 'drained')]);
-    given([...live, e.serverCordoned('bbb-1')]).when(polling(), polled(ok())).then([e.serverDisabled('bbb-1', 'drained')]);
+    given([...liveServer('bbb-1', 3), e.serverCordoned('bbb-1')])
+      .when(polling(), polled(ok()))
+      .then([e.serverPolled('bbb-1', 0), e.serverDisabled('bbb-1', 'drained')]);
+    given([...live, e.serverCordoned('bbb-1')])
+      .when(polling(), polled(ok()))
+      .then([e.serverDisabled('bbb-1', 'drained')]);
   });
 
   test('not while BBB still reports meetings, even with load 0', () => {
     const quiet = [observed('m-1', { createTime: minutesAgo(60) })];
-    given([...live, e.meetingPlaced('m-1', 'bbb-1'), e.serverPolled('bbb-1', 0, { meetings: 1 }), e.serverCordoned('bbb-1')]).when(polling(), polled(ok(quiet))).then([]);
+    given([...live, e.meetingPlaced('m-1', 'bbb-1'), e.serverPolled('bbb-1', 0, { meetings: 1 }), e.serverCordoned('bbb-1')])
+      .when(polling(), polled(ok(quiet)))
+      .then([]);
   });
 
   test('not while it has load', () => {
     const busy = [...neverOnline, e.wentOnline('bbb-1'), e.serverPolled('bbb-1', 2, { meetings: 1, users: 2, largestMeeting: 2 }), e.serverCordoned('bbb-1')];
-    given(busy).when(polling(), polled(ok([observed('m-1', { participantCount: 2 })]))).then([]);
+    given(busy)
+      .when(polling(), polled(ok([observed('m-1', { participantCount: 2 })])))
+      .then([]);
   });
 
   test('the last meeting gone: its route ends and the server is disabled', () => {
@@ -349,11 +395,15 @@ describe('decidePoll: draining a cordoned server', () => {
 
   test('an enabled or disabled server with load 0 is not drained', () => {
     given(live).when(polling(), polled(ok())).then([]);
-    given([...live, e.serverDisabled('bbb-1')]).when(polling(), polled(ok())).then([]);
+    given([...live, e.serverDisabled('bbb-1')])
+      .when(polling(), polled(ok()))
+      .then([]);
   });
 
   test('a cordoned server still below the healthy threshold is not drained', () => {
-    given([...neverOnline, e.serverCordoned('bbb-1')]).when(polling(freshHealth(), { ...settings, healthyThreshold: 2 }), polled(ok())).then([]);
+    given([...neverOnline, e.serverCordoned('bbb-1')])
+      .when(polling(freshHealth(), { ...settings, healthyThreshold: 2 }), polled(ok()))
+      .then([]);
   });
 });
 
@@ -371,13 +421,20 @@ describe('decidePoll: meetings running without a route (adoption)', () => {
   const adopted = (events: EventDraft[]) => events.filter((ev) => ev.type === 'MeetingAdopted');
 
   test('given a meeting the server runs that no route knows, the poll routes it there, with the reason', () => {
-    expect(given(live).when(polling(), polled(ok([running('direct', { tenantId: 't-1' })]))).thenEvents()).toContainEqual(
-      e.meetingAdopted('direct', 'bbb-1', { tenantId: 't-1', moderatorPassword: 'mp' }),
-    );
+    expect(
+      given(live)
+        .when(polling(), polled(ok([running('direct', { tenantId: 't-1' })])))
+        .thenEvents(),
+    ).toContainEqual(e.meetingAdopted('direct', 'bbb-1', { tenantId: 't-1', moderatorPassword: 'mp' }));
   });
 
   test('given routes on this server, another server, breakouts and what no event can hold: none of those is adopted', () => {
-    const history = [...live, ...liveServer('bbb-2', 0), e.meetingPlaced('routed-here', 'bbb-1', { voiceBridge: '1' }), e.meetingPlaced('routed-elsewhere', 'bbb-2', { voiceBridge: '2' })];
+    const history = [
+      ...live,
+      ...liveServer('bbb-2', 0),
+      e.meetingPlaced('routed-here', 'bbb-1', { voiceBridge: '1' }),
+      e.meetingPlaced('routed-elsewhere', 'bbb-2', { voiceBridge: '2' }),
+    ];
     const reported = [
       running('routed-here'),
       running('routed-elsewhere'),
@@ -386,11 +443,23 @@ describe('decidePoll: meetings running without a route (adoption)', () => {
       running('long-tenant', { tenantId: 't'.repeat(300) }),
       running('nul\u0000id'),
     ];
-    expect(adopted(given(history).when(polling(health({ seen: seenOf(...routesAfter(history)) })), polled(ok(reported))).thenEvents())).toEqual([]);
+    expect(
+      adopted(
+        given(history)
+          .when(polling(health({ seen: seenOf(...routesAfter(history)) })), polled(ok(reported)))
+          .thenEvents(),
+      ),
+    ).toEqual([]);
   });
 
   test('given the same meeting reported twice, one adoption', () => {
-    expect(adopted(given(live).when(polling(), polled(ok([running('twice'), running('twice')]))).thenEvents())).toHaveLength(1);
+    expect(
+      adopted(
+        given(live)
+          .when(polling(), polled(ok([running('twice'), running('twice')])))
+          .thenEvents(),
+      ),
+    ).toHaveLength(1);
   });
 });
 
@@ -412,11 +481,15 @@ describe('decideOrphans', () => {
       e.meetingPlaced('m-4', 'gone', { voiceBridge: '4' }),
       e.serverRemoved('gone'),
     ];
-    given(history).when(orphans, null).then([e.meetingEnded('m-2', 'gone', 'serverRemoved'), e.meetingEnded('m-4', 'gone', 'serverRemoved')]);
+    given(history)
+      .when(orphans, null)
+      .then([e.meetingEnded('m-2', 'gone', 'serverRemoved'), e.meetingEnded('m-4', 'gone', 'serverRemoved')]);
   });
 
   test('no orphans, no events', () => {
-    given([...live, e.meetingPlaced('m-1', 'bbb-1')]).when(orphans, null).then([]);
+    given([...live, e.meetingPlaced('m-1', 'bbb-1')])
+      .when(orphans, null)
+      .then([]);
     when(orphans, null).then([]);
   });
 });

@@ -114,7 +114,10 @@ describe('decideImport', () => {
   });
 
   test('given a recording with metadata, a re-import keeps it and adds its own (the event carries only the new)', () => {
-    const outcome = given([e.recordingImported('rec-1', 'm-1', { metadata: { 'tenant-id': 't-1', course: 'HIS' } })]).when(importing(), tarball({ metadata: { 'bbb-origin': 'Moodle' } }));
+    const outcome = given([e.recordingImported('rec-1', 'm-1', { metadata: { 'tenant-id': 't-1', course: 'HIS' } })]).when(
+      importing(),
+      tarball({ metadata: { 'bbb-origin': 'Moodle' } }),
+    );
     expect(outcome.thenEvents()[0].data).toMatchObject({ tenantId: 't-1', metadata: { 'bbb-origin': 'Moodle' } });
   });
 
@@ -158,8 +161,12 @@ describe('decidePublish', () => {
   const imported1 = [e.recordingImported('rec-1', 'm-1')];
 
   test('given a published recording: publishing decides nothing; unpublishing decides one event', () => {
-    given(imported1).when(publishing, { recordIds: ['rec-1'], publish: true }).then([]);
-    given(imported1).when(publishing, { recordIds: ['rec-1'], publish: false }).then([e.recordingUnpublished('rec-1')]);
+    given(imported1)
+      .when(publishing, { recordIds: ['rec-1'], publish: true })
+      .then([]);
+    given(imported1)
+      .when(publishing, { recordIds: ['rec-1'], publish: false })
+      .then([e.recordingUnpublished('rec-1')]);
   });
 
   test('only the recordings whose flag changes get an event', () => {
@@ -169,7 +176,9 @@ describe('decidePublish', () => {
   });
 
   test('nothing publishable is notFound (a deleted recording is not)', () => {
-    given([...imported1, e.recordingDeleted('rec-1')]).when(publishing, { recordIds: ['rec-1'], publish: true }).thenError('recordingsNotFound', 'We could not find recordings');
+    given([...imported1, e.recordingDeleted('rec-1')])
+      .when(publishing, { recordIds: ['rec-1'], publish: true })
+      .thenError('recordingsNotFound', 'We could not find recordings');
     when(publishing, { recordIds: ['rec-1'], publish: true }).thenError('recordingsNotFound');
   });
 });
@@ -187,7 +196,16 @@ describe('decideUpdate', () => {
 
   test('sets and removes; protect applies to the first listed recording only', () => {
     const decided = given(two)
-      .when(updating, { recordIds: ['rec-1', 'rec-2'], update: { metadata: [['course', 'HIS'], ['bbb-origin', '']], protect: true } })
+      .when(updating, {
+        recordIds: ['rec-1', 'rec-2'],
+        update: {
+          metadata: [
+            ['course', 'HIS'],
+            ['bbb-origin', ''],
+          ],
+          protect: true,
+        },
+      })
       .then([
         e.recordingUpdated('rec-1', { set: { course: 'HIS' }, removed: ['bbb-origin'], protected: true }),
         e.recordingUpdated('rec-2', { set: { course: 'HIS' }, removed: ['bbb-origin'] }),
@@ -196,12 +214,16 @@ describe('decideUpdate', () => {
   });
 
   test('a value already there decides nothing, yet answers updated, as Scalelite does', () => {
-    const decided = given(two).when(updating, { recordIds: ['rec-1'], update: { metadata: [['bbb-origin', 'Moodle']] } }).then([]);
+    const decided = given(two)
+      .when(updating, { recordIds: ['rec-1'], update: { metadata: [['bbb-origin', 'Moodle']] } })
+      .then([]);
     expect(decided.result).toEqual({ updated: true });
   });
 
   test('an over-long metadata key is refused', () => {
-    given(two).when(updating, { recordIds: ['rec-1'], update: { metadata: [['k'.repeat(300), 'v']] } }).thenError('invalidRequest');
+    given(two)
+      .when(updating, { recordIds: ['rec-1'], update: { metadata: [['k'.repeat(300), 'v']] } })
+      .thenError('invalidRequest');
   });
 });
 
@@ -210,7 +232,9 @@ describe('decideDelete', () => {
   const two = [e.recordingImported('r-1', 'm-1'), e.recordingImported('r-2', 'm-1')];
 
   test('given recordings, when deleted by an LMS, then each is a RecordingDeleted without a reason', () => {
-    given(two).when(deleting, { recordIds: ['r-1', 'r-2'] }).then([e.recordingDeleted('r-1'), e.recordingDeleted('r-2')]);
+    given(two)
+      .when(deleting, { recordIds: ['r-1', 'r-2'] })
+      .then([e.recordingDeleted('r-1'), e.recordingDeleted('r-2')]);
   });
 
   test('given recordings, when purged, then each event carries the reason', () => {
@@ -220,7 +244,9 @@ describe('decideDelete', () => {
   });
 
   test('given a deleted recording: deleted again (its files may still be on disk)', () => {
-    given([...two, e.recordingDeleted('r-1')]).when(deleting, { recordIds: ['r-1'] }).then([e.recordingDeleted('r-1')]);
+    given([...two, e.recordingDeleted('r-1')])
+      .when(deleting, { recordIds: ['r-1'] })
+      .then([e.recordingDeleted('r-1')]);
   });
 
   test('given none, then recordingsNotFound', () => {

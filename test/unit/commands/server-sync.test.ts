@@ -1,14 +1,4 @@
-import {
-  DesiredServer,
-  endMeetingLog,
-  parseDryRun,
-  parseServersYaml,
-  parseSyncMode,
-  planSync,
-  serversYaml,
-  SyncMode,
-  SyncStep,
-} from '../../../src/commands/server-sync';
+import { DesiredServer, endMeetingLog, parseDryRun, parseServersYaml, parseSyncMode, planSync, serversYaml, SyncMode, SyncStep } from '../../../src/commands/server-sync';
 import { Server } from '../../../src/projections/pool';
 import { server } from '../../support/events';
 
@@ -47,9 +37,7 @@ servers:
     load_multiplier: 2.5
     tag: gpu
 `);
-    expect([...servers]).toEqual([
-      ['bbb1.example.com', { url: 'https://bbb1.example.com/bigbluebutton/api/', secret: 'abc123', enabled: false, loadMultiplier: 2.5, tag: 'gpu' }],
-    ]);
+    expect([...servers]).toEqual([['bbb1.example.com', { url: 'https://bbb1.example.com/bigbluebutton/api/', secret: 'abc123', enabled: false, loadMultiplier: 2.5, tag: 'gpu' }]]);
   });
 
   test('given only a secret, then the defaults: url from the id, enabled, multiplier 1.0, no tag', () => {
@@ -241,9 +229,7 @@ describe('planSync: servers in the file', () => {
   });
 
   test('the cordon step logs as Scalelite does', () => {
-    expect(logOf(planSync(new Map([['bbb-1', want({ enabled: false })]]), [server('bbb-1')], none, 'cordon'))).toEqual([
-      '[bbb-1] Server disabled (cordoned)',
-    ]);
+    expect(logOf(planSync(new Map([['bbb-1', want({ enabled: false })]]), [server('bbb-1')], none, 'cordon'))).toEqual(['[bbb-1] Server disabled (cordoned)']);
   });
 
   test('given an update and a state change, then the update comes first', () => {
@@ -253,13 +239,7 @@ describe('planSync: servers in the file', () => {
 });
 
 describe('planSync: servers missing from the file, by mode', () => {
-  const pool: Server[] = [
-    server('kept'),
-    server('empty'),
-    server('busy-enabled'),
-    server('busy-cordoned', { state: 'cordoned' }),
-    server('busy-disabled', { state: 'disabled' }),
-  ];
+  const pool: Server[] = [server('kept'), server('empty'), server('busy-enabled'), server('busy-cordoned', { state: 'cordoned' }), server('busy-disabled', { state: 'disabled' })];
   const meetings: Record<string, number> = { 'busy-enabled': 2, 'busy-cordoned': 1, 'busy-disabled': 3 };
   const desired = new Map([['kept', want({ url: server('kept').url, secret: server('kept').secret })]]);
   const plan = (mode: SyncMode) => planSync(desired, pool, (id) => meetings[id] ?? 0, mode);
@@ -286,9 +266,27 @@ describe('planSync: servers missing from the file, by mode', () => {
     expect(plan('force')).toEqual([
       { kind: 'remove', id: 'empty', log: ['[empty] Server removed'] },
       { kind: 'cordonForRemoval', id: 'busy-enabled', log: ['[busy-enabled] Server not empty. Cordoned for removal'] },
-      { kind: 'endMeetingsAndRemove', id: 'busy-enabled', meetings: 2, log: ['[busy-enabled] Server not empty. Ending meetings now...'], doneLog: ['[busy-enabled] Server removed'] },
-      { kind: 'endMeetingsAndRemove', id: 'busy-cordoned', meetings: 1, log: ['[busy-cordoned] Server not empty. Ending meetings now...'], doneLog: ['[busy-cordoned] Server removed'] },
-      { kind: 'endMeetingsAndRemove', id: 'busy-disabled', meetings: 3, log: ['[busy-disabled] Server not empty. Ending meetings now...'], doneLog: ['[busy-disabled] Server removed'] },
+      {
+        kind: 'endMeetingsAndRemove',
+        id: 'busy-enabled',
+        meetings: 2,
+        log: ['[busy-enabled] Server not empty. Ending meetings now...'],
+        doneLog: ['[busy-enabled] Server removed'],
+      },
+      {
+        kind: 'endMeetingsAndRemove',
+        id: 'busy-cordoned',
+        meetings: 1,
+        log: ['[busy-cordoned] Server not empty. Ending meetings now...'],
+        doneLog: ['[busy-cordoned] Server removed'],
+      },
+      {
+        kind: 'endMeetingsAndRemove',
+        id: 'busy-disabled',
+        meetings: 3,
+        log: ['[busy-disabled] Server not empty. Ending meetings now...'],
+        doneLog: ['[busy-disabled] Server removed'],
+      },
     ]);
   });
 
@@ -334,7 +332,7 @@ describe('serversYaml', () => {
 
   test('verbose adds state, load (-1.0 when unknown), bbb_version and online', () => {
     const yaml = serversYaml(pool.slice(0, 2), true);
-    expect(yaml).toContain("    enabled: true\n    state: enabled\n    load: 12.0\n    bbb_version: 2.7.3\n    online: true\n");
+    expect(yaml).toContain('    enabled: true\n    state: enabled\n    load: 12.0\n    bbb_version: 2.7.3\n    online: true\n');
     expect(yaml).toContain("    enabled: false\n    state: cordoned\n    load: -1.0\n    bbb_version: ''\n    online: false\n");
   });
 

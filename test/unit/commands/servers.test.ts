@@ -31,9 +31,7 @@ describe('AddServer', () => {
   });
 
   test('keeps the given multiplier and a trimmed tag', () => {
-    when(servers, add({ loadMultiplier: 2.5, tag: '  test  ' })).then([
-      { type: 'ServerAdded', data: expect.objectContaining({ loadMultiplier: 2.5, tag: 'test' }) },
-    ]);
+    when(servers, add({ loadMultiplier: 2.5, tag: '  test  ' })).then([{ type: 'ServerAdded', data: expect.objectContaining({ loadMultiplier: 2.5, tag: 'test' }) }]);
   });
 
   test.each([[''], ['   '], [null]])('an empty tag (%p) means no tag', (tag) => {
@@ -59,11 +57,17 @@ describe('AddServer', () => {
   });
 
   test('given a server with that id: serverExists', () => {
-    given([e.serverAdded('bbb-1')]).when(servers, add()).thenError('serverExists', "Server already exists with id 'bbb-1'");
+    given([e.serverAdded('bbb-1')])
+      .when(servers, add())
+      .thenError('serverExists', "Server already exists with id 'bbb-1'");
   });
 
   test('given a removed server with that id: may be added again', () => {
-    expect(given([e.serverAdded('bbb-1'), e.serverRemoved('bbb-1')]).when(servers, add()).thenEvents()).toHaveLength(1);
+    expect(
+      given([e.serverAdded('bbb-1'), e.serverRemoved('bbb-1')])
+        .when(servers, add())
+        .thenEvents(),
+    ).toHaveLength(1);
   });
 
   // A decision must answer with an error rather than return an event the catalogue rejects:
@@ -86,29 +90,35 @@ describe('UpdateServer', () => {
   });
 
   test('records only the fields that change', () => {
-    given(existing).when(servers, update({ url: 'https://new.example.com/bigbluebutton/api', secret: 'new', loadMultiplier: 2, tag: 'test' })).then([
-      { type: 'ServerUpdated', data: { serverId: 'bbb-1', url: 'https://new.example.com/bigbluebutton/api', secret: 'new' } },
-    ]);
+    given(existing)
+      .when(servers, update({ url: 'https://new.example.com/bigbluebutton/api', secret: 'new', loadMultiplier: 2, tag: 'test' }))
+      .then([{ type: 'ServerUpdated', data: { serverId: 'bbb-1', url: 'https://new.example.com/bigbluebutton/api', secret: 'new' } }]);
   });
 
   test('a new multiplier and a new tag', () => {
-    given(existing).when(servers, update({ loadMultiplier: 0.5, tag: 'other' })).then([
-      { type: 'ServerUpdated', data: { serverId: 'bbb-1', loadMultiplier: 0.5, tag: 'other' } },
-    ]);
+    given(existing)
+      .when(servers, update({ loadMultiplier: 0.5, tag: 'other' }))
+      .then([{ type: 'ServerUpdated', data: { serverId: 'bbb-1', loadMultiplier: 0.5, tag: 'other' } }]);
   });
 
   test.each([[null], [''], ['  ']])('tag %p removes the tag', (tag) => {
-    given(existing).when(servers, update({ tag })).then([{ type: 'ServerUpdated', data: { serverId: 'bbb-1', tag: null } }]);
+    given(existing)
+      .when(servers, update({ tag }))
+      .then([{ type: 'ServerUpdated', data: { serverId: 'bbb-1', tag: null } }]);
   });
 
   test('removing the tag of an untagged server is a no-op', () => {
-    given([e.serverAdded('bbb-1')]).when(servers, update({ tag: null })).then([]);
+    given([e.serverAdded('bbb-1')])
+      .when(servers, update({ tag: null }))
+      .then([]);
   });
 
   test('a no-op update produces no events', () => {
     given(existing).when(servers, update({})).then([]);
     expect(
-      given(existing).when(servers, update({ url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 'secret-bbb-1', loadMultiplier: 2, tag: ' test ' })).thenEvents(),
+      given(existing)
+        .when(servers, update({ url: 'https://bbb-1.example.com/bigbluebutton/api', secret: 'secret-bbb-1', loadMultiplier: 2, tag: ' test ' }))
+        .thenEvents(),
     ).toEqual([]);
   });
 
@@ -134,27 +144,33 @@ describe('UpdateServer', () => {
       ['cordoned', [e.serverCordoned('bbb-1')], 'cordon', []],
       ['cordoned', [e.serverCordoned('bbb-1')], 'disable', [e.serverDisabled('bbb-1', 'admin')]],
     ] as const)('given a %s server, when %s: %j', (_from, history, change, expected) => {
-      given([e.serverAdded('bbb-1'), ...history]).when(servers, update({ state: change })).then(expected);
+      given([e.serverAdded('bbb-1'), ...history])
+        .when(servers, update({ state: change }))
+        .then(expected);
     });
 
     test('field changes come first, then the state change', () => {
-      given(existing).when(servers, update({ tag: 'x', state: 'enable' })).then([
-        { type: 'ServerUpdated', data: { serverId: 'bbb-1', tag: 'x' } },
-        { type: 'ServerEnabled', data: { serverId: 'bbb-1' } },
-      ]);
+      given(existing)
+        .when(servers, update({ tag: 'x', state: 'enable' }))
+        .then([
+          { type: 'ServerUpdated', data: { serverId: 'bbb-1', tag: 'x' } },
+          { type: 'ServerEnabled', data: { serverId: 'bbb-1' } },
+        ]);
     });
 
     test('an invalid field stops the state change too', () => {
-      given(existing).when(servers, update({ loadMultiplier: 0, state: 'enable' })).thenError('invalidLoadMultiplier');
+      given(existing)
+        .when(servers, update({ loadMultiplier: 0, state: 'enable' }))
+        .thenError('invalidLoadMultiplier');
     });
   });
 });
 
 describe('RemoveServer', () => {
   test('given a server: removed (its meetings are left for the orphan reconciliation)', () => {
-    given([...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1')]).when(servers, { type: 'RemoveServer', serverId: 'bbb-1' }).then([
-      e.serverRemoved('bbb-1'),
-    ]);
+    given([...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1')])
+      .when(servers, { type: 'RemoveServer', serverId: 'bbb-1' })
+      .then([e.serverRemoved('bbb-1')]);
   });
 
   test('given no such server: serverNotFound', () => {
@@ -173,42 +189,47 @@ describe('PanicServer', () => {
   const panic = (keepState: boolean, endCalls = true): ServerCommand => ({ type: 'PanicServer', serverId: 'bbb-1', keepState, endCalls });
 
   test('ends each of its meetings with reason panic, records the panic, then disables it', () => {
-    given(withMeetings).when(servers, panic(false)).then([
-      e.meetingEnded('m-1', 'bbb-1', 'panic'),
-      e.meetingEnded('m-2', 'bbb-1', 'panic'),
-      e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 2 }),
-      e.serverDisabled('bbb-1', 'panic'),
-    ]);
+    given(withMeetings)
+      .when(servers, panic(false))
+      .then([
+        e.meetingEnded('m-1', 'bbb-1', 'panic'),
+        e.meetingEnded('m-2', 'bbb-1', 'panic'),
+        e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 2 }),
+        e.serverDisabled('bbb-1', 'panic'),
+      ]);
   });
 
   test('keepState: no ServerDisabled', () => {
-    given(withMeetings).when(servers, panic(true, false)).then([
-      e.meetingEnded('m-1', 'bbb-1', 'panic'),
-      e.meetingEnded('m-2', 'bbb-1', 'panic'),
-      e.serverPanicked('bbb-1', { keepState: true, endCalls: false, meetingsCleared: 2 }),
-    ]);
+    given(withMeetings)
+      .when(servers, panic(true, false))
+      .then([
+        e.meetingEnded('m-1', 'bbb-1', 'panic'),
+        e.meetingEnded('m-2', 'bbb-1', 'panic'),
+        e.serverPanicked('bbb-1', { keepState: true, endCalls: false, meetingsCleared: 2 }),
+      ]);
   });
 
   test('given an already disabled server: no second ServerDisabled', () => {
-    given([...withMeetings, e.serverDisabled('bbb-1')]).when(servers, panic(false)).then([
-      e.meetingEnded('m-1', 'bbb-1', 'panic'),
-      e.meetingEnded('m-2', 'bbb-1', 'panic'),
-      e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 2 }),
-    ]);
+    given([...withMeetings, e.serverDisabled('bbb-1')])
+      .when(servers, panic(false))
+      .then([
+        e.meetingEnded('m-1', 'bbb-1', 'panic'),
+        e.meetingEnded('m-2', 'bbb-1', 'panic'),
+        e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 2 }),
+      ]);
   });
 
   test('given a cordoned server with no meetings: panicked and disabled', () => {
-    given([...liveServer('bbb-1', 0), e.serverCordoned('bbb-1')]).when(servers, panic(false)).then([
-      e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 0 }),
-      e.serverDisabled('bbb-1', 'panic'),
-    ]);
+    given([...liveServer('bbb-1', 0), e.serverCordoned('bbb-1')])
+      .when(servers, panic(false))
+      .then([e.serverPanicked('bbb-1', { keepState: false, endCalls: true, meetingsCleared: 0 }), e.serverDisabled('bbb-1', 'panic')]);
   });
 
   test('given no such server: serverNotFound', () => {
     when(servers, panic(false)).thenError('serverNotFound');
   });
 
-  test('applying the panic leaves the other servers\' meetings alone', () => {
+  test("applying the panic leaves the other servers' meetings alone", () => {
     const decision = given(withMeetings).when(servers, panic(false)).thenEvents();
     const state = poolAfter([...withMeetings, ...decision]);
     expect(Object.keys(state.meetings)).toEqual(['m-3']);
@@ -221,24 +242,23 @@ describe('DisableServer', () => {
   const withMeetings = [...liveServer('bbb-1', 30), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '1' }), e.meetingPlaced('m-2', 'bbb-1', { voiceBridge: '2' })];
 
   test('without endMeetings: only disables, meetings keep running', () => {
-    given(withMeetings).when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: false }).then([e.serverDisabled('bbb-1', 'admin')]);
+    given(withMeetings)
+      .when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: false })
+      .then([e.serverDisabled('bbb-1', 'admin')]);
   });
 
   test('with endMeetings: ends each meeting with reason admin, then disables', () => {
-    given(withMeetings).when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true }).then([
-      e.meetingEnded('m-1', 'bbb-1', 'admin'),
-      e.meetingEnded('m-2', 'bbb-1', 'admin'),
-      e.serverDisabled('bbb-1', 'admin'),
-    ]);
+    given(withMeetings)
+      .when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true })
+      .then([e.meetingEnded('m-1', 'bbb-1', 'admin'), e.meetingEnded('m-2', 'bbb-1', 'admin'), e.serverDisabled('bbb-1', 'admin')]);
   });
 
   test('given a disabled server: nothing without endMeetings, only the ends with it', () => {
     const disabled = [...withMeetings, e.serverDisabled('bbb-1')];
     given(disabled).when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: false }).then([]);
-    given(disabled).when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true }).then([
-      e.meetingEnded('m-1', 'bbb-1', 'admin'),
-      e.meetingEnded('m-2', 'bbb-1', 'admin'),
-    ]);
+    given(disabled)
+      .when(servers, { type: 'DisableServer', serverId: 'bbb-1', endMeetings: true })
+      .then([e.meetingEnded('m-1', 'bbb-1', 'admin'), e.meetingEnded('m-2', 'bbb-1', 'admin')]);
   });
 
   test('given no such server: serverNotFound', () => {

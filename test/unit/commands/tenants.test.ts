@@ -17,7 +17,11 @@ const tenants = onPool(decideTenant, (pool, command: TenantCommand) => {
 });
 
 const add = (over: Partial<Extract<TenantCommand, { kind: 'AddTenant' }>> = {}): TenantCommand => ({ kind: 'AddTenant', tenantId: 't-1', name: 'acme', secrets: ['s1'], ...over });
-const update = (over: Omit<Extract<TenantCommand, { kind: 'UpdateTenant' }>, 'kind' | 'tenantId'>, tenantId = 't-1'): TenantCommand => ({ kind: 'UpdateTenant', tenantId, ...over });
+const update = (over: Omit<Extract<TenantCommand, { kind: 'UpdateTenant' }>, 'kind' | 'tenantId'>, tenantId = 't-1'): TenantCommand => ({
+  kind: 'UpdateTenant',
+  tenantId,
+  ...over,
+});
 const acme = [e.tenantAdded('t-1', 'acme', ['s1'])];
 
 describe('AddTenant', () => {
@@ -26,11 +30,15 @@ describe('AddTenant', () => {
   });
 
   test('given a tenant with that name, in any case: tenantExists (its host would reach the other)', () => {
-    given(acme).when(tenants, add({ tenantId: 't-2', name: 'ACME' })).thenError('tenantExists', 'A tenant named acme exists already (id=t-1)');
+    given(acme)
+      .when(tenants, add({ tenantId: 't-2', name: 'ACME' }))
+      .thenError('tenantExists', 'A tenant named acme exists already (id=t-1)');
   });
 
   test('given a removed tenant with that name: the name is free again', () => {
-    given([...acme, e.tenantRemoved('t-1')]).when(tenants, add({ tenantId: 't-2' })).thenEvents();
+    given([...acme, e.tenantRemoved('t-1')])
+      .when(tenants, add({ tenantId: 't-2' }))
+      .thenEvents();
   });
 
   test.each([
@@ -50,29 +58,45 @@ describe('UpdateTenant', () => {
   });
 
   test('records only what changes; nothing changed, nothing recorded', () => {
-    given(acme).when(tenants, update({ name: 'acme2', secrets: ['s1'] })).then([draft('TenantUpdated', { tenantId: 't-1', name: 'acme2' })]);
-    given(acme).when(tenants, update({ name: 'acme', secrets: ['s1'] })).then([]);
+    given(acme)
+      .when(tenants, update({ name: 'acme2', secrets: ['s1'] }))
+      .then([draft('TenantUpdated', { tenantId: 't-1', name: 'acme2' })]);
+    given(acme)
+      .when(tenants, update({ name: 'acme', secrets: ['s1'] }))
+      .then([]);
   });
 
   test('its own name in another case is its own, not taken', () => {
-    given(acme).when(tenants, update({ name: 'Acme' })).then([draft('TenantUpdated', { tenantId: 't-1', name: 'Acme' })]);
+    given(acme)
+      .when(tenants, update({ name: 'Acme' }))
+      .then([draft('TenantUpdated', { tenantId: 't-1', name: 'Acme' })]);
   });
 
   test("given another tenant's name: tenantExists", () => {
-    given([...acme, e.tenantAdded('t-2', 'globex')]).when(tenants, update({ name: 'globex' })).thenError('tenantExists');
+    given([...acme, e.tenantAdded('t-2', 'globex')])
+      .when(tenants, update({ name: 'globex' }))
+      .thenError('tenantExists');
   });
 
   test('LRS fields: an empty value clears, a URL must be http(s)', () => {
     const withLrs = [...acme, e.tenantUpdated('t-1', { lrsEndpoint: 'https://lrs.example.com' })];
-    given(withLrs).when(tenants, update({ lrs: { lrsEndpoint: '' } })).then([draft('TenantUpdated', { tenantId: 't-1', lrsEndpoint: null })]);
-    given(withLrs).when(tenants, update({ lrs: { lrsEndpoint: 'https://lrs.example.com' } })).then([]);
-    given(acme).when(tenants, update({ lrs: { kcTokenUrl: 'ftp://kc.example.com' } })).thenError('invalidTenant', 'kc_token_url must be an http(s) URL');
+    given(withLrs)
+      .when(tenants, update({ lrs: { lrsEndpoint: '' } }))
+      .then([draft('TenantUpdated', { tenantId: 't-1', lrsEndpoint: null })]);
+    given(withLrs)
+      .when(tenants, update({ lrs: { lrsEndpoint: 'https://lrs.example.com' } }))
+      .then([]);
+    given(acme)
+      .when(tenants, update({ lrs: { kcTokenUrl: 'ftp://kc.example.com' } }))
+      .thenError('invalidTenant', 'kc_token_url must be an http(s) URL');
   });
 });
 
 describe('RemoveTenant', () => {
   test('given the tenant: removed; given none: tenantNotFound', () => {
-    given(acme).when(tenants, { kind: 'RemoveTenant', tenantId: 't-1' }).then([e.tenantRemoved('t-1')]);
+    given(acme)
+      .when(tenants, { kind: 'RemoveTenant', tenantId: 't-1' })
+      .then([e.tenantRemoved('t-1')]);
     when(tenants, { kind: 'RemoveTenant', tenantId: 't-1' }).thenError('tenantNotFound');
   });
 });
@@ -89,13 +113,19 @@ describe('tenant settings', () => {
   });
 
   test('given the tenant: a setting is added; given none: tenantNotFound', () => {
-    given(acme).when(tenants, setting({ override: true })).then([e.tenantSettingAdded('set-1', 't-1', 'meta_course', 'HIS', true)]);
+    given(acme)
+      .when(tenants, setting({ override: true }))
+      .then([e.tenantSettingAdded('set-1', 't-1', 'meta_course', 'HIS', true)]);
     when(tenants, setting()).thenError('tenantNotFound');
   });
 
   test('a param that is no BBB parameter name, or a value too long for the log: invalidTenant', () => {
-    given(acme).when(tenants, setting({ param: 'a b' })).thenError('invalidTenant', "'a b' is not a BBB parameter name");
-    given(acme).when(tenants, setting({ value: 'v'.repeat(100_000) })).thenError('invalidTenant', /The value is longer than/);
+    given(acme)
+      .when(tenants, setting({ param: 'a b' }))
+      .thenError('invalidTenant', "'a b' is not a BBB parameter name");
+    given(acme)
+      .when(tenants, setting({ value: 'v'.repeat(100_000) }))
+      .thenError('invalidTenant', /The value is longer than/);
   });
 
   test('given a setting: removed, with its tenant; given none: tenantSettingNotFound', () => {

@@ -60,14 +60,22 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
     await log.close();
   });
 
-  const decideEvents = (events: EventDraft[], result: unknown = null) => async (): Promise<Decided<unknown>> => ({ events, result });
+  const decideEvents =
+    (events: EventDraft[], result: unknown = null) =>
+    async (): Promise<Decided<unknown>> => ({ events, result });
 
   test('appends the stamped events and answers once the pool includes them (read-your-writes)', async () => {
     const outcome = committed(await writeSide.decide(adminActor, decideEvents([e.serverAdded('bbb-1'), e.serverEnabled('bbb-1')], 'done'), 'req-1'));
     expect(outcome.result).toBe('done');
     expect(outcome.events).toEqual([
-      { offset: 0, event: { id: uuid(100), type: 'ServerAdded', version: 1, at: new Date(T0).toISOString(), actor: adminActor, correlationId: 'req-1', data: e.serverAdded('bbb-1').data } },
-      { offset: 1, event: { id: uuid(101), type: 'ServerEnabled', version: 1, at: new Date(T0).toISOString(), actor: adminActor, correlationId: 'req-1', data: { serverId: 'bbb-1' } } },
+      {
+        offset: 0,
+        event: { id: uuid(100), type: 'ServerAdded', version: 1, at: new Date(T0).toISOString(), actor: adminActor, correlationId: 'req-1', data: e.serverAdded('bbb-1').data },
+      },
+      {
+        offset: 1,
+        event: { id: uuid(101), type: 'ServerEnabled', version: 1, at: new Date(T0).toISOString(), actor: adminActor, correlationId: 'req-1', data: { serverId: 'bbb-1' } },
+      },
     ]);
     // no waiting: the projection already has them
     expect(await store.checkpoint()).toBe(1);
@@ -98,9 +106,7 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
 
   test('a decision sees every event already in the log, even ones appended elsewhere', async () => {
     await log.append(given(liveServer('bbb-1', 7), { firstId: 1 }));
-    const outcome = committed(
-      await writeSide.decide(adminActor, async (view) => ({ events: [], result: await view.server('bbb-1') })),
-    );
+    const outcome = committed(await writeSide.decide(adminActor, async (view) => ({ events: [], result: await view.server('bbb-1') })));
     expect(outcome.result).toMatchObject({ id: 'bbb-1', state: 'enabled', online: true, load: 7 });
   });
 
@@ -260,7 +266,14 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
         batched.decide(adminActor, placeOnLeastLoaded('m-1'), undefined, { batch: true }),
         batched.decide(adminActor, async () => domainError('serverNotFound', 'no such server'), undefined, { batch: true }),
         batched.decide(adminActor, decideEvents([e.serverAdded('')]), undefined, { batch: true }),
-        batched.decide(adminActor, async () => { throw new Error('boom'); }, undefined, { batch: true }),
+        batched.decide(
+          adminActor,
+          async () => {
+            throw new Error('boom');
+          },
+          undefined,
+          { batch: true },
+        ),
         batched.decide(adminActor, placeOnLeastLoaded('m-2'), undefined, { batch: true }),
       ]);
       expect(ok).toMatchObject({ status: 'fulfilled', value: { result: 'a' } });

@@ -35,9 +35,7 @@ const scalelite = Object.entries(compose.services).filter(([, s]) => s.build ===
 const stages = dockerfileStages(readFileSync(join(root, 'Dockerfile'), 'utf8'));
 const final = stages[stages.length - 1];
 const last = (stage: Instruction[], op: string) => stage.filter((i) => i.op === op).pop();
-const imageEnv = Object.fromEntries(
-  final.filter((i) => i.op === 'ENV').flatMap((i) => [...i.args.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])),
-);
+const imageEnv = Object.fromEntries(final.filter((i) => i.op === 'ENV').flatMap((i) => [...i.args.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])));
 
 describe('docker-compose.yml', () => {
   test('has Kafka (KRaft), Redis and PostgreSQL with health checks and volumes', () => {
@@ -64,7 +62,11 @@ describe('docker-compose.yml', () => {
     const service = compose.services[role];
     expect(service.command).toEqual([role]);
     expect(service.build).toBe('.');
-    expect(service.environment).toMatchObject({ KAFKA_BROKERS: 'kafka:9092', REDIS_URL: expect.stringMatching(/^redis:\/\/redis:6379/), DATABASE_URL: expect.stringMatching(/@postgres:5432\//) });
+    expect(service.environment).toMatchObject({
+      KAFKA_BROKERS: 'kafka:9092',
+      REDIS_URL: expect.stringMatching(/^redis:\/\/redis:6379/),
+      DATABASE_URL: expect.stringMatching(/@postgres:5432\//),
+    });
     expect(service.environment?.LOADBALANCER_SECRET).toMatch(/^\$\{LOADBALANCER_SECRET:\?/);
     expect(service.depends_on).toEqual({ kafka: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } });
   });
@@ -99,7 +101,7 @@ describe('docker-compose.yml', () => {
     for (const role of ['poller', 'projector', 'importer']) expect(compose.services[role].deploy?.replicas).toBe(2);
   });
 
-  test('the scalelite services set only variables the balancer knows (src/infra/config.ts), or the CLI\'s SCALELITE_URL', () => {
+  test("the scalelite services set only variables the balancer knows (src/infra/config.ts), or the CLI's SCALELITE_URL", () => {
     const known = new Set([...Object.keys(EnvSchema.shape), 'SCALELITE_URL']);
     for (const [name, service] of scalelite) {
       const unknown = Object.keys(service.environment ?? {}).filter((k) => !known.has(k));
@@ -118,7 +120,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  test('the proxy configuration passes nginx -t, and finds the replicas through Docker\'s DNS at run time', () => {
+  test("the proxy configuration passes nginx -t, and finds the replicas through Docker's DNS at run time", () => {
     const conf = readFileSync(join(root, 'deploy', 'compose', 'nginx.conf'), 'utf8');
     expect(conf).toMatch(/^resolver 127\.0\.0\.11 valid=10s/m);
     // A variable in proxy_pass makes nginx resolve the name with that resolver, not once at start.
@@ -139,10 +141,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  test('the monitoring profile\'s Prometheus scrapes every role by service name, with the alert rules, and passes promtool check config', () => {
+  test("the monitoring profile's Prometheus scrapes every role by service name, with the alert rules, and passes promtool check config", () => {
     const { prometheus } = compose.services;
     expect(prometheus.profiles).toEqual(['monitoring']);
-    expect(prometheus.volumes).toEqual(expect.arrayContaining(['./deploy/compose/prometheus.yml:/etc/prometheus/prometheus.yml:ro', './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro']));
+    expect(prometheus.volumes).toEqual(
+      expect.arrayContaining(['./deploy/compose/prometheus.yml:/etc/prometheus/prometheus.yml:ro', './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro']),
+    );
     const config = parse(readFileSync(join(root, 'deploy', 'compose', 'prometheus.yml'), 'utf8')) as {
       rule_files: string[];
       scrape_configs: Array<{ job_name: string; dns_sd_configs: Array<{ names: string[]; port: number }> }>;
@@ -180,7 +184,10 @@ describe('Dockerfile', () => {
     expect(finalCopies).toEqual(expect.arrayContaining(['--from=build /app/dist dist', '--from=build /app/oclif.manifest.json ./', 'bin bin']));
     expect(existsSync(join(root, 'bin', 'healthcheck.js'))).toBe(true);
     // nothing COPY names is left out of the build context
-    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const sources = stages.flatMap((s) => s.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from')).flatMap((i) => i.args.split(/\s+/).slice(0, -1)));
     for (const source of sources) expect({ source, ignored: ignored.filter((p) => source === p || source.startsWith(`${p}/`)) }).toEqual({ source, ignored: [] });
   });
@@ -198,7 +205,10 @@ describe('Dockerfile', () => {
     expect(imageEnv.SHELL).toBe('/bin/sh');
     expect(dataDir).toBe('/var/lib/scalelite');
     expect(last(final, 'VOLUME')?.args).toBe(`["${dataDir}"]`);
-    const run = final.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const run = final
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(run).toContain(`mkdir -p ${dataDir}`);
     expect(run).toMatch(new RegExp(`chmod 1777 ${dataDir}(\\s|$)`));
     // the mode is set before USER: a later RUN would run as that user

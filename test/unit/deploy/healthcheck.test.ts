@@ -82,7 +82,7 @@ describe('bin/healthcheck.js', () => {
     expect(await run([`http://127.0.0.1:${port}/health_check`])).toEqual({ code: 0, stderr: '' });
   });
 
-  test('exits 1 saying why: a backend down, a dead port, a failure answered with 200 (the api\'s way), a bad URL', async () => {
+  test("exits 1 saying why: a backend down, a dead port, a failure answered with 200 (the api's way), a bad URL", async () => {
     const metrics = new Metrics('projector');
     metrics.watch(
       sources(async () => {
@@ -121,6 +121,8 @@ describe('bin/healthcheck.js', () => {
     expect(await run([], { PORT: String(dead), METRICS_PORT: String(metricsPort) })).toEqual({ code: 0, stderr: '' });
     const none = await run([], { PORT: String(dead) });
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain(`http://127.0.0.1:${dead}/health_check: ECONNREFUSED (nothing listens on PORT; a poller, projector or importer answers on METRICS_PORT, which is not set)`);
+    expect(none.stderr).toContain(
+      `http://127.0.0.1:${dead}/health_check: ECONNREFUSED (nothing listens on PORT; a poller, projector or importer answers on METRICS_PORT, which is not set)`,
+    );
   });
 });

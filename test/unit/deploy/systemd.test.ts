@@ -46,7 +46,10 @@ function verify(units: Record<string, string>): { status: number | null; diagnos
     const res = spawnSync('systemd-analyze', ['verify', ...Object.keys(units).map((n) => join(tmp, n))], { encoding: 'utf8' });
     if (res.error) throw new Error(`systemd-analyze could not run (install Debian's systemd package): ${res.error.message}`);
     // Diagnostics about our files only (verify also reports on unrelated host units).
-    const diagnostics = `${res.stdout}${res.stderr}`.split('\n').filter((l) => l.includes(tmp)).join('\n');
+    const diagnostics = `${res.stdout}${res.stderr}`
+      .split('\n')
+      .filter((l) => l.includes(tmp))
+      .join('\n');
     return { status: res.status, diagnostics };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -54,7 +57,11 @@ function verify(units: Record<string, string>): { status: number | null; diagnos
 }
 
 const shipped = (): Record<string, string> =>
-  Object.fromEntries(readdirSync(dir).filter((f) => /\.(service|target)$/.test(f)).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+  Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => /\.(service|target)$/.test(f))
+      .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
+  );
 
 describe('deploy/systemd', () => {
   it('given the shipped units, when systemd-analyze verifies them, then it reports nothing', () => {
@@ -75,7 +82,14 @@ describe('deploy/systemd', () => {
     const unit = keys(readFileSync(join(dir, file), 'utf8'));
     expect(unit.get('ExecStart')).toBe(`/opt/scalelite/bin/scalelite ${role}`);
     expect(unit.get('EnvironmentFile')).toBe('/etc/default/scalelite');
-    for (const [k, v] of Object.entries({ NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes', PrivateDevices: 'yes', CapabilityBoundingSet: '' })) {
+    for (const [k, v] of Object.entries({
+      NoNewPrivileges: 'yes',
+      ProtectSystem: 'strict',
+      ProtectHome: 'yes',
+      PrivateTmp: 'yes',
+      PrivateDevices: 'yes',
+      CapabilityBoundingSet: '',
+    })) {
       expect([k, unit.get(k)]).toEqual([k, v]);
     }
     const writable = unit.get('ReadWritePaths')!.split(/\s+/);
@@ -86,7 +100,11 @@ describe('deploy/systemd', () => {
 
   it('given the target, then it pulls in every production role and excludes the embedded single-host unit', () => {
     const target = keys(readFileSync(join(dir, 'scalelite.target'), 'utf8'));
-    expect(target.get('Wants')!.split(/\s+/).sort()).toEqual(Object.keys(ROLES).filter((f) => f !== 'scalelite.service').sort());
+    expect(target.get('Wants')!.split(/\s+/).sort()).toEqual(
+      Object.keys(ROLES)
+        .filter((f) => f !== 'scalelite.service')
+        .sort(),
+    );
     expect(target.get('Conflicts')).toBe('scalelite.service');
   });
 });

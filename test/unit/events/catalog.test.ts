@@ -138,13 +138,34 @@ describe('parseEvent', () => {
       ['ServerDisabled with an unknown reason', 'ServerDisabled', { serverId: 's', reason: 'bored' }],
       ['ServerPolled with a negative load', 'ServerPolled', { serverId: 's', load: -1, meetings: 0, users: 0, largestMeeting: 0, videos: 0, bbbVersion: '' }],
       ['ServerPolled with fractional users', 'ServerPolled', { serverId: 's', load: 1, meetings: 0, users: 1.5, largestMeeting: 0, videos: 0, bbbVersion: '' }],
-      ['MeetingPlaced with a voice bridge that is not digits', 'MeetingPlaced', {
-        meetingId: 'm', serverId: 's', tenantId: null, voiceBridge: '12a45', moderatorPassword: null, loadEstimate: 15, tag: null, considered: [],
-      }],
-      ['MeetingPlaced considering more than 10 servers', 'MeetingPlaced', {
-        meetingId: 'm', serverId: 's', tenantId: null, voiceBridge: '12345', moderatorPassword: null, loadEstimate: 15, tag: null,
-        considered: Array.from({ length: 11 }, (_, i) => ({ serverId: `s${i}`, load: 0 })),
-      }],
+      [
+        'MeetingPlaced with a voice bridge that is not digits',
+        'MeetingPlaced',
+        {
+          meetingId: 'm',
+          serverId: 's',
+          tenantId: null,
+          voiceBridge: '12a45',
+          moderatorPassword: null,
+          loadEstimate: 15,
+          tag: null,
+          considered: [],
+        },
+      ],
+      [
+        'MeetingPlaced considering more than 10 servers',
+        'MeetingPlaced',
+        {
+          meetingId: 'm',
+          serverId: 's',
+          tenantId: null,
+          voiceBridge: '12345',
+          moderatorPassword: null,
+          loadEstimate: 15,
+          tag: null,
+          considered: Array.from({ length: 11 }, (_, i) => ({ serverId: `s${i}`, load: 0 })),
+        },
+      ],
       ['MeetingEnded with an unknown reason', 'MeetingEnded', { meetingId: 'm', serverId: 's', reason: 'boredom' }],
     ];
     test.each(cases)('%s', (_why, type, data) => {

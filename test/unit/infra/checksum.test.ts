@@ -199,13 +199,24 @@ describe('outgoingAlgorithm and parseAlgorithms (reference §1.4)', () => {
 
 describe('encodeQuery (BBB form encoding)', () => {
   test('space as +, A-Za-z0-9*-._ kept, everything else percent-encoded (UTF-8, uppercase hex)', () => {
-    expect(encodeQuery([['name', 'a b'], ['keep', 'AZaz09*-._'], ['enc', "~!'()&=+/?#,;:@$é"]])).toBe(
-      'name=a+b&keep=AZaz09*-._&enc=%7E%21%27%28%29%26%3D%2B%2F%3F%23%2C%3B%3A%40%24%C3%A9',
-    );
+    expect(
+      encodeQuery([
+        ['name', 'a b'],
+        ['keep', 'AZaz09*-._'],
+        ['enc', "~!'()&=+/?#,;:@$é"],
+      ]),
+    ).toBe('name=a+b&keep=AZaz09*-._&enc=%7E%21%27%28%29%26%3D%2B%2F%3F%23%2C%3B%3A%40%24%C3%A9');
   });
 
   test('names are encoded too, order is kept, repeats are kept', () => {
-    expect(encodeQuery([['meta_a b', '1'], ['z', '2'], ['a', '3'], ['z', '4']])).toBe('meta_a+b=1&z=2&a=3&z=4');
+    expect(
+      encodeQuery([
+        ['meta_a b', '1'],
+        ['z', '2'],
+        ['a', '3'],
+        ['z', '4'],
+      ]),
+    ).toBe('meta_a+b=1&z=2&a=3&z=4');
   });
 
   test('no params: empty string; empty values stay', () => {
@@ -217,9 +228,17 @@ describe('encodeQuery (BBB form encoding)', () => {
 describe('signedQuery', () => {
   test('query + &checksum= hash(action + query + secret)', () => {
     const query = 'meetingID=Demo+Meeting&fullName=J%C3%BCrgen';
-    expect(signedQuery('sha256', 'join', [['meetingID', 'Demo Meeting'], ['fullName', 'Jürgen']], 'bbb-secret')).toBe(
-      `${query}&checksum=${hex('sha256', `join${query}bbb-secret`)}`,
-    );
+    expect(
+      signedQuery(
+        'sha256',
+        'join',
+        [
+          ['meetingID', 'Demo Meeting'],
+          ['fullName', 'Jürgen'],
+        ],
+        'bbb-secret',
+      ),
+    ).toBe(`${query}&checksum=${hex('sha256', `join${query}bbb-secret`)}`);
   });
 
   test('no params: just the checksum of action + secret', () => {
@@ -230,7 +249,15 @@ describe('signedQuery', () => {
 
   test('what we sign, we verify', () => {
     for (const algorithm of ['sha1', 'sha256', 'sha384', 'sha512'] as const) {
-      const raw = signedQuery(algorithm, 'create', [['meetingID', 'x y'], ['name', 'Ünïcode & more']], 'test-1');
+      const raw = signedQuery(
+        algorithm,
+        'create',
+        [
+          ['meetingID', 'x y'],
+          ['name', 'Ünïcode & more'],
+        ],
+        'test-1',
+      );
       const checksum = checksumParam(raw, {});
       expect(verifyChecksum(all, 'create', raw, checksum)).toBe(true);
     }

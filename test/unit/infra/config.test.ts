@@ -85,7 +85,10 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
   });
 
   test('recording tarballs are bounded: RECORDING_IMPORT_MAX_SIZE in MiB and RECORDING_IMPORT_MAX_FILES', () => {
-    expect(loadConfig({ ...base, RECORDING_IMPORT_MAX_SIZE: '512', RECORDING_IMPORT_MAX_FILES: '5000' }).recordings.tarballLimits).toEqual({ maxBytes: 512 * 1024 * 1024, maxEntries: 5000 });
+    expect(loadConfig({ ...base, RECORDING_IMPORT_MAX_SIZE: '512', RECORDING_IMPORT_MAX_FILES: '5000' }).recordings.tarballLimits).toEqual({
+      maxBytes: 512 * 1024 * 1024,
+      maxEntries: 5000,
+    });
     expect(() => loadConfig({ ...base, RECORDING_IMPORT_MAX_FILES: '0' })).toThrow(/RECORDING_IMPORT_MAX_FILES/);
   });
 
@@ -106,7 +109,7 @@ describe('loadConfig: defaults (Scalelite §7)', () => {
     expect(loadConfig({ ...base, FSAPI_PASSWORD: '', MAX_MEETING_DURATION: '90' }).fsapi).toMatchObject({ password: '', maxDurationMinutes: 90 });
   });
 
-  test('recordings: Scalelite\'s dirs when set, SECRET_KEY_BASE as the cookie key, formats checked', () => {
+  test("recordings: Scalelite's dirs when set, SECRET_KEY_BASE as the cookie key, formats checked", () => {
     const c = loadConfig({
       ...base,
       RECORDING_SPOOL_DIR: '/var/bigbluebutton/spool',
@@ -212,9 +215,12 @@ describe('loadConfig: values', () => {
   });
 
   test('production services', () => {
-    expect(
-      loadConfig({ ...base, KAFKA_BROKERS: 'k1:9092, k2:9092,', REDIS_URL: 'redis://r:6379', DATABASE_URL: 'postgres://p/db', DATA_DIR: '/var/lib/x' }),
-    ).toMatchObject({ kafkaBrokers: ['k1:9092', 'k2:9092'], redisUrl: 'redis://r:6379', databaseUrl: 'postgres://p/db', dataDir: '/var/lib/x' });
+    expect(loadConfig({ ...base, KAFKA_BROKERS: 'k1:9092, k2:9092,', REDIS_URL: 'redis://r:6379', DATABASE_URL: 'postgres://p/db', DATA_DIR: '/var/lib/x' })).toMatchObject({
+      kafkaBrokers: ['k1:9092', 'k2:9092'],
+      redisUrl: 'redis://r:6379',
+      databaseUrl: 'postgres://p/db',
+      dataDir: '/var/lib/x',
+    });
   });
 
   test('LOADBALANCER_CHECKSUM_ALGORITHM: accepted set and outgoing algorithm', () => {
@@ -224,7 +230,10 @@ describe('loadConfig: values', () => {
     });
     expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA1' })).toMatchObject({ checksumAlgorithms: new Set(['sha1']), outgoingAlgorithm: 'sha1' });
     expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA512:SHA1' }).outgoingAlgorithm).toBe('sha512');
-    expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA256:SHA384' })).toMatchObject({ checksumAlgorithms: new Set(['sha256', 'sha384']), outgoingAlgorithm: 'sha384' });
+    expect(loadConfig({ ...base, LOADBALANCER_CHECKSUM_ALGORITHM: 'SHA256:SHA384' })).toMatchObject({
+      checksumAlgorithms: new Set(['sha256', 'sha384']),
+      outgoingAlgorithm: 'sha384',
+    });
   });
 });
 
@@ -346,13 +355,14 @@ describe('loadConfig: secrets', () => {
       expect(readSecretFile(dir)).toBeUndefined();
     });
 
-    test.each([['REDIS_URL', 'redis://r:6379'], ['KAFKA_BROKERS', 'k:9092'], ['DATABASE_URL', 'postgres://p/db']])(
-      'refused in production mode (%s set)',
-      (name, value) => {
-        expect(() => loadConfig({ DATA_DIR: dir, [name]: value }, { generateSecret: true })).toThrow(/^LOADBALANCER_SECRET: required/);
-        expect(readSecretFile(dir)).toBeUndefined();
-      },
-    );
+    test.each([
+      ['REDIS_URL', 'redis://r:6379'],
+      ['KAFKA_BROKERS', 'k:9092'],
+      ['DATABASE_URL', 'postgres://p/db'],
+    ])('refused in production mode (%s set)', (name, value) => {
+      expect(() => loadConfig({ DATA_DIR: dir, [name]: value }, { generateSecret: true })).toThrow(/^LOADBALANCER_SECRET: required/);
+      expect(readSecretFile(dir)).toBeUndefined();
+    });
   });
 });
 
@@ -371,7 +381,16 @@ describe('loadConfig: the knobs Scalelite documents', () => {
   });
 
   test('Scalelite variables not used here are named, with why; unknown look-alikes too; the rest of the environment is not', () => {
-    const c = loadConfig({ ...base, DEFAULT_MEETING_TTL: '3600', RAILS_LOG_LEVEL: 'warn', RAILS_MAX_THREADS: '5', RECORDING_PUBLISH_DIRR: '/x', PATH: '/bin', HOME: '/root', EMPTY_S3: '' });
+    const c = loadConfig({
+      ...base,
+      DEFAULT_MEETING_TTL: '3600',
+      RAILS_LOG_LEVEL: 'warn',
+      RAILS_MAX_THREADS: '5',
+      RECORDING_PUBLISH_DIRR: '/x',
+      PATH: '/bin',
+      HOME: '/root',
+      EMPTY_S3: '',
+    });
     expect(c.ignoredVariables.map((v) => [v.name, v.kind])).toEqual([
       ['DEFAULT_MEETING_TTL', 'unsupported'],
       ['RAILS_LOG_LEVEL', 'renamed'],

@@ -42,13 +42,17 @@ describe('recording storage configuration', () => {
     });
   });
 
-  test('given an S3-compatible endpoint and keys: path style unless told otherwise; the SDK\'s endpoint order', () => {
+  test("given an S3-compatible endpoint and keys: path style unless told otherwise; the SDK's endpoint order", () => {
     const env = { ...s3, S3_ENDPOINT: 'http://minio:9000/', AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret', AWS_DEFAULT_REGION: 'eu-central-1' };
-    expect(storage(env)).toMatchObject({ s3: { endpoint: 'http://minio:9000', forcePathStyle: true, region: 'eu-central-1', credentials: { accessKeyId: 'id', secretAccessKey: 'secret' } } });
+    expect(storage(env)).toMatchObject({
+      s3: { endpoint: 'http://minio:9000', forcePathStyle: true, region: 'eu-central-1', credentials: { accessKeyId: 'id', secretAccessKey: 'secret' } },
+    });
     expect(storage({ ...env, AWS_ENDPOINT_URL: 'https://s3.example.com', S3_FORCE_PATH_STYLE: 'false', AWS_REGION: 'garage' })).toMatchObject({
       s3: { endpoint: 'https://s3.example.com', forcePathStyle: false, region: 'garage' },
     });
-    expect(storage({ ...env, AWS_ENDPOINT_URL_S3: 'https://s3-only.example.com', AWS_ENDPOINT_URL: 'https://other.example.com' })).toMatchObject({ s3: { endpoint: 'https://s3-only.example.com' } });
+    expect(storage({ ...env, AWS_ENDPOINT_URL_S3: 'https://s3-only.example.com', AWS_ENDPOINT_URL: 'https://other.example.com' })).toMatchObject({
+      s3: { endpoint: 'https://s3-only.example.com' },
+    });
     expect(storage({ ...s3, RECORDING_S3_PLAYBACK: 'PRESIGN', RECORDING_S3_PRESIGN_TTL: '60' })).toMatchObject({ playback: 'presign', presignTtlSeconds: 60 });
   });
 
@@ -65,7 +69,10 @@ describe('recording storage configuration', () => {
     [{ ...base, CF_KEY_PAIR_ID: 'K1' }, /^CF_KEY_PAIR_ID: set, but CLOUDFRONT_URL is not/],
     [{ ...base, CLOUDFRONT_URL: 'https://d1.cloudfront.net' }, /^CF_KEY_PAIR_ID: required with CLOUDFRONT_URL/],
     [{ ...base, CLOUDFRONT_URL: 'https://d1.cloudfront.net', CF_KEY_PAIR_ID: 'K1' }, /^CF_PRIVATE_KEY_B64: required with CLOUDFRONT_URL/],
-    [{ ...base, CLOUDFRONT_URL: 'https://d1.cloudfront.net', CF_KEY_PAIR_ID: 'K1', CF_PRIVATE_KEY_B64: b64('not a key') }, /^CF_PRIVATE_KEY_B64: not the base64 of a PEM private key/],
+    [
+      { ...base, CLOUDFRONT_URL: 'https://d1.cloudfront.net', CF_KEY_PAIR_ID: 'K1', CF_PRIVATE_KEY_B64: b64('not a key') },
+      /^CF_PRIVATE_KEY_B64: not the base64 of a PEM private key/,
+    ],
     [{ ...base, CLOUDFRONT_URL: 'd1.cloudfront.net', CF_KEY_PAIR_ID: 'K1', CF_PRIVATE_KEY_B64: b64(rsa.privateKey) }, /^CLOUDFRONT_URL: expected an http\(s\) URL/],
   ])('refused: %j', (env, message) => {
     expect(refusal(env)).toMatch(message);
@@ -75,6 +82,8 @@ describe('recording storage configuration', () => {
     const cf = storage({ ...s3, CLOUDFRONT_URL: 'https://d1.cloudfront.net/', CF_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CF_PRIVATE_KEY_B64: b64(rsa.privateKey) }).cloudFront;
     expect(cf).toMatchObject({ url: 'https://d1.cloudfront.net', keyPairId: 'K2JCJMDEHXQW5F', privateKeyPem: rsa.privateKey });
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    expect(refusal({ ...base, CLOUDFRONT_URL: 'https://d1.cloudfront.net', CF_KEY_PAIR_ID: 'K1', CF_PRIVATE_KEY_B64: b64(ec.privateKey) })).toMatch(/CloudFront signs with RSA keys, this one is ec/);
+    expect(refusal({ ...base, CLOUDFRONT_URL: 'https://d1.cloudfront.net', CF_KEY_PAIR_ID: 'K1', CF_PRIVATE_KEY_B64: b64(ec.privateKey) })).toMatch(
+      /CloudFront signs with RSA keys, this one is ec/,
+    );
   });
 });

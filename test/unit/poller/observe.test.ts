@@ -25,7 +25,17 @@ describe('observedMeetings (a getMeetings document)', () => {
       `<meetings>${meetingXml({ meetingName: 'Demo', meetingID: 'm-1', createTime: '1714557600123', participantCount: '12', moderatorCount: '2', videoCount: '3', isBreakout: 'false' })}</meetings>`,
     );
     expect(observedMeetings(d)).toEqual([
-      { meetingId: 'm-1', isBreakout: false, participantCount: 12, moderatorCount: 2, videoCount: 3, createTime: 1714557600123, voiceBridge: '', moderatorPassword: null, tenantId: null },
+      {
+        meetingId: 'm-1',
+        isBreakout: false,
+        participantCount: 12,
+        moderatorCount: 2,
+        videoCount: 3,
+        createTime: 1714557600123,
+        voiceBridge: '',
+        moderatorPassword: null,
+        tenantId: null,
+      },
     ]);
   });
 
@@ -35,13 +45,25 @@ describe('observedMeetings (a getMeetings document)', () => {
     );
     expect(observedMeetings(d)).toEqual([
       { meetingId: 'parent', isBreakout: false, participantCount: 5, moderatorCount: 1, videoCount: 0, createTime: 1000, voiceBridge: '', moderatorPassword: null, tenantId: null },
-      { meetingId: 'parent-breakout-1', isBreakout: true, participantCount: 2, moderatorCount: 0, videoCount: 1, createTime: 2000, voiceBridge: '', moderatorPassword: null, tenantId: null },
+      {
+        meetingId: 'parent-breakout-1',
+        isBreakout: true,
+        participantCount: 2,
+        moderatorCount: 0,
+        videoCount: 1,
+        createTime: 2000,
+        voiceBridge: '',
+        moderatorPassword: null,
+        tenantId: null,
+      },
     ]);
   });
 
   test('missing or unreadable counts are 0; a missing isBreakout is false', () => {
     const d = doc(`<meetings>${meetingXml({ meetingID: 'm-1', participantCount: '', videoCount: 'many', moderatorCount: '-3' })}</meetings>`);
-    expect(observedMeetings(d)).toEqual([{ meetingId: 'm-1', isBreakout: false, participantCount: 0, moderatorCount: 0, videoCount: 0, createTime: 0, voiceBridge: '', moderatorPassword: null, tenantId: null }]);
+    expect(observedMeetings(d)).toEqual([
+      { meetingId: 'm-1', isBreakout: false, participantCount: 0, moderatorCount: 0, videoCount: 0, createTime: 0, voiceBridge: '', moderatorPassword: null, tenantId: null },
+    ]);
   });
 
   test('a meetingID that looks like a number stays a string as sent', () => {
@@ -58,14 +80,30 @@ describe('observedMeetings (a getMeetings document)', () => {
 
 describe('whyFailed: what an admin is told of a failed poll', () => {
   test.each<[string, Parameters<typeof whyFailed>[0], ReturnType<typeof whyFailed>]>([
-    ['a wrong secret (BBB answers checksumError)', { kind: 'failed', messageKey: 'checksumError', message: 'Checksums do not match' }, { reason: 'checksumError', error: "the server's secret does not match (checksumError)" }],
+    [
+      'a wrong secret (BBB answers checksumError)',
+      { kind: 'failed', messageKey: 'checksumError', message: 'Checksums do not match' },
+      { reason: 'checksumError', error: "the server's secret does not match (checksumError)" },
+    ],
     ['any other FAILED answer', { kind: 'failed', messageKey: 'internalError', message: 'oops' }, { reason: 'failed', error: 'internalError: oops' }],
     ['an answer that is not BBB XML', { kind: 'invalid', error: 'Response did not include returncode' }, { reason: 'malformed', error: 'Response did not include returncode' }],
     ['an HTTP error', { kind: 'unreachable', error: 'HTTP 502' }, { reason: 'httpError', error: 'HTTP 502' }],
     ['a reply over the size limit', { kind: 'unreachable', error: 'reply larger than 16777216 bytes' }, { reason: 'malformed', error: 'reply larger than 16777216 bytes' }],
-    ['the total deadline', { kind: 'unreachable', error: 'timeout: no complete answer within 15000 ms' }, { reason: 'timeout', error: 'timeout: no complete answer within 15000 ms' }],
-    ["undici's headers timeout", { kind: 'unreachable', error: 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error' }, { reason: 'timeout', error: 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error' }],
-    ['a refused connection', { kind: 'unreachable', error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9' }, { reason: 'unreachable', error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9' }],
+    [
+      'the total deadline',
+      { kind: 'unreachable', error: 'timeout: no complete answer within 15000 ms' },
+      { reason: 'timeout', error: 'timeout: no complete answer within 15000 ms' },
+    ],
+    [
+      "undici's headers timeout",
+      { kind: 'unreachable', error: 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error' },
+      { reason: 'timeout', error: 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error' },
+    ],
+    [
+      'a refused connection',
+      { kind: 'unreachable', error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9' },
+      { reason: 'unreachable', error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9' },
+    ],
   ])('%s', (_case, reply, told) => {
     expect(whyFailed(reply)).toEqual(told);
   });

@@ -52,7 +52,16 @@ describe('poller against a server that never finishes its answer', () => {
       clock: () => new Date(),
       endMeeting: async () => true,
       // One worker, the dripping server first: the healthy one is polled only if the cut frees the worker in time.
-      settings: { intervalMs: 60_000, concurrency: 1, passTimeoutMs: 5_000, healthyThreshold: 1, unhealthyThreshold: 2, loadMinUserCount: 15, loadJoinBufferMinutes: 15, newMeetingGraceMs: 0 },
+      settings: {
+        intervalMs: 60_000,
+        concurrency: 1,
+        passTimeoutMs: 5_000,
+        healthyThreshold: 1,
+        unhealthyThreshold: 2,
+        loadMinUserCount: 15,
+        loadJoinBufferMinutes: 15,
+        newMeetingGraceMs: 0,
+      },
     });
     const added = await writeSide.decide(adminActor, async () => ({
       events: ['drip', 'fine'].flatMap((id, i) => [e.serverAdded(id, { url: sim.servers[i]!.url, secret: sim.servers[i]!.secret }), e.serverEnabled(id)]),
@@ -72,7 +81,10 @@ describe('poller against a server that never finishes its answer', () => {
 
   test('given a dripping server: offline after SERVER_UNHEALTHY_THRESHOLD passes, each pass bounded, the healthy server polled in each', async () => {
     await poller.pollAll();
-    expect((await store.servers()).map((s) => [s.id, s.online])).toEqual([['drip', true], ['fine', true]]);
+    expect((await store.servers()).map((s) => [s.id, s.online])).toEqual([
+      ['drip', true],
+      ['fine', true],
+    ]);
 
     await sim.servers[0]!.setMode({ kind: 'drip', intervalMs: 200 });
     const passes = [];

@@ -58,7 +58,17 @@ describe('poll passes over a pool', () => {
       clock,
       endMeeting: async () => true,
       onPolled: (serverId) => polled.push(serverId),
-      settings: { intervalMs: 60_000, concurrency: 6, passTimeoutMs: 30_000, healthyThreshold: 1, unhealthyThreshold: 2, loadMinUserCount: 15, loadJoinBufferMinutes: 15, newMeetingGraceMs: 60_000, ...settings },
+      settings: {
+        intervalMs: 60_000,
+        concurrency: 6,
+        passTimeoutMs: 30_000,
+        healthyThreshold: 1,
+        unhealthyThreshold: 2,
+        loadMinUserCount: 15,
+        loadJoinBufferMinutes: 15,
+        newMeetingGraceMs: 60_000,
+        ...settings,
+      },
     });
   };
   const createOn = async (index: number, meetingID: string, extra: Array<[string, string]> = []) => {
@@ -130,9 +140,17 @@ describe('poll passes over a pool', () => {
 
   test('given a meeting created on a server directly, a poll routes it there with the reason; one routed elsewhere and breakouts are left alone', async () => {
     const p = poller();
-    await createOn(5, 'direct-room', [['voiceBridge', '71234'], ['moderatorPW', 'mod-pw'], ['meta_tenant-id', 'tenant-a']]);
+    await createOn(5, 'direct-room', [
+      ['voiceBridge', '71234'],
+      ['moderatorPW', 'mod-pw'],
+      ['meta_tenant-id', 'tenant-a'],
+    ]);
     await createOn(6, 'direct-room-b');
-    await createOn(6, 'direct-room-b-breakout', [['isBreakout', 'true'], ['parentMeetingID', 'direct-room-b'], ['sequence', '1']]);
+    await createOn(6, 'direct-room-b-breakout', [
+      ['isBreakout', 'true'],
+      ['parentMeetingID', 'direct-room-b'],
+      ['sequence', '1'],
+    ]);
     // Routed to s08 by a placement, yet also running on s09 (a second start elsewhere): the route stays.
     const placed = await writeSide.decide(adminActor, async () => ({ events: [e.meetingPlaced('split-room', 's08')], result: null }));
     if (isDomainError(placed)) throw new Error(placed.message);
@@ -144,7 +162,14 @@ describe('poll passes over a pool', () => {
     expect(await store.meeting('direct-room-b-breakout')).toBeNull();
     expect(await store.meeting('split-room')).toMatchObject({ serverId: 's08' });
     const adopted = (await log.read(0, 10_000)).filter((s) => s.event.type === 'MeetingAdopted').map((s) => s.event.data);
-    expect(adopted).toContainEqual({ meetingId: 'direct-room', serverId: 's05', tenantId: 'tenant-a', voiceBridge: '71234', moderatorPassword: 'mod-pw', reason: 'runningWithoutRoute' });
+    expect(adopted).toContainEqual({
+      meetingId: 'direct-room',
+      serverId: 's05',
+      tenantId: 'tenant-a',
+      voiceBridge: '71234',
+      moderatorPassword: 'mod-pw',
+      reason: 'runningWithoutRoute',
+    });
     expect(adopted.filter((d) => (d as { meetingId: string }).meetingId === 'split-room')).toEqual([]);
 
     // Adopted once: the next pass finds the route and writes nothing more for it.

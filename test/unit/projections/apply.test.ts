@@ -99,7 +99,15 @@ describe('applyToPool on the memory store', () => {
     const log = stored(history());
     const live = new MemoryPoolStore();
     // live: uneven batches as a subscription would deliver them, with redeliveries after "failures"
-    for (const [from, to] of [[0, 4], [0, 9], [9, 10], [10, 18], [14, 25], [25, log.length]]) await applyToPool(live, log.slice(from, to));
+    for (const [from, to] of [
+      [0, 4],
+      [0, 9],
+      [9, 10],
+      [10, 18],
+      [14, 25],
+      [25, log.length],
+    ])
+      await applyToPool(live, log.slice(from, to));
     const rebuilt = new MemoryPoolStore();
     await applyToPool(rebuilt, log);
     expect(await rebuilt.snapshot()).toEqual(await live.snapshot());

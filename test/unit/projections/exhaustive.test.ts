@@ -34,12 +34,16 @@ const switching = new Map(
  * (with the catalogue as it is, the build's own tsc run is the control: it has none).
  */
 function compileErrors(): Map<string, ts.Diagnostic[]> {
-  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    path.join(ROOT, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  })!;
+  )!;
   const options = { ...parsed.options, noEmit: true };
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile.bind(host);

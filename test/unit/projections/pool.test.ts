@@ -39,10 +39,7 @@ describe('evolve: servers', () => {
   });
 
   test('ServerUpdated sets url, multiplier and tag', () => {
-    const { after: state } = after(
-      [e.serverAdded('bbb-1')],
-      [e.serverUpdated('bbb-1', { url: 'https://other.example.com/bigbluebutton/api', loadMultiplier: 3.5, tag: 'blue' })],
-    );
+    const { after: state } = after([e.serverAdded('bbb-1')], [e.serverUpdated('bbb-1', { url: 'https://other.example.com/bigbluebutton/api', loadMultiplier: 3.5, tag: 'blue' })]);
     expect(state.servers['bbb-1']).toMatchObject({ url: 'https://other.example.com/bigbluebutton/api', secret: secretOf('bbb-1'), loadMultiplier: 3.5, tag: 'blue' });
   });
 
@@ -72,10 +69,7 @@ describe('evolve: servers', () => {
   });
 
   test('ServerRemoved removes the server but not its meetings (the poller reconciles orphans)', () => {
-    const { after: state } = after(
-      [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '111' })],
-      [e.serverRemoved('bbb-1')],
-    );
+    const { after: state } = after([...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '111' })], [e.serverRemoved('bbb-1')]);
     expect(state.servers).toEqual({});
     expect(Object.keys(state.meetings)).toEqual(['m-1']);
     expect(state.voiceBridges).toEqual({ '111': 'm-1' });
@@ -88,10 +82,7 @@ describe('evolve: servers', () => {
   });
 
   test('ServerPolled sets load, stats and version', () => {
-    const { after: state } = after(
-      [...liveServer('bbb-1', 3)],
-      [e.serverPolled('bbb-1', 42.5, { meetings: 3, users: 20, largestMeeting: 12, videos: 4, bbbVersion: '3.0.1' })],
-    );
+    const { after: state } = after([...liveServer('bbb-1', 3)], [e.serverPolled('bbb-1', 42.5, { meetings: 3, users: 20, largestMeeting: 12, videos: 4, bbbVersion: '3.0.1' })]);
     expect(state.servers['bbb-1']).toMatchObject({ load: 42.5, meetings: 3, users: 20, largestMeeting: 12, videos: 4, bbbVersion: '3.0.1', changedAt: at(T0 + 4000) });
   });
 
@@ -156,7 +147,15 @@ describe('evolve: meetings', () => {
 
   test('MeetingAdopted routes the meeting where it runs, adding nothing to the load the same poll measured', () => {
     const { after: state } = after([...liveServer('bbb-1', 10)], [e.meetingAdopted('m-1', 'bbb-1', { tenantId: 't-1', moderatorPassword: 'mp' })]);
-    expect(state.meetings['m-1']).toEqual({ meetingId: 'm-1', serverId: 'bbb-1', tenantId: 't-1', voiceBridge: '71234', moderatorPassword: 'mp', loadEstimate: 0, placedAt: at(T0 + 4000) });
+    expect(state.meetings['m-1']).toEqual({
+      meetingId: 'm-1',
+      serverId: 'bbb-1',
+      tenantId: 't-1',
+      voiceBridge: '71234',
+      moderatorPassword: 'mp',
+      loadEstimate: 0,
+      placedAt: at(T0 + 4000),
+    });
     expect(state.voiceBridges).toEqual({ '71234': 'm-1' });
     expect(state.servers['bbb-1'].load).toBe(10);
   });
@@ -169,10 +168,7 @@ describe('evolve: meetings', () => {
   });
 
   test('MeetingPlaced on a server whose load is unknown adds no load', () => {
-    const { after: state } = after(
-      [e.serverAdded('bbb-1'), e.serverCordoned('bbb-1')],
-      [e.meetingPlaced('m-1', 'bbb-1', { loadEstimate: 15 })],
-    );
+    const { after: state } = after([e.serverAdded('bbb-1'), e.serverCordoned('bbb-1')], [e.meetingPlaced('m-1', 'bbb-1', { loadEstimate: 15 })]);
     expect(state.servers['bbb-1'].load).toBeNull();
     expect(state.meetings['m-1'].serverId).toBe('bbb-1');
   });
@@ -184,11 +180,7 @@ describe('evolve: meetings', () => {
       e.meetingPlaced('m-2', 'bbb-1', { voiceBridge: '2', loadEstimate: 30 }),
     ]);
     expect(state.servers['bbb-1'].load).toBe(45);
-    const polled = poolAfter([
-      ...liveServer('bbb-1', 0),
-      e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '1', loadEstimate: 15 }),
-      e.serverPolled('bbb-1', 2),
-    ]);
+    const polled = poolAfter([...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '1', loadEstimate: 15 }), e.serverPolled('bbb-1', 2)]);
     expect(polled.servers['bbb-1'].load).toBe(2);
   });
 
@@ -203,14 +195,11 @@ describe('evolve: meetings', () => {
   });
 
   test('a re-placement with another voice bridge frees the old number', () => {
-    const { after: state } = after(
-      [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '555' })],
-      [e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '666' })],
-    );
+    const { after: state } = after([...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '555' })], [e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '666' })]);
     expect(state.voiceBridges).toEqual({ '666': 'm-1' });
   });
 
-  test("a re-placement does not free an old number that another meeting holds", () => {
+  test('a re-placement does not free an old number that another meeting holds', () => {
     const { after: state } = after(
       [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '555' }), e.meetingPlaced('m-2', 'bbb-1', { voiceBridge: '555' })],
       [e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '666' })],
@@ -254,7 +243,7 @@ describe('evolve: meetings', () => {
     expect(state).toEqual(before);
   });
 
-  test("MeetingEnded keeps a voice bridge that another meeting holds", () => {
+  test('MeetingEnded keeps a voice bridge that another meeting holds', () => {
     const { after: state } = after(
       [...liveServer('bbb-1', 0), e.meetingPlaced('m-1', 'bbb-1', { voiceBridge: '555' }), e.meetingPlaced('m-2', 'bbb-1', { voiceBridge: '555' })],
       [e.meetingEnded('m-1', 'bbb-1')],

@@ -70,7 +70,9 @@ describe('recordings read model: meeting callbacks', () => {
 
   test('given a meeting registered again, in the same batch or a later one, then the latest registration replaces the earlier', () => {
     const inOneBatch = scenario([], [e.callbacksRegistered('m-1', 'https://a.example.com/'), e.callbacksRegistered('m-1', 'https://b.example.com/')]);
-    expect(changesOf(inOneBatch.model, inOneBatch.batch).callbacks).toEqual([expect.objectContaining({ recordingReadyUrl: 'https://b.example.com/', registeredAt: at(T0 + 1000) })]);
+    expect(changesOf(inOneBatch.model, inOneBatch.batch).callbacks).toEqual([
+      expect.objectContaining({ recordingReadyUrl: 'https://b.example.com/', registeredAt: at(T0 + 1000) }),
+    ]);
     const later = scenario([e.callbacksRegistered('m-1', 'https://a.example.com/')], [e.callbacksRegistered('m-1', null)]);
     expect(applied(later.model, later.batch).callbacks.get('m-1')).toMatchObject({ recordingReadyUrl: null, registeredAt: at(T0 + 1000) });
   });
@@ -79,7 +81,11 @@ describe('recordings read model: meeting callbacks', () => {
 describe('recordings read model: recordings:addToTenant', () => {
   test('given recordings in the store, when assigned to a tenant, then the change is one set (no recording loaded) and those of no tenant get it', () => {
     const { model, batch } = scenario(
-      [e.recordingImported('rec-1', 'm-1'), e.recordingImported('rec-2', 'm-2', { metadata: { [TENANT_METADATUM]: 't-0' } }), e.recordingImported('rec-3', 'm-3', { metadata: { [TENANT_METADATUM]: '' } })],
+      [
+        e.recordingImported('rec-1', 'm-1'),
+        e.recordingImported('rec-2', 'm-2', { metadata: { [TENANT_METADATUM]: 't-0' } }),
+        e.recordingImported('rec-3', 'm-3', { metadata: { [TENANT_METADATUM]: '' } }),
+      ],
       [e.recordingsToTenant('t-1')],
     );
     expect(recordingsTouchedBy(batch)).toEqual([]);
@@ -108,21 +114,21 @@ describe('recordings read model: recordings:addToTenant', () => {
   });
 
   test('given a recording whose tenant is removed after the assignment, then it stays of no tenant', () => {
-    const { model, batch } = scenario(
-      [e.recordingImported('rec-1', 'm-1')],
-      [e.recordingsToTenant('t-1'), e.recordingUpdated('rec-1', { removed: [TENANT_METADATUM] })],
-    );
+    const { model, batch } = scenario([e.recordingImported('rec-1', 'm-1')], [e.recordingsToTenant('t-1'), e.recordingUpdated('rec-1', { removed: [TENANT_METADATUM] })]);
     expect(tenantIdOf(applied(model, batch), 'rec-1')).toBeNull();
   });
 });
 
 describe('recordings read model: batches', () => {
   test('given events about recordings the store lacks, then nothing is written', () => {
-    const { model, batch } = scenario([], [e.recordingPublished('rec-1'), e.recordingUpdated('rec-1', { set: { a: 'b' } }), e.recordingDeleted('rec-1'), e.readyNotified('rec-1', 'm-1')]);
+    const { model, batch } = scenario(
+      [],
+      [e.recordingPublished('rec-1'), e.recordingUpdated('rec-1', { set: { a: 'b' } }), e.recordingDeleted('rec-1'), e.readyNotified('rec-1', 'm-1')],
+    );
     expect(changesOf(model, batch)).toEqual({ assignments: [], callbacks: [], put: [], remove: [] });
   });
 
-  test('given the pool\'s events and a refused tarball, then the model names, loads and writes nothing', () => {
+  test("given the pool's events and a refused tarball, then the model names, loads and writes nothing", () => {
     const { model, batch } = scenario([], [e.serverAdded('bbb-1'), e.meetingPlaced('m-1', 'bbb-1'), e.tenantAdded('t-1', 'alpha'), e.importFailed('x.tar'), e.readModelRebuilt()]);
     expect(batch.filter(changesRecordings)).toEqual([]);
     expect(recordingsTouchedBy(batch)).toEqual([]);

@@ -31,21 +31,28 @@ function shape(state: PoolState): Record<string, string[]> {
 }
 
 test('the snapshot state shape is the one SNAPSHOT_VERSION names (when this fails, bump SNAPSHOT_VERSION and update the shape here)', () => {
-  const state = project(
-    given([
-      e.serverAdded('s-1'),
-      e.meetingPlaced('m-1', 's-1'),
-      e.tenantAdded('t-1', 'alpha'),
-      e.tenantSettingAdded('ts-1', 't-1', 'record', 'true'),
-    ]),
-  );
+  const state = project(given([e.serverAdded('s-1'), e.meetingPlaced('m-1', 's-1'), e.tenantAdded('t-1', 'alpha'), e.tenantSettingAdded('ts-1', 't-1', 'record', 'true')]));
   expect({ version: SNAPSHOT_VERSION, shape: shape(state) }).toEqual({
     version: 1,
     shape: {
       servers: ['addedAt', 'bbbVersion', 'changedAt', 'id', 'largestMeeting', 'load', 'loadMultiplier', 'meetings', 'online', 'secret', 'state', 'tag', 'url', 'users', 'videos'],
       meetings: ['loadEstimate', 'meetingId', 'moderatorPassword', 'placedAt', 'serverId', 'tenantId', 'voiceBridge'],
       voiceBridges: ['string'],
-      tenants: ['addedAt', 'changedAt', 'id', 'kcClientId', 'kcClientSecret', 'kcPassword', 'kcTokenUrl', 'kcUsername', 'lrsEndpoint', 'lrsPassword', 'lrsUsername', 'name', 'secrets'],
+      tenants: [
+        'addedAt',
+        'changedAt',
+        'id',
+        'kcClientId',
+        'kcClientSecret',
+        'kcPassword',
+        'kcTokenUrl',
+        'kcUsername',
+        'lrsEndpoint',
+        'lrsPassword',
+        'lrsUsername',
+        'name',
+        'secrets',
+      ],
       tenantSettings: ['id', 'override', 'param', 'tenantId', 'value'],
       tenantNames: ['string'],
     },

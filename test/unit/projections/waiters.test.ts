@@ -13,10 +13,14 @@ describe('PolledCheckpoint', () => {
 
   test('given this process applied a batch, when it advances, then waiters are released without a read', async () => {
     let reads = 0;
-    const position = new PolledCheckpoint(async () => {
-      reads += 1;
-      return -1;
-    }, 2_000, 60_000);
+    const position = new PolledCheckpoint(
+      async () => {
+        reads += 1;
+        return -1;
+      },
+      2_000,
+      60_000,
+    );
     const waited = position.waitFor(4);
     position.advance(4);
     await expect(waited).resolves.toBeUndefined();

@@ -36,7 +36,11 @@ describe('CloudFront signed cookies', () => {
     const grant = grantCloudFront(signer, { published: false, format: 'video', recordId: 'r-1', hostname: 'lb.example.org', now });
     expect(grant.location).toBe('https://d1.cloudfront.net/unpublished/video/r-1/index.html');
     expect(grant.policy).toBe('{"Statement":[{"Resource":"https://d1.cloudfront.net/unpublished/video/r-1/*","Condition":{"DateLessThan":{"AWS:EpochTime":1795867500}}}]}');
-    const value = (name: string) => grant.cookies.find((c) => c.startsWith(`${name}=`))!.split(';')[0].slice(name.length + 1);
+    const value = (name: string) =>
+      grant.cookies
+        .find((c) => c.startsWith(`${name}=`))!
+        .split(';')[0]
+        .slice(name.length + 1);
     expect(decode(value('CloudFront-Policy')).toString('utf8')).toBe(grant.policy);
     expect(value('CloudFront-Key-Pair-Id')).toBe('K2JCJMDEHXQW5F');
     const verifier = createVerify('RSA-SHA1').update(grant.policy);

@@ -24,7 +24,13 @@ class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const r: Received = { method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body, token: new URLSearchParams(body).get('signed_parameters') };
+        const r: Received = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          contentType: req.headers['content-type'],
+          body,
+          token: new URLSearchParams(body).get('signed_parameters'),
+        };
         this.received.push(r);
         const status = this.answer(r, this.received.length);
         if (status === 'hang') return;
@@ -52,8 +58,10 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.stop()));
 });
 
-const acceptsOnly = (secret: string, alg: 'HS256' | 'HS512' = 'HS256') => (r: Received) =>
-  r.token !== null && verifyJwt(r.token, secret, { algorithms: [alg] }).ok ? 200 : 401;
+const acceptsOnly =
+  (secret: string, alg: 'HS256' | 'HS512' = 'HS256') =>
+  (r: Received) =>
+    r.token !== null && verifyJwt(r.token, secret, { algorithms: [alg] }).ok ? 200 : 401;
 
 const noSleep = jest.fn(async (_ms: number) => undefined);
 beforeEach(() => noSleep.mockClear());

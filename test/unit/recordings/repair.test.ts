@@ -6,7 +6,13 @@ const at = (format: string, published: boolean, unpublished: boolean) => ({ form
 
 describe('planFiles', () => {
   test('given a published recording with its files in the published tree, then nothing to do', () => {
-    expect(planFiles(recording({}), [at('presentation', true, false), at('video', true, false)])).toEqual({ recordId: 'r-1', move: [], toPublished: true, missing: [], remove: false });
+    expect(planFiles(recording({}), [at('presentation', true, false), at('video', true, false)])).toEqual({
+      recordId: 'r-1',
+      move: [],
+      toPublished: true,
+      missing: [],
+      remove: false,
+    });
   });
 
   test('given an unpublished recording still in the published tree (Scalelite before unpublish moved files), then its formats move to the unpublished tree', () => {

@@ -69,11 +69,9 @@ describe('encryptLrsPayload', () => {
   withOpenssl('given our payload, then the openssl CLI decrypts it (as the bbb-webhooks README does)', async () => {
     const secret = 'bab3fd92bcd7d464';
     const blob = encryptLrsPayload(payload, secret);
-    const { stdout } = await run(
-      'sh',
-      ['-c', `printf %s "$BLOB" | "$OPENSSL" enc -d -aes-256-cbc -pbkdf2 -iter 10000 -md sha256 -base64 -A -pass pass:${secret}`],
-      { env: { ...process.env, BLOB: blob, OPENSSL: opensslPath! } },
-    );
+    const { stdout } = await run('sh', ['-c', `printf %s "$BLOB" | "$OPENSSL" enc -d -aes-256-cbc -pbkdf2 -iter 10000 -md sha256 -base64 -A -pass pass:${secret}`], {
+      env: { ...process.env, BLOB: blob, OPENSSL: opensslPath! },
+    });
     expect(JSON.parse(stdout)).toEqual(payload);
   });
 
