@@ -104,6 +104,11 @@ trap 'stop_kafka; stop_s3proxy' EXIT
 say "building"
 npx tsc -p tsconfig.json && node scripts/cli-manifest.js
 npx tsc -p tsconfig.test.json
+# The whole run (no jest arguments) also holds the code to the linter and the formatter.
+if [ $# -eq 0 ]; then
+  say "lint and format check"
+  npx eslint . && npx prettier --check . >/dev/null
+fi
 
 ensure_redis
 ensure_postgres
