@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createSocket, Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -9,6 +8,7 @@ import { LmsClient, tag } from '../support/bbb-client';
 import { eventually } from '../support/eventually';
 import { Harness, startHarness, TEST_SECRET } from '../support/harness';
 import { RunningNginx, startNginx } from '../support/nginx';
+import { freePort } from '../support/processes';
 
 /*
  * docker-compose.yml's proxy for real: Debian's nginx with deploy/compose/nginx.conf in front
@@ -21,17 +21,6 @@ import { RunningNginx, startNginx } from '../support/nginx';
 
 const CONF = join(__dirname, '..', '..', 'deploy', 'compose', 'nginx.conf');
 const HEALTHCHECK = join(__dirname, '..', '..', 'bin', 'healthcheck.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Replace `from` by `to`; a line no longer in the file fails the test, so the file cannot drift from it. */
 function replaced(text: string, from: string, to: string): string {

@@ -1,5 +1,4 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -8,6 +7,7 @@ import { LmsClient, tag, tags } from '../support/bbb-client';
 import { eventually } from '../support/eventually';
 import { Harness, startHarness, TEST_SECRET } from '../support/harness';
 import { loopbackAgent, NGINX_DIR, renderSite, RunningNginx, selfSignedCertificate, SiteSettings, startNginx } from '../support/nginx';
+import { freePort } from '../support/processes';
 
 /*
  * deploy/nginx for real: Debian's nginx with the shipped site file (only the placeholders its
@@ -19,17 +19,6 @@ import { loopbackAgent, NGINX_DIR, renderSite, RunningNginx, selfSignedCertifica
  */
 
 const SITE = 'scalelite.test';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('nginx in front of the balancer (deploy/nginx)', () => {
   let dir: string;
