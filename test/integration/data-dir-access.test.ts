@@ -1,8 +1,10 @@
-import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDataDir, removeDataDir } from '../support/data-dir';
+import { eventually } from '../support/eventually';
 import { TEST_SECRET } from '../support/harness';
 
 jest.setTimeout(120_000);
@@ -14,7 +16,8 @@ jest.setTimeout(120_000);
  *
  * Run as root (as CI and containers often are), a read-only dir stops nobody: root writes
  * anyway. So, as root, the balancer is started as uid 1234, as docker would; as another user,
- * the dir is made read-only for it. Either way, the refusal is the kernel's, for real.
+ * the dir is made read-only for it. Either way, the refusal is the kernel's, for real. And
+ * the image's own data dir (sticky, world-writable) lets that other uid start.
  */
 
 const BIN = join(__dirname, '..', '..', 'bin', 'run.js');
@@ -53,6 +56,17 @@ function start(dataDir: string, env: Record<string, string>, as?: number): Promi
   });
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 const fix = `mount a volume there this user can write (or chown ${runUid} it), or set DATA_DIR to a writable directory`;
 
 describe('a DATA_DIR this user cannot write', () => {
@@ -78,6 +92,27 @@ describe('a DATA_DIR this user cannot write', () => {
     expect(r.code).not.toBe(0);
     expect(r.said).toContain(`DATA_DIR ${dataDir} is not writable by uid ${runUid} (EACCES on open ${join(dataDir, file)}): ${fix}`);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  test('a sticky, world-writable dir, as the image makes its volume: another uid starts there and answers its health check', async () => {
+    const dataDir = join(root, 'data');
+    mkdirSync(dataDir);
+    chmodSync(dataDir, 0o1777);
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'start'], {
+      env: { PATH: process.env.PATH ?? '', HOME: '/', SHELL: '/bin/sh', NODE_OPTIONS: '', DATA_DIR: dataDir, PORT: String(port), BIND: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+      ...(asRoot ? { uid: OTHER_UID, gid: OTHER_UID } : {}),
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await eventually('the balancer answers success', async () => (await fetch(`http://127.0.0.1:${port}/health_check`).then((r) => r.text(), () => null)) === 'success', 100_000);
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+    // its files are its own: the generated secret readable by it alone
+    expect(statSync(join(dataDir, 'loadbalancer-secret'))).toMatchObject({ uid: runUid, mode: 0o100600 });
   });
 
   test('under a file, so it cannot be made (a refusal root gets too): the same line, for mkdir', async () => {
