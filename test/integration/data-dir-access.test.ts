@@ -106,7 +106,15 @@ describe('a DATA_DIR this user cannot write', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await eventually('the balancer answers success', async () => (await fetch(`http://127.0.0.1:${port}/health_check`).then((r) => r.text(), () => null)) === 'success', 100_000);
+      await eventually(
+        'the balancer answers success',
+        async () =>
+          (await fetch(`http://127.0.0.1:${port}/health_check`).then(
+            (r) => r.text(),
+            () => null,
+          )) === 'success',
+        100_000,
+      );
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
