@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import Redis from 'ioredis';
 import { Agent, request } from 'undici';
 import { AdminClient } from '../src/infra/admin-client';
 import { apiBase } from '../src/infra/bbb/client';
 import { signedQuery } from '../src/infra/bbb/checksum';
-import { BIN, fmt, freePort, ROOT, spawnFirstLine, stop, waitHealthy } from './support';
+import { BIN, fmt, freePort, ROOT, spawnFirstLine, stop, waitHealthy, dropProductionData } from './support';
 
 /*
  * bench:creates: meeting creates per second (each a new meetingID, so each a placement:
@@ -152,12 +151,7 @@ async function main(): Promise<void> {
     if (rows.some(([, r]) => r.failed > 0)) process.exitCode = 1;
   } finally {
     for (const c of children.reverse()) await stop(c);
-    await pg.query(`drop database if exists ${id} with (force)`).catch(() => undefined);
-    await pg.end();
-    const redis = new Redis(redisUrl);
-    const keys = await redis.keys(`${id}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await dropProductionData(pg, redisUrl, id);
     await agent.close();
     rmSync(dataDir, { recursive: true, force: true });
   }

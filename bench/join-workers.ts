@@ -1,10 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { AdminClient } from '../src/infra/admin-client';
 import { signedQuery } from '../src/infra/bbb/checksum';
-import { BIN, fmt, freePort, load, LoadResult, ROOT, spawnFirstLine, stop, waitHealthy } from './support';
+import { BIN, fmt, freePort, load, LoadResult, ROOT, spawnFirstLine, stop, waitHealthy, dropProductionData } from './support';
 
 /*
  * bench:join-workers: how join throughput scales with WEB_CONCURRENCY, the api role's
@@ -137,12 +136,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const c of children.reverse()) await stop(c);
-    await pg.query(`drop database if exists ${id} with (force)`).catch(() => undefined);
-    await pg.end();
-    const redis = new Redis(redisUrl);
-    const keys = await redis.keys(`${id}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await dropProductionData(pg, redisUrl, id);
   }
 }
 

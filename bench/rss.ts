@@ -9,7 +9,7 @@ import { draft, EventDraft, stamp } from '../src/events/catalog';
 import { openEmbeddedSql } from '../src/infra/embedded/data-dir';
 import { SqlEventLog } from '../src/infra/embedded/sql-log';
 import { migrate } from '../src/infra/sql/migrations';
-import { BIN, fmt, freePort, ROOT, stop } from './support';
+import { BIN, fmt, freePort, ROOT, stop, readModelsCaughtUp } from './support';
 
 /*
  * bench:rss: what 10,000 routed meetings cost in memory. A data dir is seeded with a log of
@@ -82,17 +82,7 @@ async function settledRss(dataDir: string, env: Record<string, string>): Promise
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), BIND: '127.0.0.1', LOADBALANCER_SECRET: SECRET, POLL_INTERVAL: '3600', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the balancer exited (${child.exitCode})`);
-    try {
-      const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
-      const lags = [...text.matchAll(/^scalelite_read_model_lag_events\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
-      if (lags.length === 3 && lags.every((l) => l === 0)) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await readModelsCaughtUp(port, child, 100);
   await new Promise((r) => setTimeout(r, 3_000));
   // The V8 heap in use apart from the RSS: PGlite's WebAssembly memory grows with what it
   // stored and never shrinks, so the RSS alone would charge the log's writes to the routes.

@@ -2,12 +2,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { openEmbeddedSql } from '../src/infra/embedded/data-dir';
 import { SqlEventLog } from '../src/infra/embedded/sql-log';
 import { migrate } from '../src/infra/sql/migrations';
 import { history } from './history';
-import { BIN, fmt, freePort, ROOT, stop } from './support';
+import { BIN, fmt, freePort, ROOT, stop, readModelsCaughtUp } from './support';
 
 /*
  * bench:start: how long the embedded default takes to start with a long log, until
@@ -29,17 +28,8 @@ async function timedStart(dataDir: string): Promise<{ ms: number; child: ChildPr
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), BIND: '127.0.0.1', LOADBALANCER_SECRET: SECRET, POLL_INTERVAL: '3600', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the balancer exited (${child.exitCode})`);
-    try {
-      const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
-      const lags = [...text.matchAll(/^scalelite_read_model_lag_events\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
-      if (lags.length === 3 && lags.every((l) => l === 0)) return { ms: performance.now() - t0, child };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await readModelsCaughtUp(port, child);
+  return { ms: performance.now() - t0, child };
 }
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import Redis from 'ioredis';
 import { request } from 'undici';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -86,3 +87,28 @@ export function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** Resolve once the balancer's /metrics says none of its three read models lags the log. */
+export async function readModelsCaughtUp(port: number, child: ChildProcess, everyMs = 50): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the balancer exited (${child.exitCode})`);
+    try {
+      const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
+      const lags = [...text.matchAll(/^scalelite_read_model_lag_events\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+      if (lags.length === 3 && lags.every((l) => l === 0)) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Drop what a production bench made under `id`: its PostgreSQL database and its Redis keys. */
+export async function dropProductionData(pg: { query(sql: string): Promise<unknown>; end(): Promise<void> }, redisUrl: string, id: string): Promise<void> {
+  await pg.query(`drop database if exists ${id} with (force)`).catch(() => undefined);
+  await pg.end();
+  const redis = new Redis(redisUrl);
+  const keys = await redis.keys(`${id}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+}
