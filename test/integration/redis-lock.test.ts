@@ -5,6 +5,13 @@ import { DecisionUnavailableError } from '../../src/commands/errors';
 import { RedisDecisionLock } from '../../src/infra/redis/redis-lock';
 import { TEST_REDIS_URL } from '../support/production';
 
+/** Fired once its holder runs: the other process asks only then, however slowly the first one connected (a loaded CI once let b in first). */
+function signal(): { fired: Promise<void>; fire: () => void } {
+  let fire: () => void = () => undefined;
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  return { fired, fire };
+}
+
 /*
  * The decision lock across processes: a live holder keeps it however long it
  * decides (it renews a short lease); a holder that died frees it within one lease.
@@ -32,12 +39,14 @@ describe('the Redis decision lock', () => {
   test('given a holder deciding for three leases, when another process asks, then it waits until the holder is done', async () => {
     const [a, b] = [lock(), lock()];
     const timeline: string[] = [];
+    const aHolds = signal();
     const first = a.withLock(async () => {
       timeline.push('a starts');
+      aHolds.fire();
       await new Promise((r) => setTimeout(r, 3 * TTL));
       timeline.push('a ends');
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await aHolds.fired;
     const second = b.withLock(async () => void timeline.push('b runs'));
     await Promise.all([first, second]);
     expect(timeline).toEqual(['a starts', 'a ends', 'b runs']);
@@ -47,8 +56,15 @@ describe('the Redis decision lock', () => {
   test("given another process holding it past a caller's deadline, the caller is answered at its deadline and its decision never runs", async () => {
     const [a, b, c] = [lock(), lock(), lock()];
     let release: () => void = () => undefined;
-    const holder = a.withLock(() => new Promise<void>((resolve) => (release = resolve)));
-    await new Promise((r) => setTimeout(r, 50));
+    const aHolds = signal();
+    const holder = a.withLock(
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+          aHolds.fire();
+        }),
+    );
+    await aHolds.fired;
     const ran = jest.fn(async () => 'ran');
     const asked = Date.now();
     // in Redis: b competes and gives up; in its process: c queues behind b and gives up too
@@ -74,11 +90,13 @@ describe('the Redis decision lock', () => {
     let releasedAt = 0;
     let tookAt = 0;
     // b waits long enough for its sleeps to reach their 50 ms ceiling
+    const aHolds = signal();
     const first = a.withLock(async () => {
+      aHolds.fire();
       await new Promise((r) => setTimeout(r, 400));
       releasedAt = performance.now();
     });
-    await new Promise((r) => setTimeout(r, 20));
+    await aHolds.fired;
     const second = b.withLock(async () => {
       tookAt = performance.now();
     });
