@@ -129,7 +129,7 @@ function bbbActions({ settings, meetings, recordings }: BbbRoutesDeps): Record<s
             : meetings.create({ ...call, meetingId }),
       ),
     },
-    join: { methods: ['GET'], content: 'none', checksum: true, handler: requireMeetingId((call, meetingId) => meetings.join({ ...call, meetingId })) },
+    join: { methods: ['GET'], content: 'none', checksum: true, handler: requireMeetingId((call, meetingId) => meetings.join(call, meetingId)) },
     end: { methods: GET_POST, content: 'form', checksum: true, handler: requireMeetingId((call, meetingId) => meetings.end({ ...call, meetingId })) },
     isMeetingRunning: {
       methods: GET_POST,
@@ -198,7 +198,10 @@ export function bbbRoutes(deps: BbbRoutesDeps): BbbRoutes {
     if (!contentTypeAllowed(def.content, req)) return refuse(req, res, errors.unsupportedContentType());
     const withBody = req.method === 'POST' && hasBody(req);
     const query = rawQuery(req);
-    const tenant = def.checksum ? await tenantOf(req) : null;
+    // Parsed once: the checksum and the params read the same entries.
+    const queryParams = [...new URLSearchParams(query)];
+    // Without multitenancy there is no tenant to look up (and no await on the join path).
+    const tenant = def.checksum && settings.multitenancy ? await tenantOf(req) : null;
     let body: Buffer = Buffer.alloc(0);
     let form: Array<[string, string]> = [];
     let read = !withBody;
@@ -210,18 +213,18 @@ export function bbbRoutes(deps: BbbRoutesDeps): BbbRoutes {
     if (def.checksum) {
       // A tenant host signs with the tenant's secrets; an unknown tenant cannot sign at all.
       if (tenant === 'unknown') return refuse(req, res, errors.checksum());
-      let checksum = checksumParam(query, {});
+      let checksum = checksumParam(queryParams, {});
       if (checksum === null && withBody && FORM_TYPES.has(mediaType(req))) {
         await readRequest(MAX_FORM_BYTES);
-        checksum = checksumParam(query, Object.fromEntries(form));
+        checksum = checksumParam(queryParams, Object.fromEntries(form));
       }
       if (!verifyChecksum({ secrets: tenant ? tenant.secrets : settings.secrets, allowed: settings.checksumAlgorithms }, action, query, checksum)) {
         return refuse(req, res, errors.checksum());
       }
     }
     if (!read) await readRequest(MAX_BODY_BYTES);
-    const isXml = XML_TYPES.has(mediaType(req)) && body.length > 0;
-    const params = mergeParams(form, new URLSearchParams(query));
+    const isXml = body.length > 0 && XML_TYPES.has(mediaType(req));
+    const params = mergeParams(form, queryParams);
     const unstorable = unstorableParam(params);
     if (unstorable) return send(res, unstorable);
     const known = tenant === 'unknown' ? null : tenant;
@@ -234,7 +237,8 @@ export function bbbRoutes(deps: BbbRoutesDeps): BbbRoutes {
       correlationId: correlationOf(req),
       origin: originOf(req),
       note: (facts) => noteResponse(res, facts),
-      ...(isXml ? { xmlBody: body.toString('utf8') } : {}),
+      // always set (undefined without one): one shape for every call
+      xmlBody: isXml ? body.toString('utf8') : undefined,
     });
     send(res, outcome, logger);
   };

@@ -107,6 +107,8 @@ function tenantMaps(settings: readonly TenantParamSetting[]): { defaults: Map<st
  * values. Call this on the client's params before setting those instead.
  */
 export function applyParamPolicy(request: ReadonlyArray<readonly [string, string]>, env: ParamPolicy, tenantSettings: readonly TenantParamSetting[] = []): Array<[string, string]> {
+  // No policy (the usual join): nothing to merge, and no maps to build for every user that joins.
+  if (tenantSettings.length === 0 && env.exclude.length === 0 && isEmpty(env.defaults) && isEmpty(env.overrides)) return lastValues(request);
   const excluded = new Set(env.exclude);
   const merged = new Map<string, string>();
   for (const [k, v] of request) {
@@ -127,6 +129,30 @@ export function applyParamPolicy(request: ReadonlyArray<readonly [string, string
   for (const [k, v] of overrides) merged.set(k, v);
 
   return [...merged];
+}
+
+/**
+ * One entry per name, where the name first appears, with its last value: what a Map's
+ * `set` in order keeps (and Rails' params hash). A request's few params are deduplicated
+ * by a scan, without building a Map for each one.
+ */
+export function lastValues(entries: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
+  if (entries.length > 32) return [...new Map(entries)];
+  const out: Array<[string, string]> = [];
+  next: for (const [k, v] of entries) {
+    for (const kept of out)
+      if (kept[0] === k) {
+        kept[1] = v;
+        continue next;
+      }
+    out.push([k, v]);
+  }
+  return out;
+}
+
+function isEmpty(record: Record<string, string>): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 const present = (v: string | undefined): string | undefined => (v !== undefined && v.trim() !== '' ? v : undefined);

@@ -1,4 +1,4 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /*
  * SHA-384 is beyond Scalelite, which knows SHA1, SHA256 and SHA512 only
@@ -44,10 +44,14 @@ export function queryWithoutChecksum(rawQuery: string, checksum: string): string
   return rawQuery;
 }
 
-/** The checksum parameter as the client sent it (query wins, then a form body). */
-export function checksumParam(rawQuery: string, body: Record<string, string>): string | null {
-  const fromQuery = new URLSearchParams(rawQuery).getAll('checksum');
-  const value = fromQuery.length > 0 ? fromQuery[fromQuery.length - 1] : body.checksum;
+/**
+ * The checksum parameter as the client sent it (query wins, then a form body); the last
+ * one when repeated. The query is raw, or already parsed (the BBB API parses it once per call).
+ */
+export function checksumParam(query: string | ReadonlyArray<readonly [string, string]>, body: Record<string, string>): string | null {
+  let value: string | undefined;
+  for (const [name, v] of typeof query === 'string' ? new URLSearchParams(query) : query) if (name === 'checksum') value = v;
+  value ??= body.checksum;
   return value === undefined || value === '' ? null : value;
 }
 
@@ -62,14 +66,23 @@ export function verifyChecksum(policy: ChecksumPolicy, action: string, rawQuery:
   const algorithm = algorithmOf(checksum);
   if (!algorithm || !policy.allowed.has(algorithm)) return false;
   const query = queryWithoutChecksum(rawQuery, checksum);
-  const given = Buffer.from(checksum, 'utf8');
   let ok = false;
   for (const secret of policy.secrets) {
-    const expected = Buffer.from(checksumOf(algorithm, action, query, secret), 'utf8');
     // No early exit: every secret is tried, so timing says nothing about which one matched.
-    if (expected.length === given.length && timingSafeEqual(expected, given)) ok = true;
+    if (sameHex(checksumOf(algorithm, action, query, secret), checksum)) ok = true;
   }
   return ok;
+}
+
+/**
+ * Two hex digests of one length compared in constant time: every character is looked at
+ * whatever differs, as timingSafeEqual does, without making two Buffers on every join.
+ */
+function sameHex(expected: string, given: string): boolean {
+  if (expected.length !== given.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ given.charCodeAt(i);
+  return diff === 0;
 }
 
 /**

@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import {
   applyParamPolicy,
   capDuration,
   emptyParamPolicy,
   isParamConfigError,
+  lastValues,
   ParamPolicy,
   parseNameList,
   parseParamList,
@@ -220,6 +222,18 @@ describe('applyParamPolicy: shape of the result', () => {
     expect(out).toEqual([['record', 'b']]);
   });
 
+  test('given no policy and a repeated param, then its inputs are left as they were', () => {
+    const request: Array<[string, string]> = [
+      ['a', '1'],
+      ['a', '2'],
+    ];
+    expect(applyParamPolicy(request, emptyParamPolicy(), [])).toEqual([['a', '2']]);
+    expect(request).toEqual([
+      ['a', '1'],
+      ['a', '2'],
+    ]);
+  });
+
   test('does not modify its inputs', () => {
     const request: Array<[string, string]> = [['record', 'true']];
     const policy = env({ overrides: { record: 'false' } });
@@ -297,5 +311,17 @@ describe("rubyToI (Ruby's String#to_i)", () => {
     ['x1', 0],
   ])('%p → %p', (value, expected) => {
     expect(rubyToI(value)).toBe(expected);
+  });
+});
+
+describe('lastValues', () => {
+  test('given any params, short or long, then what a Map set in order keeps: first position, last value', () => {
+    const names = fc.constantFrom('a', 'b', 'c', 'meetingID', 'fullName', '__proto__', 'constructor', '');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(names, fc.string()), fc.string()), { maxLength: 80 }), (entries) => {
+        expect(lastValues(entries)).toEqual([...new Map(entries)]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -84,6 +84,12 @@ describe('checksumParam', () => {
     expect(checksumParam('meetingID=x', { checksum: 'frombody' })).toBe('frombody');
   });
 
+  test('from a query already parsed, as from the raw one', () => {
+    expect(checksumParam([...new URLSearchParams('checksum=one&a=1&checksum=two')], {})).toBe('two');
+    expect(checksumParam([['meetingID', 'x']], { checksum: 'frombody' })).toBe('frombody');
+    expect(checksumParam([['checksum', '']], {})).toBeNull();
+  });
+
   test('missing or empty: null', () => {
     expect(checksumParam('', {})).toBeNull();
     expect(checksumParam('checksum=', {})).toBeNull();
@@ -121,6 +127,15 @@ describe('verifyChecksum (reference §1.3)', () => {
     expect(verifyChecksum(all, 'isMeetingRunning', raw, checksum)).toBe(false);
     expect(verifyChecksum(all, 'getMeetingInfo', `meetingID=m2&checksum=${checksum}`, checksum)).toBe(false);
     expect(verifyChecksum({ ...all, allowed: new Set(['sha1', 'sha512']) }, 'getMeetingInfo', raw, checksum)).toBe(false);
+  });
+
+  test('a checksum that differs from the right one in any single character fails', () => {
+    const query = 'meetingID=m1';
+    const checksum = hex('sha256', `join${query}test-1`);
+    for (let i = 0; i < checksum.length; i++) {
+      const wrong = checksum.slice(0, i) + (checksum[i] === '0' ? '1' : '0') + checksum.slice(i + 1);
+      expect(verifyChecksum(all, 'join', `${query}&checksum=${wrong}`, wrong)).toBe(false);
+    }
   });
 
   test('the query as received, not re-encoded: %20 and + are different strings', () => {
