@@ -98,6 +98,13 @@ describe('deploy/systemd', () => {
     expect(unit.get('WantedBy')).toBe(role === 'start' ? 'multi-user.target' : 'scalelite.target');
   });
 
+  it.each(['scalelite-api.service', 'scalelite.service'])('given %s, then it has /run/scalelite for a BIND=unix:// socket, where nginx expects it', (file) => {
+    const unit = keys(readFileSync(join(dir, file), 'utf8'));
+    expect(unit.get('RuntimeDirectory')).toBe('scalelite');
+    expect(unit.get('RuntimeDirectoryMode')).toBe('0750');
+    expect(readFileSync(join(root, 'deploy', 'nginx', 'scalelite.conf'), 'utf8')).toContain('server unix:/run/scalelite/scalelite.sock;');
+  });
+
   it('given the target, then it pulls in every production role and excludes the embedded single-host unit', () => {
     const target = keys(readFileSync(join(dir, 'scalelite.target'), 'utf8'));
     expect(target.get('Wants')!.split(/\s+/).sort()).toEqual(
