@@ -144,9 +144,16 @@ async function readLimited(body: Readable, contentLength: string | string[] | un
   return Buffer.concat(chunks, size);
 }
 
+/**
+ * How deep a reply's elements are recorded: the deepest read is a meeting's metadata,
+ * response > meetings > meeting > metadata > tenant-id (4). Attendees' fields, most of
+ * a busy server's getMeetings, are checked but not recorded.
+ */
+export const REPLY_READ_DEPTH = 4;
+
 /** Read a BBB reply: SUCCESS, a FAILED to pass through, or something that is not a BBB answer. */
 export function interpretReply(text: string, bytes?: Buffer): BbbReply {
-  const scanned = scanXml(text);
+  const scanned = scanXml(text, REPLY_READ_DEPTH);
   const response = scanned?.root;
   if (!scanned || response?.name !== 'response') return { kind: 'invalid', error: 'Response did not include returncode' };
   const returncode = childText(scanned, response, 'returncode');

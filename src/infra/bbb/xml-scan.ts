@@ -51,17 +51,27 @@ function onlySpace(text: string, from: number, to: number): boolean {
   return true;
 }
 
-/** The elements of a document, or null when it is not a well-formed XML document. */
-export function scanXml(text: string): ScannedXml | null {
+/**
+ * The elements of a document, or null when it is not a well-formed XML document.
+ * Elements deeper than `recordDepth` (the root is at 0) are checked as every other
+ * but not recorded: a getMeetings reply's attendees' fields are most of its elements,
+ * and no reader needs them, so they cost no object (issue 9: the garbage of recording
+ * them was a quarter of a 100-server getMeetings' CPU). textOf still reads the text of
+ * an element whose children were left out.
+ */
+export function scanXml(text: string, recordDepth = Infinity): ScannedXml | null {
   const length = text.length;
-  const stack: XmlElement[] = [];
+  // The open elements: where each one's name lies, and the element when it is recorded.
+  const nameStarts: number[] = [];
+  const nameEnds: number[] = [];
+  const open: Array<XmlElement | null> = [];
   let root: XmlElement | null = null;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   for (;;) {
     const lt = text.indexOf('<', i);
     const textEnd = lt === -1 ? length : lt;
     // Outside the root only whitespace may stand between the markup.
-    if (stack.length === 0 && !onlySpace(text, i, textEnd)) return null;
+    if (open.length === 0 && !onlySpace(text, i, textEnd)) return null;
     if (lt === -1) break;
     const next = text.charCodeAt(lt + 1);
     if (next === QUESTION) {
@@ -79,7 +89,7 @@ export function scanXml(text: string): ScannedXml | null {
         continue;
       }
       if (text.startsWith('<![CDATA[', lt)) {
-        if (stack.length === 0) return null;
+        if (open.length === 0) return null;
         const close = text.indexOf(']]>', lt + 9);
         if (close === -1) return null;
         i = close + 3;
@@ -93,10 +103,13 @@ export function scanXml(text: string): ScannedXml | null {
       if (gt === -1) return null;
       let nameEnd = gt;
       while (nameEnd > lt + 2 && isSpace(text.charCodeAt(nameEnd - 1))) nameEnd -= 1;
-      const open = stack.pop();
-      if (!open || text.slice(lt + 2, nameEnd) !== open.name) return null;
-      open.contentEnd = lt;
-      open.end = gt + 1;
+      if (open.length === 0) return null;
+      const element = open.pop()!;
+      if (!sameText(text, lt + 2, nameEnd, nameStarts.pop()!, nameEnds.pop()!)) return null;
+      if (element) {
+        element.contentEnd = lt;
+        element.end = gt + 1;
+      }
       i = gt + 1;
       continue;
     }
@@ -104,7 +117,7 @@ export function scanXml(text: string): ScannedXml | null {
     let j = lt + 1;
     if (!isNameStart(text.charCodeAt(j))) return null;
     while (j < length && isNameChar(text.charCodeAt(j))) j += 1;
-    const name = text.slice(lt + 1, j);
+    const nameEnd = j;
     let gt = -1;
     let selfClosing = false;
     while (j < length) {
@@ -129,16 +142,60 @@ export function scanXml(text: string): ScannedXml | null {
       j += 1;
     }
     if (gt === -1) return null;
-    const element: XmlElement = { name, start: lt, contentStart: gt + 1, contentEnd: gt + 1, end: gt + 1, children: [] };
-    const parent = stack[stack.length - 1];
-    if (parent) parent.children.push(element);
-    else if (root === null) root = element;
-    else return null; // a second root
-    if (!selfClosing) stack.push(element);
+    const depth = open.length;
+    if (depth === 0 && root !== null) return null; // a second root
+    let element: XmlElement | null = null;
+    if (depth <= recordDepth) {
+      element = { name: text.slice(lt + 1, nameEnd), start: lt, contentStart: gt + 1, contentEnd: gt + 1, end: gt + 1, children: [] };
+      if (depth === 0) root = element;
+      else open[depth - 1]!.children.push(element);
+    }
+    if (!selfClosing) {
+      nameStarts.push(lt + 1);
+      nameEnds.push(nameEnd);
+      open.push(element);
+    }
     i = gt + 1;
   }
-  if (stack.length > 0 || root === null) return null;
+  if (open.length > 0 || root === null) return null;
   return { text, root };
+}
+
+/** Whether text[a, aEnd) and text[b, bEnd) hold the same characters (an end tag's name and its start tag's), without slicing either. */
+function sameText(text: string, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (aEnd - a !== bEnd - b) return false;
+  for (let k = 0; k < aEnd - a; k += 1) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
+  return true;
+}
+
+/** Where the element starting at `lt` ends, in a document already found well-formed: for the children a scan left out. */
+function endOfElement(text: string, lt: number): number {
+  let depth = 0;
+  let i = lt;
+  for (;;) {
+    const at = text.indexOf('<', i);
+    if (at === -1) return text.length;
+    const next = text.charCodeAt(at + 1);
+    if (next === QUESTION) i = text.indexOf('?>', at + 2) + 2;
+    else if (text.startsWith('<!--', at)) i = text.indexOf('-->', at + 4) + 3;
+    else if (text.startsWith('<![CDATA[', at)) i = text.indexOf(']]>', at + 9) + 3;
+    else if (next === SLASH) {
+      i = text.indexOf('>', at + 2) + 1;
+      depth -= 1;
+    } else {
+      // a start tag: past its quoted attribute values to its '>'
+      let j = at + 1;
+      for (;;) {
+        const c = text.charCodeAt(j);
+        if (c === QUOTE || c === APOS) j = text.indexOf(c === QUOTE ? '"' : "'", j + 1) + 1;
+        else if (c === GT) break;
+        else j += 1;
+      }
+      i = j + 1;
+      if (text.charCodeAt(j - 1) !== SLASH) depth += 1;
+    }
+    if (depth === 0) return i;
+  }
 }
 
 /** The first direct child of that name. */
@@ -188,10 +245,10 @@ export function textOf(doc: ScannedXml, element: XmlElement): string {
     } else if (text.charCodeAt(lt + 1) === QUESTION) {
       i = text.indexOf('?>', lt + 2) + 2;
     } else {
-      // a child element: skip its whole markup (the scan knows where it ends)
+      // a child element: skip its whole markup (the scan knows where it ends, unless it left it out)
       while (child < element.children.length && element.children[child]!.start < lt) child += 1;
       const inner = element.children[child];
-      i = inner && inner.start === lt ? inner.end : end;
+      i = inner && inner.start === lt ? inner.end : endOfElement(text, lt);
     }
   }
   return out;

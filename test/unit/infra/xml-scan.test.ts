@@ -106,3 +106,45 @@ describe('scanXml', () => {
     );
   });
 });
+
+describe('scanXml with a record depth', () => {
+  /** The recorded elements' shape, cut at the depth. */
+  const cut = (e: XmlElement, depth: number): unknown => ({ name: e.name, start: e.start, end: e.end, children: depth === 0 ? [] : e.children.map((c) => cut(c, depth - 1)) });
+
+  test('given any document, then the same verdict as a full scan, the same elements down to the depth, and the same text of every recorded element', () => {
+    const piece = fc.constantFrom('<a>', '</a>', '<b x="/>">', '</b>', '<c/>', 'text', '&amp;', '<![CDATA[<z>]]>', '<!-- <a> -->', '<?pi?>', ' ', '<', '>');
+    const doc = fc.oneof(
+      tree.map((t) => `<?xml version="1.0"?>\n${write(t)}`),
+      fc.array(piece, { maxLength: 14 }).map((p) => p.join('')),
+    );
+    fc.assert(
+      fc.property(doc, fc.integer({ min: 0, max: 4 }), (text, depth) => {
+        const full = scanXml(text);
+        const limited = scanXml(text, depth);
+        expect(limited === null).toBe(full === null);
+        if (!full || !limited) return;
+        expect(cut(limited.root, depth)).toEqual(cut(full.root, depth));
+        const walk = (f: XmlElement, l: XmlElement, d: number): void => {
+          expect(textOf(limited, l)).toBe(textOf(full, f));
+          if (d < depth) f.children.forEach((c, k) => walk(c, l.children[k]!, d + 1));
+        };
+        walk(full.root, limited.root, 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("given a busy server's getMeetings, then a meeting's fields and its tenant are read, and its attendees' fields are not recorded", () => {
+    const attendee = (n: number) => `<attendee>a<userID>u${n}</userID><fullName>User ${n}</fullName> b <role>VIEWER</role><customdata/>c</attendee>`;
+    const text = `<response><returncode>SUCCESS</returncode><meetings><meeting><meetingID>m1</meetingID><participantCount>2</participantCount><attendees>${attendee(1)}${attendee(2)}</attendees><metadata><tenant-id>t1</tenant-id></metadata></meeting></meetings></response>`;
+    const scanned = scanXml(text, 4)!;
+    const meeting = childNamed(childNamed(scanned.root, 'meetings')!, 'meeting')!;
+    expect(childText(scanned, meeting, 'participantCount')).toBe('2');
+    expect(childText(scanned, childNamed(meeting, 'metadata')!, 'tenant-id')).toBe('t1');
+    const attendees = childNamed(meeting, 'attendees')!;
+    expect(attendees.children.map((a) => a.children.length)).toEqual([0, 0]);
+    // its own text, its children's left out, as a full scan reads it
+    expect(textOf(scanned, attendees.children[0]!)).toBe('abc');
+    expect(outerXml(scanned, attendees.children[1]!)).toBe(attendee(2));
+  });
+});
