@@ -304,24 +304,26 @@ export class MeetingApi {
     const tenantId = ctx.tenantId ?? '';
     const servers = (await pool.servers()).filter((s) => s.online && s.state !== 'disabled').sort(byAddition);
     // Each reply is read as it arrives (its <meeting> elements copied as the server wrote them), so the
-    // work is spread between the replies instead of running at the end in one block.
+    // work is spread between the replies instead of running at the end in one block. Only the copied
+    // bytes are kept, not each reply's text and elements until the slowest server has answered.
     const replies = await Promise.all(
       servers.map(async (server) => {
         const reply = await bbb.call(server, 'getMeetings', []);
-        return { server, reply, meetings: reply.kind === 'success' ? tenantMeetings(reply, tenantId) : null };
+        if (reply.kind === 'success') return { answered: true as const, meetings: tenantMeetings(reply, tenantId) };
+        logger.warn({ serverId: server.id, reply: reply.kind === 'failed' ? `${reply.messageKey}: ${reply.message}` : reply.error }, 'getMeetings: server left out');
+        return { answered: false as const, failure: fromReply(reply, 'Unable to access server.') };
       }),
     );
     const collected: Buffer[] = [];
     let answered = 0;
     let lastFailure: ApiOutcome | null = null;
-    for (const { server, reply, meetings } of replies) {
-      if (reply.kind !== 'success') {
-        logger.warn({ serverId: server.id, reply: reply.kind === 'failed' ? `${reply.messageKey}: ${reply.message}` : reply.error }, 'getMeetings: server left out');
-        lastFailure = fromReply(reply, 'Unable to access server.');
+    for (const r of replies) {
+      if (!r.answered) {
+        lastFailure = r.failure;
         continue;
       }
       answered += 1;
-      if (meetings) collected.push(meetings);
+      if (r.meetings) collected.push(r.meetings);
     }
     if (answered === 0 && lastFailure) return lastFailure;
     if (collected.length === 0) return xml(noMeetingsXml());
