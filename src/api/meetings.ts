@@ -77,6 +77,10 @@ export class MeetingApi {
         note({ upstream: server.url });
         return bbb.call(server, action, params, options);
       },
+      read: (server, action, params, read, options) => {
+        note({ upstream: server.url });
+        return bbb.read(server, action, params, read, options);
+      },
       signedUrl: (server, action, params) => {
         note({ upstream: server.url });
         return bbb.signedUrl(server, action, params);
@@ -306,13 +310,15 @@ export class MeetingApi {
     // Each reply is read as it arrives (its <meeting> elements copied as the server wrote them), so the
     // work is spread between the replies instead of running at the end in one block. Only the copied
     // bytes are kept, not each reply's text and elements until the slowest server has answered.
+    // (BbbGateway.read says why that matters.)
     const replies = await Promise.all(
-      servers.map(async (server) => {
-        const reply = await bbb.call(server, 'getMeetings', []);
-        if (reply.kind === 'success') return { answered: true as const, meetings: tenantMeetings(reply, tenantId) };
-        logger.warn({ serverId: server.id, reply: reply.kind === 'failed' ? `${reply.messageKey}: ${reply.message}` : reply.error }, 'getMeetings: server left out');
-        return { answered: false as const, failure: fromReply(reply, 'Unable to access server.') };
-      }),
+      servers.map((server) =>
+        bbb.read(server, 'getMeetings', [], (reply) => {
+          if (reply.kind === 'success') return { answered: true as const, meetings: tenantMeetings(reply, tenantId) };
+          logger.warn({ serverId: server.id, reply: reply.kind === 'failed' ? `${reply.messageKey}: ${reply.message}` : reply.error }, 'getMeetings: server left out');
+          return { answered: false as const, failure: fromReply(reply, 'Unable to access server.') };
+        }),
+      ),
     );
     const collected: Buffer[] = [];
     let answered = 0;

@@ -37,10 +37,13 @@ function tenantOf(reply: ScannedXml, meeting: XmlElement): string | null {
 
 /** One look at a server: its meetings (getMeetings) and its version (the root API call). */
 export async function observe(bbb: BbbGateway, server: BbbEndpoint): Promise<PollOutcome> {
-  const [meetings, version] = await Promise.all([bbb.call(server, 'getMeetings', []), bbb.call(server, '', [])]);
-  if (meetings.kind !== 'success') return { ok: false, ...whyFailed(meetings) };
-  const bbbVersion = version.kind === 'success' ? (childText(version.scanned, version.scanned.root, 'bbbVersion') ?? '') : null;
-  return { ok: true, meetings: observedMeetings(meetings.scanned), bbbVersion };
+  // Each reply read as it is interpreted: a pass over a large pool keeps six fields a meeting, not the replies.
+  const [meetings, bbbVersion] = await Promise.all([
+    bbb.read(server, 'getMeetings', [], (reply) => (reply.kind === 'success' ? observedMeetings(reply.scanned) : whyFailed(reply))),
+    bbb.read(server, '', [], (reply) => (reply.kind === 'success' ? (childText(reply.scanned, reply.scanned.root, 'bbbVersion') ?? '') : null)),
+  ]);
+  if (!Array.isArray(meetings)) return { ok: false, ...meetings };
+  return { ok: true, meetings, bbbVersion };
 }
 
 /** What an admin needs to know of a failed poll: which kind of failure, and its words. */

@@ -79,7 +79,18 @@ export class BbbClient implements BbbGateway {
     return signedUrl(this.settings.algorithm, server, action, params);
   }
 
-  async call(server: BbbEndpoint, action: string, params: Params, options: BbbCallOptions = {}): Promise<BbbReply> {
+  call(server: BbbEndpoint, action: string, params: Params, options: BbbCallOptions = {}): Promise<BbbReply> {
+    return this.read(server, action, params, (reply) => reply, options);
+  }
+
+  async read<T>(server: BbbEndpoint, action: string, params: Params, read: (reply: BbbReply) => T, options: BbbCallOptions = {}): Promise<T> {
+    const received = await this.receive(server, action, params, options);
+    // Interpreted and read with no await between: until then only the bytes are held (see BbbGateway.read).
+    return read(Buffer.isBuffer(received) ? interpretReply(received.toString('utf8'), received) : received);
+  }
+
+  /** The reply's bytes, or why there are none. */
+  private async receive(server: BbbEndpoint, action: string, params: Params, options: BbbCallOptions): Promise<Buffer | BbbReply> {
     const url = this.signedUrl(server, action, params);
     const budget = options.short ? this.short : this.full;
     // Aborting the request also aborts its body and destroys the socket, so a cut call leaves nothing behind.
@@ -107,7 +118,7 @@ export class BbbClient implements BbbGateway {
       // Unreachable rather than invalid: the poller counts it as a failed poll, and the LMS gets
       // Scalelite's "Unable to … on server." instead of our limit.
       if (body === null) return { kind: 'unreachable', error: `reply larger than ${this.maxReplyBytes} bytes` };
-      return interpretReply(body.toString('utf8'), body);
+      return body;
     } catch (err) {
       if (deadline.signal.aborted) return { kind: 'unreachable', error: `timeout: no complete answer within ${budget.deadlineMs} ms` };
       return { kind: 'unreachable', error: describe(err) };

@@ -10,11 +10,22 @@ export class ObservedBbbGateway implements BbbGateway {
     private readonly observe: BbbCallObserver,
   ) {}
 
-  async call(server: BbbEndpoint, action: string, params: Params, options?: BbbCallOptions): Promise<BbbReply> {
+  call(server: BbbEndpoint, action: string, params: Params, options?: BbbCallOptions): Promise<BbbReply> {
+    return this.read(server, action, params, (reply) => reply, options);
+  }
+
+  read<T>(server: BbbEndpoint, action: string, params: Params, read: (reply: BbbReply) => T, options?: BbbCallOptions): Promise<T> {
     const started = process.hrtime.bigint();
-    const reply = await this.inner.call(server, action, params, options);
-    this.observe({ url: server.url, action: action || 'version', outcome: reply.kind, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
-    return reply;
+    return this.inner.read(
+      server,
+      action,
+      params,
+      (reply) => {
+        this.observe({ url: server.url, action: action || 'version', outcome: reply.kind, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+        return read(reply);
+      },
+      options,
+    );
   }
 
   signedUrl(server: BbbEndpoint, action: string, params: Params): string {

@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { BbbClient, BbbClientSettings, DEFAULT_MAX_REPLY_BYTES } from '../../../src/infra/bbb/client';
 import { BbbReply } from '../../../src/poller/ports';
+import { ObservedBbbGateway } from '../../../src/infra/bbb/metered';
+import { childNamed, childText } from '../../../src/infra/bbb/xml-scan';
 
 /*
  * The BBB client against real HTTP servers on loopback that misbehave on purpose:
@@ -225,5 +227,44 @@ describe('a size limit on replies (maxReplyBytes)', () => {
     expect(reply).toEqual({ kind: 'unreachable', error: 'HTTP 502' });
     expect(ms).toBeLessThan(1_000);
     expect(await withinMs(bbb.closed, 500)).toBe(true);
+  });
+});
+
+describe('BbbGateway.read: a reply read as it is interpreted', () => {
+  const GET_MEETINGS =
+    '<response><returncode>SUCCESS</returncode><meetings><meeting><meetingID>m1</meetingID><attendees><attendee><userID>u1</userID></attendee></attendees><metadata><tenant-id>t1</tenant-id></metadata></meeting></meetings></response>';
+
+  test('given a SUCCESS, a FAILED and a 500, then each reader gets its reply and the call returns what the reader returns, observed once each', async () => {
+    const answers: Record<string, [number, string]> = {
+      getMeetings: [200, GET_MEETINGS],
+      isMeetingRunning: [200, '<response><returncode>FAILED</returncode><messageKey>notFound</messageKey><message>no</message></response>'],
+      end: [500, 'oops'],
+    };
+    const { url } = await upstream((req, res) => {
+      const [status, body] = answers[new URL(req.url!, 'http://x').pathname.split('/').pop()!]!;
+      res.writeHead(status, { 'content-type': 'text/xml' }).end(body);
+    });
+    const seen: string[] = [];
+    const bbb = new ObservedBbbGateway(client(), (call) => seen.push(`${call.action} ${call.outcome}`));
+    const server = { url, secret: 's' };
+    const tenant = await bbb.read(server, 'getMeetings', [], (reply) =>
+      reply.kind === 'success' ? childText(reply.scanned, childNamed(childNamed(childNamed(reply.scanned.root, 'meetings')!, 'meeting')!, 'metadata')!, 'tenant-id') : reply.kind,
+    );
+    expect(tenant).toBe('t1');
+    expect(await bbb.read(server, 'isMeetingRunning', [], (reply) => (reply.kind === 'failed' ? reply.messageKey : reply.kind))).toBe('notFound');
+    expect(await bbb.read(server, 'end', [], (reply) => (reply.kind === 'unreachable' ? reply.error : reply.kind))).toBe('HTTP 500');
+    expect(seen).toEqual(['getMeetings success', 'isMeetingRunning failed', 'end unreachable']);
+    // call is read with the reply itself
+    expect((await bbb.call(server, 'getMeetings', [])).kind).toBe('success');
+  });
+
+  test('given a reader that throws, then the call fails with its error, not as an unreachable server', async () => {
+    const { url } = await upstream((_req, res) => res.writeHead(200).end(GET_MEETINGS));
+    const broken = new Error('the reader broke');
+    await expect(
+      client().read({ url, secret: 's' }, 'getMeetings', [], () => {
+        throw broken;
+      }),
+    ).rejects.toBe(broken);
   });
 });
