@@ -363,19 +363,39 @@ async function* meetingsDocument(perServer: Buffer[]): AsyncGenerator<string | B
 /**
  * The <meeting> elements of a getMeetings reply that belong to the tenant, as the
  * server wrote them, in one buffer (null when there are none). An ASCII reply (the
- * usual case) is copied as bytes, with no string to build and encode again.
+ * usual case) is taken as bytes, with no string to build and encode again; meetings
+ * that follow one another (whitespace between) are one slice of the reply, not a copy,
+ * so the usual reply (every meeting listed) costs no new buffer at all.
  */
 export function tenantMeetings(reply: Extract<BbbReply, { kind: 'success' }>, tenantId: string): Buffer | null {
   const { scanned, asciiBytes } = reply;
   const meetings = childNamed(scanned.root, 'meetings');
   if (!meetings) return null;
   const found: Buffer[] = [];
+  let run: { start: number; end: number } | null = null;
   for (const meeting of meetings.children) {
     if (meeting.name !== 'meeting') continue;
     const metadata = childNamed(meeting, 'metadata');
     const owner = (metadata && childText(scanned, metadata, 'tenant-id')) || '';
     if (owner !== tenantId) continue;
-    found.push(asciiBytes ? asciiBytes.subarray(meeting.start, meeting.end) : Buffer.from(outerXml(scanned, meeting), 'utf8'));
+    if (!asciiBytes) {
+      found.push(Buffer.from(outerXml(scanned, meeting), 'utf8'));
+      continue;
+    }
+    if (run && onlyWhitespace(asciiBytes, run.end, meeting.start)) run.end = meeting.end;
+    else {
+      if (run) found.push(asciiBytes.subarray(run.start, run.end));
+      run = { start: meeting.start, end: meeting.end };
+    }
   }
-  return found.length === 0 ? null : Buffer.concat(found);
+  if (run && asciiBytes) found.push(asciiBytes.subarray(run.start, run.end));
+  return found.length === 0 ? null : found.length === 1 ? found[0]! : Buffer.concat(found);
+}
+
+function onlyWhitespace(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i += 1) {
+    const c = bytes[i];
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return true;
 }

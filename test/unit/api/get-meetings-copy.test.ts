@@ -23,6 +23,15 @@ describe("getMeetings copies each server's <meeting> elements as written", () =>
     expect(tenantMeetings(r, 't2')).toBeNull();
   });
 
+  test('given meetings that follow one another, then they are one slice of the reply, the whitespace between kept, and nothing is copied', () => {
+    const [a, b, c] = [meeting('a', null), meeting('b', null), meeting('c', 't1')];
+    const r = reply(`<response><returncode>SUCCESS</returncode><meetings>\n  ${a}\n  ${b}\n  ${c}\n</meetings></response>`);
+    const mine = tenantMeetings(r, '')!;
+    expect(mine.toString()).toBe(`${a}\n  ${b}`);
+    expect(mine.buffer).toBe(r.asciiBytes!.buffer);
+    expect(tenantMeetings(r, 't1')?.toString()).toBe(c);
+  });
+
   test('given a reply with non-ASCII text, the meetings are copied whole, characters intact', () => {
     const m = meeting('Ünïcödé-会議-😀', null);
     const r = reply(`<response><returncode>SUCCESS</returncode><meetings>${m}</meetings></response>`);
