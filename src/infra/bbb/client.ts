@@ -152,7 +152,8 @@ async function readLimited(body: Readable, contentLength: string | string[] | un
     if (size > limit) return null;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size);
+  // One chunk (most replies): kept as it came, without a copy; it views its own socket read, which nothing reuses.
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 /**
