@@ -26,12 +26,12 @@ const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v 
 
 /** What decideTenant reads for a command: only the tenants and the setting it names. */
 async function tenantView(pool: PoolReader, command: TenantCommand): Promise<TenantView> {
-  const name = command.kind === 'AddTenant' || command.kind === 'UpdateTenant' ? command.name : undefined;
-  const tenantId = command.kind === 'AddTenant' || command.kind === 'RemoveTenantSetting' ? undefined : command.tenantId;
+  const name = command.type === 'AddTenant' || command.type === 'UpdateTenant' ? command.name : undefined;
+  const tenantId = command.type === 'AddTenant' || command.type === 'RemoveTenantSetting' ? undefined : command.tenantId;
   return {
     tenant: tenantId === undefined ? null : await pool.tenant(tenantId),
     nameHolder: name === undefined ? null : await pool.tenantByName(name),
-    setting: command.kind === 'RemoveTenantSetting' ? ((await pool.tenantSettings()).find((s) => s.id === command.settingId) ?? null) : null,
+    setting: command.type === 'RemoveTenantSetting' ? ((await pool.tenantSettings()).find((s) => s.id === command.settingId) ?? null) : null,
   };
 }
 
@@ -72,7 +72,7 @@ export class TenantAdmin {
     const secrets = splitSecrets(str(t?.secrets) ?? '');
     if (!name || secrets.length === 0) return { status: 400, json: { message: 'Error: both name and secrets are required to create a Tenant' } };
     const tenantId = randomUUID();
-    const outcome = await this.run(req, { kind: 'AddTenant', tenantId, name, secrets });
+    const outcome = await this.run(req, { type: 'AddTenant', tenantId, name, secrets });
     if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
     return ok({ tenant: tenantJson((await this.deps.pool.tenant(tenantId))!, true) }, 201);
   }
@@ -91,7 +91,7 @@ export class TenantAdmin {
       if (param in t) lrs[field] = t[param] === null ? null : (str(t[param])?.trim() ?? null);
     }
     const outcome = await this.run(req, {
-      kind: 'UpdateTenant',
+      type: 'UpdateTenant',
       tenantId: id,
       ...(name ? { name } : {}),
       ...(secretsText !== undefined && secretsText.trim() !== '' ? { secrets: splitSecrets(secretsText) } : {}),
@@ -106,7 +106,7 @@ export class TenantAdmin {
     if (off) return off;
     const id = str(req.params.id);
     if (!id) return missingParam('id');
-    const outcome = await this.run(req, { kind: 'RemoveTenant', tenantId: id });
+    const outcome = await this.run(req, { type: 'RemoveTenant', tenantId: id });
     if (isDomainError(outcome)) return err(outcome.error === 'tenantNotFound' ? 404 : 422, outcome.message);
     return ok({ success: `Tenant id=${id} was destroyed` });
   }
@@ -133,7 +133,7 @@ export class TenantAdmin {
       return { status: 400, json: { message: 'Error: tenant_id, param, value and override are required to create a TenantSetting' } };
     }
     const settingId = randomUUID();
-    const outcome = await this.run(req, { kind: 'AddTenantSetting', settingId, tenantId, param, value, override: flag(override) });
+    const outcome = await this.run(req, { type: 'AddTenantSetting', settingId, tenantId, param, value, override: flag(override) });
     if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
     const created = (await this.deps.pool.tenantSettings(tenantId)).find((x) => x.id === settingId)!;
     return ok({ tenant_setting: settingJson(created) }, 201);
@@ -144,7 +144,7 @@ export class TenantAdmin {
     if (off) return off;
     const id = str(req.params.id);
     if (!id) return missingParam('id');
-    const outcome = await this.run(req, { kind: 'RemoveTenantSetting', settingId: id });
+    const outcome = await this.run(req, { type: 'RemoveTenantSetting', settingId: id });
     if (isDomainError(outcome)) return err(statusOf(outcome), outcome.message);
     return ok({ success: 'TenantSetting was successfully deleted.' });
   }

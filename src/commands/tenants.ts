@@ -12,11 +12,11 @@ import { DomainError, domainError } from './errors';
 export type LrsFields = Partial<Record<(typeof LRS_FIELDS)[number], string | null>>;
 
 export type TenantCommand =
-  | { kind: 'AddTenant'; tenantId: string; name: string; secrets: string[] }
-  | { kind: 'UpdateTenant'; tenantId: string; name?: string; secrets?: string[]; lrs?: LrsFields }
-  | { kind: 'RemoveTenant'; tenantId: string }
-  | { kind: 'AddTenantSetting'; settingId: string; tenantId: string; param: string; value: string; override: boolean }
-  | { kind: 'RemoveTenantSetting'; settingId: string };
+  | { type: 'AddTenant'; tenantId: string; name: string; secrets: string[] }
+  | { type: 'UpdateTenant'; tenantId: string; name?: string; secrets?: string[]; lrs?: LrsFields }
+  | { type: 'RemoveTenant'; tenantId: string }
+  | { type: 'AddTenantSetting'; settingId: string; tenantId: string; param: string; value: string; override: boolean }
+  | { type: 'RemoveTenantSetting'; settingId: string };
 
 const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
@@ -69,7 +69,7 @@ function nameTaken(view: TenantView, self: string | null): DomainError | null {
 const tenantNotFound = (id: string) => domainError('tenantNotFound', `Couldn't find Tenant with id=${id}`);
 
 export function decideTenant(command: TenantCommand, view: TenantView): Decision {
-  switch (command.kind) {
+  switch (command.type) {
     case 'AddTenant': {
       const problem = checkName(command.name) ?? checkSecrets(command.secrets) ?? nameTaken(view, null);
       if (problem) return problem;

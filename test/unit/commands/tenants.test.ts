@@ -6,19 +6,19 @@ import { given, onPool, when } from '../../support/decide';
 
 /** decideTenant against the pool the given events build: what the admin handler loads for the command. */
 const tenants = onPool(decideTenant, (pool, command: TenantCommand) => {
-  const name = command.kind === 'AddTenant' || command.kind === 'UpdateTenant' ? command.name : undefined;
-  const tenantId = command.kind === 'AddTenant' || command.kind === 'RemoveTenantSetting' ? undefined : command.tenantId;
+  const name = command.type === 'AddTenant' || command.type === 'UpdateTenant' ? command.name : undefined;
+  const tenantId = command.type === 'AddTenant' || command.type === 'RemoveTenantSetting' ? undefined : command.tenantId;
   const holder = name === undefined ? undefined : pool.tenantNames[tenantNameKey(name)];
   return {
     tenant: tenantId === undefined ? null : (pool.tenants[tenantId] ?? null),
     nameHolder: holder === undefined ? null : (pool.tenants[holder] ?? null),
-    setting: command.kind === 'RemoveTenantSetting' ? (pool.tenantSettings[command.settingId] ?? null) : null,
+    setting: command.type === 'RemoveTenantSetting' ? (pool.tenantSettings[command.settingId] ?? null) : null,
   };
 });
 
-const add = (over: Partial<Extract<TenantCommand, { kind: 'AddTenant' }>> = {}): TenantCommand => ({ kind: 'AddTenant', tenantId: 't-1', name: 'acme', secrets: ['s1'], ...over });
-const update = (over: Omit<Extract<TenantCommand, { kind: 'UpdateTenant' }>, 'kind' | 'tenantId'>, tenantId = 't-1'): TenantCommand => ({
-  kind: 'UpdateTenant',
+const add = (over: Partial<Extract<TenantCommand, { type: 'AddTenant' }>> = {}): TenantCommand => ({ type: 'AddTenant', tenantId: 't-1', name: 'acme', secrets: ['s1'], ...over });
+const update = (over: Omit<Extract<TenantCommand, { type: 'UpdateTenant' }>, 'type' | 'tenantId'>, tenantId = 't-1'): TenantCommand => ({
+  type: 'UpdateTenant',
   tenantId,
   ...over,
 });
@@ -95,15 +95,15 @@ describe('UpdateTenant', () => {
 describe('RemoveTenant', () => {
   test('given the tenant: removed; given none: tenantNotFound', () => {
     given(acme)
-      .when(tenants, { kind: 'RemoveTenant', tenantId: 't-1' })
+      .when(tenants, { type: 'RemoveTenant', tenantId: 't-1' })
       .then([e.tenantRemoved('t-1')]);
-    when(tenants, { kind: 'RemoveTenant', tenantId: 't-1' }).thenError('tenantNotFound');
+    when(tenants, { type: 'RemoveTenant', tenantId: 't-1' }).thenError('tenantNotFound');
   });
 });
 
 describe('tenant settings', () => {
-  const setting = (over: Partial<Extract<TenantCommand, { kind: 'AddTenantSetting' }>> = {}): TenantCommand => ({
-    kind: 'AddTenantSetting',
+  const setting = (over: Partial<Extract<TenantCommand, { type: 'AddTenantSetting' }>> = {}): TenantCommand => ({
+    type: 'AddTenantSetting',
     settingId: 'set-1',
     tenantId: 't-1',
     param: 'meta_course',
@@ -130,9 +130,9 @@ describe('tenant settings', () => {
 
   test('given a setting: removed, with its tenant; given none: tenantSettingNotFound', () => {
     given([...acme, e.tenantSettingAdded('set-1', 't-1', 'meta_course', 'HIS')])
-      .when(tenants, { kind: 'RemoveTenantSetting', settingId: 'set-1' })
+      .when(tenants, { type: 'RemoveTenantSetting', settingId: 'set-1' })
       .then([e.tenantSettingRemoved('set-1', 't-1')]);
-    when(tenants, { kind: 'RemoveTenantSetting', settingId: 'set-1' }).thenError('tenantSettingNotFound', "Couldn't find TenantSetting with id=set-1");
+    when(tenants, { type: 'RemoveTenantSetting', settingId: 'set-1' }).thenError('tenantSettingNotFound', "Couldn't find TenantSetting with id=set-1");
   });
 });
 
