@@ -1,9 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { AdminClient } from '../src/infra/admin-client';
-import { signedQuery } from '../src/infra/bbb/checksum';
-import { BIN, fmt, freePort, load, LoadResult, ROOT, spawnFirstLine, stop, waitHealthy, dropProductionData } from './support';
+import { benchMeeting, BIN, fmt, freePort, joinRedirect, load, LoadResult, ROOT, spawnFirstLine, stop, waitHealthy, dropProductionData } from './support';
 
 /*
  * bench:join-workers: how join throughput scales with WEB_CONCURRENCY, the api role's
@@ -65,45 +63,9 @@ async function main(): Promise<void> {
       const api = startRole('api', { ...prod, PORT: String(port), WEB_CONCURRENCY: String(workers) }, children);
       const url = `http://127.0.0.1:${port}`;
       await waitHealthy(url);
-      if (!joinQuery) {
-        const admin = new AdminClient({ baseUrl: url, secret: SECRET, actor: 'bench' });
-        const { id: serverId } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: bbb.url, secret: bbb.secret } });
-        await admin.call('updateServer', 'POST', {}, { id: serverId, server: { state: 'enable' } });
-        for (let attempt = 0; ; attempt += 1) {
-          try {
-            await admin.call('pollAll', 'POST');
-            break;
-          } catch (err) {
-            if (attempt >= 40) throw err;
-            await new Promise((r) => setTimeout(r, 500));
-          }
-        }
-        await fetch(
-          `${url}/bigbluebutton/api/create?${signedQuery(
-            'sha256',
-            'create',
-            [
-              ['meetingID', 'bench'],
-              ['name', 'Benchmark'],
-            ],
-            SECRET,
-          )}`,
-        );
-        joinQuery = signedQuery(
-          'sha256',
-          'join',
-          [
-            ['meetingID', 'bench'],
-            ['fullName', 'Load Tester'],
-            ['role', 'VIEWER'],
-          ],
-          SECRET,
-        );
-      }
+      joinQuery ||= await benchMeeting(url, bbb, SECRET);
       const joinUrl = `${url}/bigbluebutton/api/join?${joinQuery}`;
-      const probe = await fetch(joinUrl, { redirect: 'manual' });
-      location = probe.headers.get('location') ?? '';
-      if (probe.status !== 302 || !location) throw new Error(`join did not redirect: ${probe.status}`);
+      location = await joinRedirect(joinUrl);
       await load(joinUrl, Math.min(3, duration), connections); // warm-up: JIT, keep-alive sockets
       const ours = await load(joinUrl, duration, connections);
       await stop(api);

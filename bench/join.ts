@@ -2,10 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdminClient } from '../src/infra/admin-client';
-import { signedQuery } from '../src/infra/bbb/checksum';
 import Redis from 'ioredis';
-import { BIN, fmt, freePort, load, LoadResult, ROOT, spawnFirstLine, stop, waitHealthy } from './support';
+import { benchMeeting, BIN, fmt, freePort, joinRedirect, load, LoadResult, ROOT, spawnFirstLine, stop, waitHealthy } from './support';
 
 /*
  * bench:join: join throughput and p99 latency through the balancer, on the
@@ -35,34 +33,8 @@ async function balancerJoinUrl(target: Target, bbb: { url: string; secret: strin
   children.push(balancer);
   const url = `http://127.0.0.1:${port}`;
   await waitHealthy(url);
-  const admin = new AdminClient({ baseUrl: url, secret: SECRET, actor: 'bench' });
-  const { id } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: bbb.url, secret: bbb.secret } });
-  await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
-  await admin.call('pollAll', 'POST');
-  const createUrl = `${url}/bigbluebutton/api/create?${signedQuery(
-    'sha256',
-    'create',
-    [
-      ['meetingID', 'bench'],
-      ['name', 'Benchmark'],
-    ],
-    SECRET,
-  )}`;
-  await fetch(createUrl);
-  const joinUrl = `${url}/bigbluebutton/api/join?${signedQuery(
-    'sha256',
-    'join',
-    [
-      ['meetingID', 'bench'],
-      ['fullName', 'Load Tester'],
-      ['role', 'VIEWER'],
-    ],
-    SECRET,
-  )}`;
-  const probe = await fetch(joinUrl, { redirect: 'manual' });
-  const location = probe.headers.get('location');
-  if (probe.status !== 302 || !location) throw new Error(`join did not redirect: ${probe.status}`);
-  return { joinUrl, location };
+  const joinUrl = `${url}/bigbluebutton/api/join?${await benchMeeting(url, bbb, SECRET)}`;
+  return { joinUrl, location: await joinRedirect(joinUrl) };
 }
 
 async function main(): Promise<void> {

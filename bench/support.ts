@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { request } from 'undici';
+import { AdminClient } from '../src/infra/admin-client';
+import { signedQuery } from '../src/infra/bbb/checksum';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'run.js');
@@ -111,4 +113,52 @@ export async function dropProductionData(pg: { query(sql: string): Promise<unkno
   const keys = await redis.keys(`${id}:*`);
   if (keys.length > 0) await redis.del(...keys);
   await redis.quit();
+}
+
+/**
+ * A pool of one BBB server with meeting `bench` on it, through the balancer at `url`:
+ * the server added, enabled and polled (retried while a production poller is still
+ * taking its lease), the meeting created. Resolves with the signed query of a join to it.
+ */
+export async function benchMeeting(url: string, bbb: { url: string; secret: string }, secret: string): Promise<string> {
+  const admin = new AdminClient({ baseUrl: url, secret, actor: 'bench' });
+  const { id } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: bbb.url, secret: bbb.secret } });
+  await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await admin.call('pollAll', 'POST');
+      break;
+    } catch (err) {
+      if (attempt >= 40) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const create = signedQuery(
+    'sha256',
+    'create',
+    [
+      ['meetingID', 'bench'],
+      ['name', 'Benchmark'],
+    ],
+    secret,
+  );
+  await (await fetch(`${url}/bigbluebutton/api/create?${create}`)).text();
+  return signedQuery(
+    'sha256',
+    'join',
+    [
+      ['meetingID', 'bench'],
+      ['fullName', 'Load Tester'],
+      ['role', 'VIEWER'],
+    ],
+    secret,
+  );
+}
+
+/** Where a join URL redirects (the same Location the bare baseline server must give); throws when it does not redirect. */
+export async function joinRedirect(joinUrl: string): Promise<string> {
+  const probe = await fetch(joinUrl, { redirect: 'manual' });
+  const location = probe.headers.get('location');
+  if (probe.status !== 302 || !location) throw new Error(`join did not redirect: ${probe.status}`);
+  return location;
 }
