@@ -106,6 +106,14 @@ export async function tenantCall<T>(
   }
 }
 
+/** updateTenant with these fields, answered as Scalelite's tenants:update tasks answer. */
+export async function updateTenant(cmd: Command, client: AdminClient, id: string, tenant: Record<string, string>): Promise<{ tenant: TenantJson }> {
+  const answer = await tenantCall<{ tenant: TenantJson }>(cmd, client, 'updateTenant', 'POST', {}, { id: id.trim(), tenant });
+  cmd.log('OK');
+  cmd.log(`Updated Tenant id: ${answer.tenant.id}`);
+  return answer;
+}
+
 /**
  * Missing arguments. Scalelite checks multitenancy before anything else, so
  * ask the balancer first (a disabled balancer answers 412); whatever else

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { invalidArgs, present, tenantCall } from '../../tenants-format';
+import { invalidArgs, present, updateTenant } from '../../tenants-format';
 import type { TenantJson } from '../../../src/api/views/tenant';
 
 export default class TenantsUpdate extends AdminCommand {
@@ -28,19 +28,6 @@ export default class TenantsUpdate extends AdminCommand {
     if (!present(args.id) || !(present(name) || present(secrets))) {
       return invalidArgs(this, flags.balancer, 'Error: id and either name or secrets are required to update a Tenant');
     }
-    const answer = await tenantCall<{ tenant: TenantJson }>(
-      this,
-      this.client(flags.balancer),
-      'updateTenant',
-      'POST',
-      {},
-      {
-        id: args.id.trim(),
-        tenant: { ...(present(name) ? { name } : {}), ...(present(secrets) ? { secrets } : {}) },
-      },
-    );
-    this.log('OK');
-    this.log(`Updated Tenant id: ${answer.tenant.id}`);
-    return answer;
+    return updateTenant(this, this.client(flags.balancer), args.id, { ...(present(name) ? { name } : {}), ...(present(secrets) ? { secrets } : {}) });
   }
 }

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { AdminCommand } from '../../base';
-import { invalidArgs, present, tenantCall } from '../../tenants-format';
+import { invalidArgs, present, updateTenant } from '../../tenants-format';
 import type { TenantJson } from '../../../src/api/views/tenant';
 
 export default class TenantsUpdateLrsBasic extends AdminCommand {
@@ -21,19 +21,6 @@ export default class TenantsUpdateLrsBasic extends AdminCommand {
     if (!present(args.id) || !present(args.lrsEndpoint) || !present(args.lrsUsername) || !present(args.lrsPassword)) {
       return invalidArgs(this, flags.balancer, 'Error: id, LRS_ENDPOINT, LRS_USERNAME, LRS_PASSWORD are required to update a Tenant');
     }
-    const answer = await tenantCall<{ tenant: TenantJson }>(
-      this,
-      this.client(flags.balancer),
-      'updateTenant',
-      'POST',
-      {},
-      {
-        id: args.id.trim(),
-        tenant: { lrs_endpoint: args.lrsEndpoint, lrs_username: args.lrsUsername, lrs_password: args.lrsPassword },
-      },
-    );
-    this.log('OK');
-    this.log(`Updated Tenant id: ${answer.tenant.id}`);
-    return answer;
+    return updateTenant(this, this.client(flags.balancer), args.id, { lrs_endpoint: args.lrsEndpoint, lrs_username: args.lrsUsername, lrs_password: args.lrsPassword });
   }
 }
