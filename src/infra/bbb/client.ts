@@ -170,23 +170,33 @@ export function interpretReply(text: string, bytes?: Buffer): BbbReply {
   if (!scanned || response?.name !== 'response') return { kind: 'invalid', error: 'Response did not include returncode' };
   const returncode = childText(scanned, response, 'returncode');
   if (returncode === undefined) return { kind: 'invalid', error: 'Response did not include returncode' };
-  if (returncode === 'SUCCESS') return successReply(text, scanned, bytes !== undefined && isAscii(bytes) ? bytes : undefined);
+  if (returncode === 'SUCCESS') return new SuccessReply(text, scanned, bytes !== undefined && isAscii(bytes) ? bytes : undefined);
   return { kind: 'failed', messageKey: childText(scanned, response, 'messageKey') ?? '', message: childText(scanned, response, 'message') ?? '' };
 }
 
-function successReply(body: string, scanned: ScannedXml, asciiBytes: Buffer | undefined): BbbReply {
-  let doc: XmlNode | undefined;
-  return {
-    kind: 'success',
-    body,
-    scanned,
-    ...(asciiBytes ? { asciiBytes } : {}),
-    get doc(): XmlNode {
-      // The scan found it well-formed, so the parse cannot fail; {} keeps the type honest if it ever did.
-      doc ??= parseXml(body) ?? {};
-      return doc;
-    },
-  };
+/**
+ * A SUCCESS reply. A class, not an object literal with a `get doc()`: V8 keeps a literal's
+ * getter in an AccessorPair it allocates in the old generation, and that old object kept
+ * the closure, and through it the reply's text, alive past every young collection. A
+ * 100-server getMeetings promoted all its replies' text (5.5 MB) that way, and the major
+ * collections that followed held joins for 5-30 ms (issue 9). A getter on the prototype
+ * costs no object per reply.
+ */
+class SuccessReply {
+  readonly kind = 'success' as const;
+  private parsed: XmlNode | undefined = undefined;
+
+  constructor(
+    readonly body: string,
+    readonly scanned: ScannedXml,
+    readonly asciiBytes: Buffer | undefined,
+  ) {}
+
+  get doc(): XmlNode {
+    // The scan found it well-formed, so the parse cannot fail; {} keeps the type honest if it ever did.
+    this.parsed ??= parseXml(this.body) ?? {};
+    return this.parsed;
+  }
 }
 
 function describe(err: unknown): string {

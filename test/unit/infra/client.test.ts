@@ -12,6 +12,15 @@ describe('interpretReply', () => {
     expect((reply.doc.response as Record<string, unknown>).running).toBe('true');
   });
 
+  test('the document is parsed once, when first read, by a getter the reply does not own', () => {
+    const reply = interpretReply('<response><returncode>SUCCESS</returncode><running>false</running></response>');
+    if (reply.kind !== 'success') throw new Error('expected success');
+    // An own getter is an object V8 allocates in the old generation, which kept every reply's text past young collections.
+    expect(Object.getOwnPropertyDescriptor(reply, 'doc')).toBeUndefined();
+    expect(reply.doc).toBe(reply.doc);
+    expect((reply.doc.response as Record<string, unknown>).running).toBe('false');
+  });
+
   test('values stay strings (no number or boolean parsing)', () => {
     const reply = interpretReply('<response><returncode>SUCCESS</returncode><meetingID>00123</meetingID><voiceBridge>70001</voiceBridge></response>');
     if (reply.kind !== 'success') throw new Error('expected success');
