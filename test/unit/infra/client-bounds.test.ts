@@ -230,6 +230,55 @@ describe('a size limit on replies (maxReplyBytes)', () => {
   });
 });
 
+describe('BbbClient: what reaches the server, and what a failed call says', () => {
+  const SUCCESS = '<response><returncode>SUCCESS</returncode></response>';
+
+  test('given a call with a body, then the server gets a POST of it as XML, signed in the query', async () => {
+    const seen: Array<{ method?: string; type?: string; body: string; url?: string }> = [];
+    const bbb = await upstream((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, type: req.headers['content-type'], body, url: req.url });
+        res.end(SUCCESS);
+      });
+    });
+    const xml = '<modules><module name="presentation"><document url="https://example.org/a.pdf"/></module></modules>';
+    const reply = await client().call(endpoint(bbb), 'insertDocument', [['meetingID', 'm 1']], { body: xml });
+    expect(reply.kind).toBe('success');
+    expect(seen).toEqual([
+      { method: 'POST', type: 'application/xml', body: xml, url: expect.stringMatching(/^\/bigbluebutton\/api\/insertDocument\?meetingID=m\+1&checksum=[0-9a-f]{64}$/) },
+    ]);
+  });
+
+  test('given a small error page, then the status is the answer and the connection is kept for the next call', async () => {
+    let calls = 0;
+    const bbb = await upstream((_req, res) => {
+      calls += 1;
+      if (calls === 1) res.writeHead(503, { 'content-type': 'text/html' }).end('<html>maintenance</html>');
+      else res.end(SUCCESS);
+    });
+    const c = client();
+    expect(await c.call(endpoint(bbb), 'getMeetings', [])).toEqual({ kind: 'unreachable', error: 'HTTP 503' });
+    expect((await c.call(endpoint(bbb), 'getMeetings', [])).kind).toBe('success');
+    expect(await withinMs(bbb.closed, 100)).toBe(false);
+  });
+
+  test('given a port nobody listens on, then unreachable with the connection error', async () => {
+    const bbb = await upstream(() => undefined);
+    const port = new URL(bbb.url).port;
+    await new Promise<void>((resolve) => servers.pop()!.close(() => resolve()));
+    const reply = await client().call({ url: `http://127.0.0.1:${port}/bigbluebutton/api`, secret: 's' }, 'getMeetings', []);
+    expect(reply).toEqual({ kind: 'unreachable', error: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  test('given a server URL that is not a URL, then unreachable, not a thrown error', async () => {
+    const reply = await client().call({ url: 'bbb1 example org', secret: 's' }, 'getMeetings', []);
+    expect(reply).toEqual({ kind: 'unreachable', error: expect.stringContaining('Invalid URL') });
+  });
+});
+
 describe('BbbGateway.read: a reply read as it is interpreted', () => {
   const GET_MEETINGS =
     '<response><returncode>SUCCESS</returncode><meetings><meeting><meetingID>m1</meetingID><attendees><attendee><userID>u1</userID></attendee></attendees><metadata><tenant-id>t1</tenant-id></metadata></meeting></meetings></response>';
