@@ -58,6 +58,14 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
 }
 
+/**
+ * How long a process has waited for a core so far, in ms (/proc/<pid>/schedstat's run delay):
+ * on a machine whose cores are all busy, a join can wait for the balancer to be scheduled at all.
+ */
+function runQueueMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+}
+
 /** The balancer's own event-loop delay since the previous scrape (prom-client's default metrics). */
 async function eventLoopDelay(url: string): Promise<{ p99: number; max: number }> {
   const text = await (await request(`${url}/metrics`)).body.text();
@@ -142,7 +150,9 @@ async function main(): Promise<void> {
     const joinsAlone = await load(joinUrl, duration, joinConnections);
     // prom-client's event-loop figures cover the time since the last scrape: read once to start afresh.
     await eventLoopDelay(url);
+    const waited = runQueueMs(balancer.pid!);
     const [joinsDuring, gmDuring] = await Promise.all([load(joinUrl, duration, joinConnections), load(getMeetingsUrl, duration, 4)]);
+    const waitedPerSecond = (runQueueMs(balancer.pid!) - waited) / duration;
     const loopDelay = await eventLoopDelay(url);
 
     const row = (name: string, r: LoadResult) =>
@@ -155,6 +165,9 @@ async function main(): Promise<void> {
     console.log(row('join while getMeetings is hammered', joinsDuring));
     console.log(row('getMeetings meanwhile (4 connections)', gmDuring));
     console.log(`balancer event loop delay meanwhile: p99 ${fmt(loopDelay.p99 * 1000, 1)} ms, max ${fmt(loopDelay.max * 1000, 1)} ms`);
+    console.log(
+      `balancer runnable but waiting for a core meanwhile: ${fmt(waitedPerSecond, 0)} ms per second (the cores are shared with the simulated servers and the load generator)`,
+    );
     console.log(`ratio CPU per getMeetings balancer / aggregator: ${fmt(balancerCpu / Math.max(baseCpu, 0.001), 2)}x`);
     console.log(
       `ratio getMeetings balancer / aggregator: p50 ${fmt(balancerGm.p50 / Math.max(baseGm.p50, 0.001), 2)}x, p99 ${fmt(balancerGm.p99 / Math.max(baseGm.p99, 0.001), 2)}x, throughput ${fmt(balancerGm.rps / baseGm.rps, 2)}x`,
