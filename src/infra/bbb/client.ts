@@ -126,7 +126,7 @@ export class BbbClient implements BbbGateway {
  * One call's reply, gathered straight from undici's dispatcher: the body as bytes, or
  * why there is none. This is undici's `request` without its body stream, async iterator,
  * AbortController and promise per chunk: a 100-server getMeetings or a poll of the pool
- * makes a call per server, and that machinery was a fifth of each call's CPU and most of
+ * makes a call per server, and that machinery was 15-20% of each call's CPU and most of
  * what a call in flight kept alive (issue 9).
  *
  * The body is given up as soon as it is known to pass the limit: from its declared length
