@@ -46,6 +46,8 @@ export class RedisDecisionLock implements DecisionLock {
     private readonly ttlMs: number,
     private readonly waitMs: number,
     private readonly logger: Logger,
+    /** a waiter's sleeps between tries: the first, doubled up to the longest (each with up to as much again of jitter) */
+    private readonly sleeps: { firstMs: number; longestMs: number } = { firstMs: 1, longestMs: 50 },
   ) {
     this.redis = scripted(connectRedis(url, {}, logger));
     this.channel = `${key}:released`;
@@ -90,7 +92,7 @@ export class RedisDecisionLock implements DecisionLock {
   private async holding<T>(fn: () => Promise<T>, callerDeadline?: number): Promise<T> {
     const token = randomUUID();
     const deadline = Math.min(Date.now() + this.waitMs, callerDeadline ?? Infinity);
-    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    for (let delay = this.sleeps.firstMs; ; delay = Math.min(delay * 2, this.sleeps.longestMs)) {
       if ((await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX')) === 'OK') break;
       if (Date.now() > deadline) throw new LockTimeoutError('could not take the decision lock in time: another process holds it');
       await this.listen();
