@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { Agent, request } from 'undici';
-import { AdminClient } from '../src/infra/admin-client';
 import { apiBase } from '../src/infra/bbb/client';
 import { signedQuery } from '../src/infra/bbb/checksum';
-import { BIN, fmt, freePort, ROOT, spawnFirstLine, stop, waitHealthy, dropProductionData } from './support';
+import { addServers, BIN, fmt, freePort, ROOT, spawnFirstLine, stop, waitHealthy, dropProductionData } from './support';
 
 /*
  * bench:creates: meeting creates per second (each a new meetingID, so each a placement:
@@ -72,24 +71,6 @@ function startRole(role: string, env: NodeJS.ProcessEnv, children: ChildProcess[
   return child;
 }
 
-async function addServers(url: string, servers: Array<{ url: string; secret: string }>): Promise<void> {
-  const admin = new AdminClient({ baseUrl: url, secret: SECRET, actor: 'bench' });
-  for (const s of servers) {
-    const { id } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: s.url, secret: s.secret } });
-    await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
-  }
-  // The poller may still be taking its lease: asked again until it answers.
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      await admin.call('pollAll', 'POST');
-      return;
-    } catch (err) {
-      if (attempt >= 40) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_DURATION ?? 10);
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 100);
@@ -113,7 +94,7 @@ async function main(): Promise<void> {
     startRole('start', { ...base, DATA_DIR: dataDir, PORT: String(port) }, children);
     const embedded = `http://127.0.0.1:${port}`;
     await waitHealthy(embedded);
-    await addServers(embedded, sim.servers);
+    await addServers(embedded, SECRET, sim.servers);
     rows.push(['embedded default', await creates([{ url: `${embedded}/bigbluebutton/api`, secret: SECRET }], seconds, concurrency, 'embedded')]);
     await stop(children.pop());
 
@@ -130,7 +111,7 @@ async function main(): Promise<void> {
     }
     for (const a of apis) await waitHealthy(a);
     const poller = startRole('poller', prod, children);
-    await addServers(apis[0]!, sim.servers);
+    await addServers(apis[0]!, SECRET, sim.servers);
     await stop(poller);
     rows.push(['production, 1 api process', await creates([{ url: `${apis[0]}/bigbluebutton/api`, secret: SECRET }], seconds, concurrency, 'prod1')]);
     rows.push([

@@ -3,10 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { AdminClient } from '../src/infra/admin-client';
 import { apiBase } from '../src/infra/bbb/client';
 import { signedQuery } from '../src/infra/bbb/checksum';
-import { BIN, fmt, freePort, load, LoadResult, ROOT, spawnFirstLine, stop, waitHealthy } from './support';
+import { addServers, BIN, fmt, freePort, load, LoadResult, ROOT, spawnFirstLine, stop, waitHealthy } from './support';
 
 /*
  * bench:getmeetings: getMeetings over a pool of simulated servers (100 by
@@ -97,12 +96,7 @@ async function main(): Promise<void> {
     children.push(balancer);
     const url = `http://127.0.0.1:${port}`;
     await waitHealthy(url);
-    const admin = new AdminClient({ baseUrl: url, secret: SECRET, actor: 'bench' });
-    for (const s of sim.servers) {
-      const { id } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: s.url, secret: s.secret } });
-      await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
-    }
-    await admin.call('pollAll', 'POST');
+    await addServers(url, SECRET, sim.servers);
     await (
       await request(
         `${url}/bigbluebutton/api/create?${signedQuery(

@@ -116,23 +116,33 @@ export async function dropProductionData(pg: { query(sql: string): Promise<unkno
 }
 
 /**
- * A pool of one BBB server with meeting `bench` on it, through the balancer at `url`:
- * the server added, enabled and polled (retried while a production poller is still
- * taking its lease), the meeting created. Resolves with the signed query of a join to it.
+ * The servers added to the pool through the balancer at `url`, enabled and polled. The poll
+ * is asked again while a production poller is still taking its lease.
  */
-export async function benchMeeting(url: string, bbb: { url: string; secret: string }, secret: string): Promise<string> {
+export async function addServers(url: string, secret: string, servers: ReadonlyArray<{ url: string; secret: string }>): Promise<void> {
   const admin = new AdminClient({ baseUrl: url, secret, actor: 'bench' });
-  const { id } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: bbb.url, secret: bbb.secret } });
-  await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
+  for (const s of servers) {
+    const { id } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: s.url, secret: s.secret } });
+    await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
+  }
   for (let attempt = 0; ; attempt += 1) {
     try {
       await admin.call('pollAll', 'POST');
-      break;
+      return;
     } catch (err) {
       if (attempt >= 40) throw err;
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+}
+
+/**
+ * A pool of one BBB server with meeting `bench` on it, through the balancer at `url`:
+ * the server added, enabled and polled (addServers), the meeting created. Resolves with
+ * the signed query of a join to it.
+ */
+export async function benchMeeting(url: string, bbb: { url: string; secret: string }, secret: string): Promise<string> {
+  await addServers(url, secret, [bbb]);
   const create = signedQuery(
     'sha256',
     'create',
