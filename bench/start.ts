@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     // A data dir whose log holds `count` events, written as the balancer writes them.
     let embedded = await openEmbeddedSql(dataDir);
     await migrate(embedded.sql);
-    let log = new SqlEventLog(embedded.sql);
+    const log = new SqlEventLog(embedded.sql);
     const events = history(count);
     for (let i = 0; i < events.length; i += 5_000) await log.append(events.slice(i, i + 5_000));
     const t0 = performance.now();
