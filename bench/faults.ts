@@ -3,11 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { AdminClient } from '../src/infra/admin-client';
 import { signedQuery } from '../src/infra/bbb/checksum';
 import { startSimulator, Simulator } from '../src/sim';
 import { startPrivatePostgres, startPrivateRedis } from './services';
-import { freePort, waitHealthy } from './support';
+import { addServers, freePort, waitHealthy } from './support';
 
 /*
  * A fault drill a person can run (`npm run faults`): the production roles as separate
@@ -130,12 +129,7 @@ async function main(): Promise<void> {
   try {
     for (const r of Object.values(roles)) r.start();
     await Promise.all(api.map((u) => waitHealthy(u, 120_000)));
-    const admin = new AdminClient({ baseUrl: api[0], secret: SECRET, actor: 'fault-drill' });
-    for (const s of sim.servers) {
-      const added = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: s.url, secret: s.secret } });
-      await admin.call('updateServer', 'POST', {}, { id: added.id, server: { state: 'enable' } });
-    }
-    await admin.call('pollAll', 'POST');
+    await addServers(api[0], SECRET, sim.servers, 'fault-drill');
 
     const restartRole = (name: keyof typeof roles) => async () => {
       await roles[name].kill9();

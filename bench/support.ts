@@ -116,11 +116,12 @@ export async function dropProductionData(pg: { query(sql: string): Promise<unkno
 }
 
 /**
- * The servers added to the pool through the balancer at `url`, enabled and polled. The poll
- * is asked again while a production poller is still taking its lease.
+ * The servers added to the pool through the balancer at `url`, enabled and polled, by `actor`
+ * (what the audit history names). The poll is asked again while a production poller is still
+ * taking its lease.
  */
-export async function addServers(url: string, secret: string, servers: ReadonlyArray<{ url: string; secret: string }>): Promise<void> {
-  const admin = new AdminClient({ baseUrl: url, secret, actor: 'bench' });
+export async function addServers(url: string, secret: string, servers: ReadonlyArray<{ url: string; secret: string }>, actor = 'bench'): Promise<void> {
+  const admin = new AdminClient({ baseUrl: url, secret, actor });
   for (const s of servers) {
     const { id } = await admin.call<{ id: string }>('addServer', 'POST', {}, { server: { url: s.url, secret: s.secret } });
     await admin.call('updateServer', 'POST', {}, { id, server: { state: 'enable' } });
