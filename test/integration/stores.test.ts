@@ -241,3 +241,59 @@ describe.each(['memory', 'redis'] as const)('pool read model in %s', (kind) => {
     expect(await store.servers()).toEqual([]);
   });
 });
+
+describe('event log on pglite: how a subscriber follows appends', () => {
+  let sql: Sql;
+  let dir: string;
+  let reads = 0;
+  beforeEach(async () => {
+    dir = await freshDataDir();
+    sql = await openPglite(`${dir}/pglite`);
+    await migrate(sql);
+    reads = 0;
+  }, 60_000);
+  afterEach(async () => {
+    await sql.close();
+    removeDataDir(dir);
+  });
+
+  /** The log over `sql`, its reads of events counted; its idle poll is a minute, so only an append wakes a subscriber. */
+  const countedLog = () =>
+    new SqlEventLog(
+      {
+        ...sql,
+        query: (text, params) => {
+          if (text.startsWith('select position, envelope from event_log')) reads += 1;
+          return sql.query(text, params);
+        },
+      },
+      60_000,
+    );
+
+  test('woken by an append, a subscriber reads once: a short batch was the whole log, so it waits for the next append', async () => {
+    const log = countedLog();
+    const seen: number[] = [];
+    const sub = log.subscribe(0, async (b) => void seen.push(...b.map((s) => s.offset)));
+    await until(() => reads === 1); // the empty log, read at the start
+    await log.append(events(1));
+    await until(() => seen.length === 1);
+    await log.append(events(2));
+    await until(() => seen.length === 3);
+    await new Promise((r) => setTimeout(r, 300));
+    await sub.close();
+    expect(seen).toEqual([0, 1, 2]);
+    expect(reads).toBe(3);
+  }, 60_000);
+
+  test('appends made before the event loop turns reach a subscriber as one batch', async () => {
+    const log = countedLog();
+    const batches: number[][] = [];
+    const sub = log.subscribe(0, async (b) => void batches.push(b.map((s) => s.offset)));
+    await until(() => reads === 1);
+    // As a burst of creates appends: each decision's append follows the last one's in microtasks.
+    await Promise.all(Array.from({ length: 5 }, () => log.append(events(1))));
+    await until(() => batches.flat().length === 5);
+    await sub.close();
+    expect(batches).toEqual([[0, 1, 2, 3, 4]]);
+  }, 60_000);
+});

@@ -98,12 +98,20 @@ export class SqlEventLog implements EventLog {
         appended = false;
         try {
           if (cursor < 0 && typeof from === 'function') cursor = Math.max(0, await from());
-          const batch = await this.read(cursor, options.maxBatch ?? 1000);
+          // A turn of the event loop first. Woken by an append, a subscriber would otherwise read
+          // and project inside the appender's own microtasks, before the process reads the
+          // requests that came meanwhile: a burst of creates was then decided one an append, and
+          // new connections (Node accepts one each turn of the loop) waited seconds for a turn.
+          await new Promise((resolve) => setImmediate(resolve));
+          const limit = options.maxBatch ?? 1000;
+          const batch = await this.read(cursor, limit);
           if (batch.length > 0 && !stopped) {
             await onBatch(batch);
             cursor = batch[batch.length - 1].offset + 1;
             failures = 0;
-            continue;
+            // A short batch was the whole log at the read: without an append since, reading
+            // again would find nothing (it was half the reads of every create on this log).
+            if (batch.length === limit || appended) continue;
           }
           failures = 0;
         } catch (err) {
