@@ -21,6 +21,16 @@ export interface LogOptions {
   destination?: pino.DestinationStream;
 }
 
+/**
+ * An error as pino writes it, without the parameters of a failed SQL statement: PGlite's
+ * errors carry them, and they hold what redaction cannot see into (an event's JSON with a
+ * BBB server's secret; a pool snapshot with every secret and moderator password).
+ */
+export function errorWithoutParams(err: unknown): unknown {
+  const out: unknown = err instanceof Error ? pino.stdSerializers.err(err) : err;
+  return out !== null && typeof out === 'object' && 'params' in out ? { ...out, params: '[not logged]' } : out;
+}
+
 export function createLogger(options: LogOptions): Logger {
   const format = options.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const destination =
@@ -34,6 +44,7 @@ export function createLogger(options: LogOptions): Logger {
       level: options.level,
       base: { service: 'scalelite' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: errorWithoutParams },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination,
