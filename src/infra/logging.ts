@@ -26,8 +26,9 @@ export interface LogOptions {
  * errors carry them, and they hold what redaction cannot see into (an event's JSON with a
  * BBB server's secret; a pool snapshot with every secret and moderator password).
  */
-export function errorWithoutParams(err: unknown): unknown {
-  const out: unknown = err instanceof Error ? pino.stdSerializers.err(err) : err;
+function errorWithoutParams(err: unknown): unknown {
+  // pino's own serializer, which leaves what is not error-like as it is (an error from another realm is error-like)
+  const out: unknown = pino.stdSerializers.err(err as Error);
   return out !== null && typeof out === 'object' && 'params' in out ? { ...out, params: '[not logged]' } : out;
 }
 

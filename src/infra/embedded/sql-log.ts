@@ -100,7 +100,7 @@ export class SqlEventLog implements EventLog {
           if (cursor < 0 && typeof from === 'function') cursor = Math.max(0, await from());
           // A turn of the event loop first. Woken by an append, a subscriber would otherwise read
           // and project inside the appender's own microtasks, before the process reads the
-          // requests that came meanwhile: a burst of creates was then decided one an append, and
+          // requests that came meanwhile: a burst of creates was then decided one per append, and
           // new connections (Node accepts one each turn of the loop) waited seconds for a turn.
           await new Promise((resolve) => setImmediate(resolve));
           const limit = options.maxBatch ?? 1000;
