@@ -92,6 +92,7 @@ export class SqlEventLog implements EventLog {
           resolve();
         };
       });
+    const limit = options.maxBatch ?? 1000;
     const loop = (async () => {
       let failures = 0;
       while (!stopped) {
@@ -103,17 +104,16 @@ export class SqlEventLog implements EventLog {
           // requests that came meanwhile: a burst of creates was then decided one per append, and
           // new connections (Node accepts one each turn of the loop) waited seconds for a turn.
           await new Promise((resolve) => setImmediate(resolve));
-          const limit = options.maxBatch ?? 1000;
           const batch = await this.read(cursor, limit);
           if (batch.length > 0 && !stopped) {
             await onBatch(batch);
             cursor = batch[batch.length - 1].offset + 1;
-            failures = 0;
-            // A short batch was the whole log at the read: without an append since, reading
-            // again would find nothing (it was half the reads of every create on this log).
-            if (batch.length === limit || appended) continue;
           }
           failures = 0;
+          // A short batch was the whole log at the read: only an append since (below) sends the
+          // subscriber back to read; another read now would find nothing (it was half the reads
+          // of every create on this log).
+          if (batch.length === limit) continue;
         } catch (err) {
           failures += 1;
           options.onError?.(err, failures);
