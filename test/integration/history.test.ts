@@ -50,3 +50,52 @@ describe('getEvents against a history projected by another process', () => {
     expect(outcome.json.error).toMatch(/history is behind the log.*did not reach event 5.*it is at 2.*projector/);
   });
 });
+
+describe('the history store writes each event once', () => {
+  let dir: string;
+  let sql: Sql;
+  let statements: string[];
+  let counted: Sql;
+  const log = stored(given(Array.from({ length: 9 }, (_, i) => draft('ServerCordoned', { serverId: `s-${i}` }))));
+  const checkpointQueries = () => statements.filter((t) => t.startsWith('select coalesce(max(position)')).length;
+  const rowsInserted = () => statements.filter((t) => t.startsWith('insert into history')).map((t) => (t.match(/\(\$\d+/g) ?? []).length);
+
+  beforeEach(async () => {
+    dir = await freshDataDir();
+    sql = await openPglite(`${dir}/pglite`);
+    await migrate(sql);
+    statements = [];
+    counted = {
+      ...sql,
+      query: (text, params) => {
+        statements.push(text);
+        return sql.query(text, params);
+      },
+    };
+  }, 60_000);
+  afterEach(async () => {
+    await sql.close();
+    removeDataDir(dir);
+  });
+
+  test('given a restart that replays events the table holds, they are skipped; batches that follow its own writes ask no checkpoint', async () => {
+    await new SqlHistoryStore(sql).apply(log.slice(0, 5));
+    const restarted = new SqlHistoryStore(counted);
+    await restarted.apply(log.slice(3, 6));
+    expect(checkpointQueries()).toBe(1);
+    await restarted.apply(log.slice(6, 8));
+    await restarted.apply(log.slice(8));
+    expect(checkpointQueries()).toBe(1);
+    // 5, then 6-7, then 8: nothing written twice
+    expect(rowsInserted()).toEqual([1, 2, 1]);
+    expect((await restarted.query({ limit: 20 })).map((h) => h.offset)).toEqual([8, 7, 6, 5, 4, 3, 2, 1, 0]);
+  });
+
+  test('given the table emptied elsewhere (a rebuild), a replay from the start is written again whole', async () => {
+    const store = new SqlHistoryStore(counted);
+    await store.apply(log.slice(0, 3));
+    await sql.query('delete from history');
+    await store.apply(log.slice(0, 5));
+    expect((await store.query({ limit: 20 })).map((h) => h.offset)).toEqual([4, 3, 2, 1, 0]);
+  });
+});

@@ -13,6 +13,7 @@ import { openPglite } from '../../src/infra/sql/pglite';
 import { Sql } from '../../src/infra/sql/sql';
 import { isolatedProductionEnv, ProductionEnv, TEST_KAFKA_BROKERS, TEST_REDIS_URL } from '../support/production';
 import { freshDataDir, removeDataDir } from '../support/data-dir';
+import { e } from '../support/events';
 
 /*
  * The two implementations of each port behave alike: the event log (PGlite,
@@ -257,18 +258,16 @@ describe('event log on pglite: how a subscriber follows appends', () => {
     removeDataDir(dir);
   });
 
-  /** The log over `sql`, its reads of events counted; its idle poll is a minute, so only an append wakes a subscriber. */
-  const countedLog = () =>
-    new SqlEventLog(
-      {
-        ...sql,
-        query: (text, params) => {
-          if (text.startsWith('select position, envelope from event_log')) reads += 1;
-          return sql.query(text, params);
-        },
-      },
-      60_000,
-    );
+  /** The log over `sql`, its reads of events counted (from the table or its tail); its idle poll is a minute, so only an append wakes a subscriber. */
+  const countedLog = () => {
+    const log = new SqlEventLog(sql, 60_000);
+    const read = log.read.bind(log);
+    log.read = (from, limit) => {
+      reads += 1;
+      return read(from, limit);
+    };
+    return log;
+  };
 
   test('woken by an append, a subscriber reads once: a short batch was the whole log, so it waits for the next append', async () => {
     const log = countedLog();
@@ -296,4 +295,118 @@ describe('event log on pglite: how a subscriber follows appends', () => {
     await sub.close();
     expect(batches).toEqual([[0, 1, 2, 3, 4]]);
   }, 60_000);
+});
+
+describe('event log on pglite: what it asks the table', () => {
+  let sql: Sql;
+  let dir: string;
+  let statements: string[] = [];
+  /** `sql`, its statements (outside transactions too) written down */
+  let counted: Sql;
+  beforeEach(async () => {
+    dir = await freshDataDir();
+    sql = await openPglite(`${dir}/pglite`);
+    await migrate(sql);
+    statements = [];
+    const noted = <T extends { query: Sql['query'] }>(runner: T): T => ({
+      ...runner,
+      query: ((text: string, params?: unknown[]) => {
+        statements.push(text);
+        return runner.query(text, params);
+      }) as Sql['query'],
+    });
+    counted = { ...noted(sql), transaction: (fn) => sql.transaction((tx) => fn(noted(tx))) };
+  }, 60_000);
+  afterEach(async () => {
+    await sql.close();
+    removeDataDir(dir);
+  });
+
+  const headQueries = () => statements.filter((t) => t.startsWith('select coalesce(max(position)')).length;
+  const eventReads = () => statements.filter((t) => t.startsWith('select position, envelope')).length;
+
+  test('the head is asked once; then appends, the head and reads of new events are answered without a query', async () => {
+    const log = new SqlEventLog(counted, 60_000);
+    expect(await log.lastOffset()).toBe(-1);
+    expect(await log.append(events(2))).toEqual([0, 1]);
+    expect(await log.append(events(1))).toEqual([2]);
+    expect(await log.lastOffset()).toBe(2);
+    expect((await log.read(1, 10)).map((s) => s.offset)).toEqual([1, 2]);
+    expect(await log.read(3, 10)).toEqual([]);
+    expect(headQueries()).toBe(1);
+    expect(eventReads()).toBe(0);
+    expect(statements.filter((t) => t.startsWith('insert into event_log'))).toHaveLength(2);
+  });
+
+  test("an event read from the tail is the one a query returns, its objects' keys in jsonb's order", async () => {
+    const log = new SqlEventLog(sql);
+    await log.lastOffset();
+    const metadata = { 'bbb-origin-server-name': 'lms.example.com', zz: 'ü€😀', a: '' };
+    const [imported] = stamp([e.recordingImported('rec-1', 'm-1', { metadata })], actor, new Date(), () => crypto.randomUUID());
+    await log.append([...events(1), imported]);
+    const fromTail = await log.read(0, 10);
+    // a log that knows no head yet reads the table
+    const fromTable = await new SqlEventLog(sql).read(0, 10);
+    expect(JSON.stringify(fromTail)).toBe(JSON.stringify(fromTable));
+    // jsonb orders keys by length: the tail keeps that order, not the order the event was written in
+    expect(Object.keys((fromTail[1].event.data as { metadata: object }).metadata)).toEqual(['a', 'zz', 'bbb-origin-server-name']);
+    // each read parses its own copy
+    expect(fromTail[1].event).not.toBe((await log.read(1, 1))[0].event);
+  });
+
+  test('a read from before the tail asks the table', async () => {
+    // the last 2 events kept (up to 4)
+    const log = new SqlEventLog(counted, 60_000, 2);
+    await log.lastOffset();
+    for (let i = 0; i < 5; i += 1) await log.append(events(1));
+    expect((await log.read(3, 10)).map((s) => s.offset)).toEqual([3, 4]);
+    expect(eventReads()).toBe(0);
+    expect((await log.read(0, 10)).map((s) => s.offset)).toEqual([0, 1, 2, 3, 4]);
+    expect(eventReads()).toBe(1);
+  });
+
+  test('given a row written past the head it knows, the next append goes after it and a subscriber gets both', async () => {
+    const log = new SqlEventLog(sql, 60_000);
+    await log.append(events(2));
+    const [byHand] = events(1);
+    await sql.query('insert into event_log (position, id, type, at, envelope) values ($1, $2, $3, $4, $5)', [2, byHand.id, byHand.type, byHand.at, JSON.stringify(byHand)]);
+    expect(await log.append(events(1))).toEqual([3]);
+    expect((await log.read(2, 10)).map((s) => s.event.id)).toEqual([byHand.id, expect.any(String)]);
+  });
+
+  test('given a row written past the head it knows and no append after it, an idle subscriber still gets it', async () => {
+    const log = new SqlEventLog(sql, 100);
+    await log.append(events(1));
+    const seen: number[] = [];
+    const sub = log.subscribe(0, async (b) => void seen.push(...b.map((s) => s.offset)));
+    await until(() => seen.length === 1);
+    const [byHand] = events(1);
+    await sql.query('insert into event_log (position, id, type, at, envelope) values ($1, $2, $3, $4, $5)', [1, byHand.id, byHand.type, byHand.at, JSON.stringify(byHand)]);
+    await until(() => seen.length === 2);
+    await sub.close();
+    expect(seen).toEqual([0, 1]);
+    expect(await log.lastOffset()).toBe(1);
+  });
+
+  test('given an append that fails, the head is asked again and nothing is skipped or doubled', async () => {
+    let fail = false;
+    const failing: Sql = {
+      ...counted,
+      transaction: (fn) =>
+        counted.transaction((tx) =>
+          fn({
+            query: (text, params) => (fail && text.startsWith('insert') ? Promise.reject(new Error('disk full')) : tx.query(text, params)),
+          }),
+        ),
+    };
+    const log = new SqlEventLog(failing, 60_000);
+    await log.append(events(2));
+    fail = true;
+    await expect(log.append(events(1))).rejects.toThrow('disk full');
+    fail = false;
+    expect(await log.lastOffset()).toBe(1);
+    expect(await log.append(events(1))).toEqual([2]);
+    expect((await log.read(0, 10)).map((s) => s.offset)).toEqual([0, 1, 2]);
+    expect(headQueries()).toBe(2);
+  });
 });

@@ -1,51 +1,98 @@
 import { checkEvent, DomainEvent, readEvent, StoredEvent } from '../../events/catalog';
 import { backoffMs, EventLog, LogSubscription, SubscribeOptions } from '../../events/log';
 import { LocalDecisionLock } from '../../commands/write-side';
-import { Sql } from '../sql/sql';
+import { Sql, SqlRunner } from '../sql/sql';
+
+/** How many of the last appended events are kept for subscribers to read without a query. */
+export const TAIL_EVENTS = 4096;
 
 /**
  * The event log in a SQL table: the embedded default (PGlite). One process owns
- * the data directory, so appends are ordered by an in-process mutex and
- * subscribers are woken in process; a timer catches anything else.
+ * the data directory (data-dir.ts) and every append goes through this object, so
+ * appends are ordered by an in-process mutex, subscribers are woken in process,
+ * and the log's head and its last events are known here without asking the table.
+ * A subscriber left idle for idlePollMs asks the table's head again, so rows written
+ * past this object are still delivered.
  */
 export class SqlEventLog implements EventLog {
   private readonly appendLock = new LocalDecisionLock();
   private readonly wakers = new Set<() => void>();
   private closed = false;
+  /** The last event's offset, once read or appended; null: ask the table (at start, and after a failed append). */
+  private head: number | null = null;
+  /**
+   * The events appended since the head was known, the last TAIL_EVENTS (to twice that), each as the
+   * table returned it (jsonb orders an object's keys), so a read of the tail gives what a
+   * query would. Every decision's events were read back by each subscriber (three on the
+   * embedded default) and its head asked twice: half of the queries a create cost.
+   */
+  private tail: Array<{ offset: number; envelope: string }> = [];
 
   constructor(
     private readonly sql: Sql,
     private readonly idlePollMs = 1000,
+    private readonly tailEvents = TAIL_EVENTS,
   ) {}
 
   async append(events: DomainEvent[]): Promise<number[]> {
     if (this.closed) throw new Error('event log is closed');
     if (events.length === 0) return [];
     const valid = events.map((e) => checkEvent(e));
-    const offsets = await this.appendLock.withLock(() =>
-      this.sql.transaction(async (tx) => {
-        const head = await tx.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from event_log');
-        const first = Number(head.rows[0].last) + 1;
-        // Many rows a statement: a migration appends a thousand events at once.
-        for (let start = 0; start < valid.length; start += 1000) {
-          const values: unknown[] = [];
-          const rows = valid.slice(start, start + 1000).map((e, i) => {
-            values.push(first + start + i, e.id, e.type, e.at, JSON.stringify(e));
-            const n = values.length;
-            return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
-          });
-          await tx.query(`insert into event_log (position, id, type, at, envelope) values ${rows.join(', ')}`, values);
-        }
-        return valid.map((_, i) => first + i);
-      }),
-    );
+    const offsets = await this.appendLock.withLock(async () => {
+      const attempt = () =>
+        this.insert(valid).catch((err: unknown) => {
+          // Whether it committed is not known here: the table says, at the next read.
+          this.forgetHead();
+          throw err;
+        });
+      const knew = this.head !== null;
+      return attempt().catch((err: unknown) => {
+        // A position taken: the table was written past the head known here (by hand, or a test). Once more, after the table's head.
+        if (knew && (err as { code?: unknown }).code === UNIQUE_VIOLATION) return attempt();
+        throw err;
+      });
+    });
     for (const wake of this.wakers) wake();
     return offsets;
   }
 
+  /** One transaction after the head; the head and the tail then hold what it wrote. */
+  private async insert(valid: DomainEvent[]): Promise<number[]> {
+    const { offsets, kept } = await this.sql.transaction(async (tx) => {
+      const first = (this.head ?? (await headOf(tx))) + 1;
+      const keptRows: Array<{ offset: number; envelope: string }> = [];
+      // Many rows a statement: a migration appends a thousand events at once.
+      for (let start = 0; start < valid.length; start += 1000) {
+        const chunk = valid.slice(start, start + 1000);
+        const values: unknown[] = [];
+        const placeholders = chunk.map((e, i) => {
+          values.push(first + start + i, e.id, e.type, e.at, JSON.stringify(e));
+          const n = values.length;
+          return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+        });
+        // The stored envelopes come back only for rows the tail keeps.
+        const returning = start + chunk.length > valid.length - this.tailEvents ? ' returning position, envelope' : '';
+        const inserted = await tx.query<{ position: number; envelope: unknown }>(
+          `insert into event_log (position, id, type, at, envelope) values ${placeholders.join(', ')}${returning}`,
+          values,
+        );
+        for (const r of inserted.rows) keptRows.push({ offset: Number(r.position), envelope: envelopeText(r.envelope) });
+      }
+      return { offsets: valid.map((_, i) => first + i), kept: keptRows.sort((a, b) => a.offset - b.offset).slice(-this.tailEvents) };
+    });
+    this.head = offsets[offsets.length - 1];
+    for (const row of kept) this.tail.push(row);
+    // Trimmed once it holds twice the events kept: not a copy of the tail at every append.
+    if (this.tail.length > 2 * this.tailEvents) this.tail = this.tail.slice(-this.tailEvents);
+    return offsets;
+  }
+
   async read(fromOffset: number, limit: number): Promise<StoredEvent[]> {
+    const from = Math.max(0, fromOffset);
+    const known = this.fromTail(from, limit);
+    if (known) return known;
     const result = await this.sql.query<{ position: number; envelope: unknown }>('select position, envelope from event_log where position >= $1 order by position limit $2', [
-      Math.max(0, fromOffset),
+      from,
       limit,
     ]);
     return result.rows.map((r) => {
@@ -55,8 +102,37 @@ export class SqlEventLog implements EventLog {
   }
 
   async lastOffset(): Promise<number> {
-    const result = await this.sql.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from event_log');
-    return Number(result.rows[0].last);
+    if (this.head !== null) return this.head;
+    // Under the append lock: a head read while an append commits would be stale when kept.
+    return this.appendLock.withLock(async () => (this.head ??= await headOf(this.sql)));
+  }
+
+  /** The events from `from` when the tail holds them all (or `from` is past the head), else null. */
+  private fromTail(from: number, limit: number): StoredEvent[] | null {
+    if (this.head === null) return null;
+    if (from > this.head) return [];
+    const start = this.tail.length > 0 ? this.tail[0].offset : this.head + 1;
+    if (from < start) return null;
+    // Each read parses its own copy, as a query's rows are: a subscriber may keep what it is given.
+    return this.tail.slice(from - start, from - start + limit).map((r) => ({ offset: r.offset, event: readEvent(JSON.parse(r.envelope), r.offset) }));
+  }
+
+  /**
+   * The table's head, read again: rows written to it past this object (by hand, or by a test
+   * writing as an older version would) are then read from the table, as before the head was kept.
+   */
+  private async recheckHead(): Promise<void> {
+    await this.appendLock.withLock(async () => {
+      const head = await headOf(this.sql);
+      if (head === this.head) return;
+      this.tail = [];
+      this.head = head;
+    });
+  }
+
+  private forgetHead(): void {
+    this.head = null;
+    this.tail = [];
   }
 
   async replay(fromOffset: number, onBatch: (batch: StoredEvent[]) => Promise<void>, options: { maxBatch?: number } = {}): Promise<number> {
@@ -84,14 +160,17 @@ export class SqlEventLog implements EventLog {
       wake();
     };
     this.wakers.add(waker);
+    /** Resolves true when `ms` passed, false when woken. */
     const idle = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), ms);
         wake = () => {
           clearTimeout(timer);
-          resolve();
+          resolve(false);
         };
       });
+    // Nothing woke the subscriber for idlePollMs: the table's own head is read before the next read.
+    let quiet = false;
     const limit = options.maxBatch ?? 1000;
     const loop = (async () => {
       let failures = 0;
@@ -99,6 +178,8 @@ export class SqlEventLog implements EventLog {
         appended = false;
         try {
           if (cursor < 0 && typeof from === 'function') cursor = Math.max(0, await from());
+          if (quiet) await this.recheckHead();
+          quiet = false;
           // A turn of the event loop first. Woken by an append, a subscriber would otherwise read
           // and project inside the appender's own microtasks, before the process reads the
           // requests that came meanwhile: a burst of creates was then decided one per append, and
@@ -120,7 +201,7 @@ export class SqlEventLog implements EventLog {
           await idle(backoffMs(failures));
           continue;
         }
-        if (!appended && !stopped) await idle(this.idlePollMs);
+        if (!appended && !stopped) quiet = await idle(this.idlePollMs);
       }
     })();
     return {
@@ -138,3 +219,14 @@ export class SqlEventLog implements EventLog {
     for (const wake of this.wakers) wake();
   }
 }
+
+/** PostgreSQL's unique_violation: here, a position already taken. */
+const UNIQUE_VIOLATION = '23505';
+
+const headOf = async (sql: SqlRunner): Promise<number> => {
+  const result = await sql.query<{ last: number }>('select coalesce(max(position), -1)::bigint as last from event_log');
+  return Number(result.rows[0].last);
+};
+
+/** jsonb comes back parsed (PGlite) or as text: kept as text, so each read parses a copy of its own. */
+const envelopeText = (envelope: unknown): string => (typeof envelope === 'string' ? envelope : JSON.stringify(envelope));

@@ -6,6 +6,8 @@ import { Sql } from '../sql/sql';
 /** The history table in PostgreSQL or PGlite: applying an event twice is a no-op (keyed by offset). */
 export class SqlHistoryStore implements HistoryStore {
   private readonly position: PolledCheckpoint;
+  /** The last offset this store inserted; -2: none yet (an empty table's checkpoint is -1). */
+  private lastWritten = -2;
 
   constructor(
     private readonly sql: Sql,
@@ -26,12 +28,20 @@ export class SqlHistoryStore implements HistoryStore {
   }
 
   async apply(batch: StoredEvent[]): Promise<void> {
-    // What the history already holds is not written again (a restart replays from the lowest checkpoint).
-    const known = await this.position.current();
+    if (batch.length === 0) return;
+    // A batch that follows what this store last wrote holds nothing the table has skipped over:
+    // written whole, with no query for the checkpoint (its insert ignores rows already there).
+    // Any other batch, as a restart's replay from the lowest checkpoint, skips what the table holds.
+    const known = batch[0].offset === this.lastWritten + 1 ? this.lastWritten : await this.position.current();
     const fresh = batch.filter((e) => e.offset > known);
     if (fresh.length === 0) return;
     await this.insert(fresh.map(historyEntry));
-    this.position.advance(fresh[fresh.length - 1].offset);
+    this.wrote(fresh[fresh.length - 1].offset);
+  }
+
+  private wrote(offset: number): void {
+    this.lastWritten = offset;
+    this.position.advance(offset);
   }
 
   async skip(stored: StoredEvent, reason: string): Promise<void> {
@@ -39,11 +49,12 @@ export class SqlHistoryStore implements HistoryStore {
     // The entry keeps its place and says why its data is missing: the audit trail has no silent hole.
     const entry = historyEntry({ offset: stored.offset, event: { ...event, data: {} } as typeof event });
     await this.insert([{ ...entry, data: { parked: reason } }]);
-    this.position.advance(stored.offset);
+    this.wrote(stored.offset);
   }
 
   async clear(): Promise<void> {
     await this.sql.query('delete from history');
+    this.lastWritten = -2;
     this.position.reset(-1);
   }
 
