@@ -1,7 +1,8 @@
+import { AddressInfo, connect, createServer } from 'node:net';
 import pino from 'pino';
 import { DecisionUnavailableError, domainError, isDomainError } from '../../../src/commands/errors';
 import { decideServer } from '../../../src/commands/servers';
-import { Committed, Decided, DecisionLock, LocalDecisionLock, WriteSide } from '../../../src/commands/write-side';
+import { Committed, Decided, DecisionLock, GATHER_MS, LocalDecisionLock, WriteSide } from '../../../src/commands/write-side';
 import { poolOverlay } from '../../../src/projections/overlay';
 import { DomainError } from '../../../src/commands/errors';
 import { EventDraft } from '../../../src/events/catalog';
@@ -282,6 +283,62 @@ describe('WriteSide over a PGlite event log and the memory pool', () => {
       expect(thrown).toMatchObject({ status: 'rejected', reason: new Error('boom') });
       expect(alsoOk).toMatchObject({ status: 'fulfilled', value: { result: 'a' } });
       expect((await store.meetings()).map((m) => m.meetingId).sort()).toEqual(['m-1', 'm-2']);
+    });
+
+    test('given 20 clients that connect at once (Node accepts one connection a turn), their placements are decided together, not one hold of the lock each', async () => {
+      committed(await writeSide.decide(adminActor, decideEvents(['a', 'b'].flatMap((id) => liveServer(id, 0)))));
+      const lock = countingLock();
+      const batched = batching(lock);
+      const asked: Array<Promise<Committed<unknown> | DomainError>> = [];
+      const server = createServer((socket) => {
+        asked.push(batched.decide(adminActor, placeOnLeastLoaded(`m-${asked.length}`), undefined, { batch: true }));
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      await Promise.all(Array.from({ length: 20 }, () => new Promise((resolve) => connect(port, '127.0.0.1').on('close', resolve).on('error', resolve))));
+      await new Promise((resolve) => server.close(resolve));
+      const placed = (await Promise.all(asked)).map((o) => committed(o).result);
+      expect(placed).toHaveLength(20);
+      // One hold, or two should a turn pass with nothing accepted (a collection, a loaded machine); one each without gathering.
+      expect(lock.holds).toBeLessThanOrEqual(2);
+      expect(['a', 'b'].map((id) => placed.filter((p) => p === id).length)).toEqual([10, 10]);
+    });
+
+    test('given placements that keep coming, one every turn, a batch waits for more at most GATHER_MS', async () => {
+      committed(await writeSide.decide(adminActor, decideEvents(liveServer('a', 0))));
+      const batched = batching(new LocalDecisionLock());
+      const started = performance.now();
+      let firstAnswered = Infinity;
+      const asked = [batched.decide(adminActor, placeOnLeastLoaded('m-0'), undefined, { batch: true }).then((o) => ((firstAnswered = performance.now() - started), o))];
+      // 2 ms a turn for 300 ms: without the bound, the first batch would wait for MAX_BATCH (64) of them, 128 ms
+      for (let i = 1; performance.now() - started < 300; i += 1) {
+        asked.push(batched.decide(adminActor, placeOnLeastLoaded(`m-${i}`), undefined, { batch: true }));
+        const busy = performance.now() + 2;
+        while (performance.now() < busy);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(asked);
+      expect(GATHER_MS).toBeLessThan(50);
+      expect(firstAnswered).toBeLessThan(100);
+    });
+
+    test('a placement asked alone is decided at the next turn of the event loop', async () => {
+      committed(await writeSide.decide(adminActor, decideEvents(liveServer('a', 0))));
+      const lock = countingLock();
+      const batched = batching(lock);
+      let turns = 0;
+      let counting = true;
+      const count = () => {
+        turns += 1;
+        if (counting) setImmediate(count);
+      };
+      setImmediate(count);
+      expect(committed(await batched.decide(adminActor, placeOnLeastLoaded('m-1'), undefined, { batch: true })).result).toBe('a');
+      counting = false;
+      expect(lock.holds).toBe(1);
+      // one turn to see whether more come, then the append and the projection (a turn of the log's subscriber)
+      expect(turns).toBeLessThanOrEqual(4);
     });
 
     test('given callers queued past their deadline behind a busy lock, they are answered DecisionUnavailable and their decisions never run', async () => {
