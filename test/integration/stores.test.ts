@@ -365,6 +365,20 @@ describe('event log on pglite: what it asks the table', () => {
     expect(eventReads()).toBe(1);
   });
 
+  test('given an append longer than the tail keeps (a poll adopting thousands of meetings), every event is read, none skipped', async () => {
+    // the last 3 events kept (up to 6)
+    const log = new SqlEventLog(counted, 60_000, 3);
+    await log.lastOffset();
+    await log.append(events(2));
+    await log.append(events(5));
+    await log.append(events(1));
+    expect((await log.read(0, 100)).map((s) => s.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect((await log.read(2, 100)).map((s) => s.offset)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect((await log.read(5, 100)).map((s) => s.offset)).toEqual([5, 6, 7]);
+    // the first two from the table, the last from the tail: it holds the long append's last events and what came after
+    expect(eventReads()).toBe(2);
+  });
+
   test('given a row written past the head it knows, the next append goes after it and a subscriber gets both', async () => {
     const log = new SqlEventLog(sql, 60_000);
     await log.append(events(2));

@@ -81,6 +81,8 @@ export class SqlEventLog implements EventLog {
       return { offsets: valid.map((_, i) => first + i), kept: keptRows.sort((a, b) => a.offset - b.offset).slice(-this.tailEvents) };
     });
     this.head = offsets[offsets.length - 1];
+    // The tail is contiguous: after an append longer than it keeps, it holds that append's last events alone.
+    if (kept.length < offsets.length) this.tail = [];
     for (const row of kept) this.tail.push(row);
     // Trimmed once it holds twice the events kept: not a copy of the tail at every append.
     if (this.tail.length > 2 * this.tailEvents) this.tail = this.tail.slice(-this.tailEvents);
@@ -113,8 +115,11 @@ export class SqlEventLog implements EventLog {
     if (from > this.head) return [];
     const start = this.tail.length > 0 ? this.tail[0].offset : this.head + 1;
     if (from < start) return null;
+    const rows = this.tail.slice(from - start, from - start + limit);
+    // A gap would skip events for every subscriber: should the tail ever hold one, the table answers.
+    if (rows.length === 0 || rows[0].offset !== from || rows[rows.length - 1].offset !== from + rows.length - 1) return null;
     // Each read parses its own copy, as a query's rows are: a subscriber may keep what it is given.
-    return this.tail.slice(from - start, from - start + limit).map((r) => ({ offset: r.offset, event: readEvent(JSON.parse(r.envelope), r.offset) }));
+    return rows.map((r) => ({ offset: r.offset, event: readEvent(JSON.parse(r.envelope), r.offset) }));
   }
 
   /**
