@@ -16,11 +16,13 @@ import { addServers, BIN, fmt, freePort, ROOT, spawnFirstLine, stop, waitHealthy
  * simulated BBB server in the same run (the baseline). Servers answer at once.
  * Env: BENCH_DURATION (s, 10), BENCH_CONCURRENCY (100), BENCH_KAFKA_BROKERS (127.0.0.1:9092),
  * BENCH_REDIS_URL, BENCH_PG_URL (the local services npm test uses), BENCH_PROFILE (a directory:
- * each balancer process writes a CPU profile there).
+ * each balancer process writes a CPU profile there), BENCH_NEW_CONNECTIONS=1 (each create on a
+ * connection of its own, closed after it, as an LMS's curl per page request; default keep-alive).
  */
 
 const SECRET = 'bench-secret';
 const agent = new Agent({ connections: 256, keepAliveTimeout: 30_000 });
+const newConnections = process.env.BENCH_NEW_CONNECTIONS === '1';
 
 interface Rate {
   perSecond: number;
@@ -51,7 +53,8 @@ async function creates(targets: Array<{ url: string; secret: string }>, seconds:
             ],
             target.secret,
           )}`,
-          { dispatcher: agent },
+          // reset: the connection is closed after the answer, and the next create opens one.
+          { dispatcher: agent, reset: newConnections },
         );
         const body = await res.body.text();
         latencies.push(performance.now() - t0);
@@ -124,7 +127,8 @@ async function main(): Promise<void> {
       ),
     ]);
 
-    console.log(`bench:creates  ${seconds}s each, ${concurrency} concurrent creates, 10 servers answering at once, each create a new meeting`);
+    const connections = newConnections ? 'a new connection per create' : 'keep-alive connections';
+    console.log(`bench:creates  ${seconds}s each, ${concurrency} concurrent creates (${connections}), 10 servers answering at once, each create a new meeting`);
     for (const [name, r] of rows)
       console.log(`${name.padEnd(38)} ${fmt(r.perSecond).padStart(7)} creates/s   p50 ${fmt(r.p50, 1).padStart(7)} ms   p99 ${fmt(r.p99, 1).padStart(7)} ms   failed ${r.failed}`);
     const direct = rows[0]![1].perSecond;
