@@ -301,7 +301,7 @@ describe('event log on pglite: what it asks the table', () => {
   let sql: Sql;
   let dir: string;
   let statements: string[] = [];
-  /** `sql`, its statements (outside transactions too) written down */
+  /** `sql`, its statements (inside transactions too) written down */
   let counted: Sql;
   beforeEach(async () => {
     dir = await freshDataDir();
