@@ -104,9 +104,7 @@ export class SqlEventLog implements EventLog {
   }
 
   async lastOffset(): Promise<number> {
-    if (this.head !== null) return this.head;
-    // Under the append lock: a head read while an append commits would be stale when kept.
-    return this.appendLock.withLock(async () => (this.head ??= await headOf(this.sql)));
+    return this.head ?? this.readHead();
   }
 
   /** The events from `from` when the tail holds them all (or `from` is past the head), else null. */
@@ -123,15 +121,18 @@ export class SqlEventLog implements EventLog {
   }
 
   /**
-   * The table's head, read again: rows written to it past this object (by hand, or by a test
-   * writing as an older version would) are then read from the table, as before the head was kept.
+   * The table's head, kept. Read under the append lock: one read while an append commits would be
+   * stale. Rows written to the table past this object (by hand, or by a test writing as an older
+   * version would) are then read from the table, as before the head was kept.
    */
-  private async recheckHead(): Promise<void> {
-    await this.appendLock.withLock(async () => {
+  private async readHead(): Promise<number> {
+    return this.appendLock.withLock(async () => {
       const head = await headOf(this.sql);
-      if (head === this.head) return;
-      this.tail = [];
-      this.head = head;
+      if (head !== this.head) {
+        this.tail = [];
+        this.head = head;
+      }
+      return head;
     });
   }
 
@@ -183,7 +184,7 @@ export class SqlEventLog implements EventLog {
         appended = false;
         try {
           if (cursor < 0 && typeof from === 'function') cursor = Math.max(0, await from());
-          if (quiet) await this.recheckHead();
+          if (quiet) await this.readHead();
           quiet = false;
           // A turn of the event loop first. Woken by an append, a subscriber would otherwise read
           // and project inside the appender's own microtasks, before the process reads the
